@@ -1,0 +1,33 @@
+"""One place for numba defaults.
+
+Kernel modules (``labkit/signal/_*_kernels.py``) import ``jit`` from here; nothing else
+in labkit imports numba, so ``import labkit`` stays light.
+
+* ``cache=True`` so a second process does not recompile.
+* fastmath without the no-NaN/no-inf assumptions: dropped samples are NaN and must
+  propagate (design principle 5).
+* ``NUMBA_DISABLE_JIT=1`` (numba's own switch) runs every kernel as plain Python, for
+  coverage and debugging; the suite must pass that way too.
+"""
+
+from __future__ import annotations
+
+import numba
+
+#: Fast-math flags that keep NaN and inf semantics intact.
+FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
+
+
+def jit(*args, parallel: bool = False, **kwargs):
+    """``numba.njit`` with labkit's defaults.
+
+    ``parallel=True`` kernels are not cached: caching parallel kernels has crashed in
+    other projects (pynndescent), and their compile time is measured in benchmarks.
+    """
+    options = {"cache": not parallel, "nogil": True, "fastmath": set(FASTMATH)}
+    options["parallel"] = parallel
+    options.update(kwargs)
+    return numba.njit(*args, **options)
+
+
+prange = numba.prange

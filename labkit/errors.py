@@ -1,0 +1,46 @@
+"""One exception hierarchy for labkit.
+
+Every message says what is wrong (file, field or argument and the bad value) and how to
+fix it, on one line, so that the CLI can print it as it is.
+"""
+
+from __future__ import annotations
+
+
+class LabkitError(Exception):
+    """Base class of every error labkit raises on purpose."""
+
+
+class ConfigError(LabkitError, ValueError):
+    """A configuration, protocol file or argument is invalid."""
+
+
+class SessionError(LabkitError):
+    """A session file cannot be created, read or written."""
+
+
+class NotASessionError(SessionError):
+    """The file is not an HDF5 file, or an HDF5 file of another format."""
+
+
+class SessionVersionError(SessionError):
+    """The session file was written by a newer format version than this labkit reads."""
+
+
+class SessionNeedsRepairError(SessionError):
+    """The session was not closed cleanly and needs `labkit repair`."""
+
+
+class StreamError(LabkitError, KeyError):
+    """A stream name, type or shape does not match what the session holds."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it one plain line
+        return str(self.args[0]) if self.args else ""
+
+
+class SignalError(LabkitError, ValueError):
+    """Input to a signal-processing function is invalid (shape, rate, parameter)."""
+
+
+class DeviceError(LabkitError):
+    """A device or driver failed or is missing."""
