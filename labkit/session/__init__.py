@@ -1,0 +1,1 @@
+"""HDF5 session files: format, writer, reader, repair."""

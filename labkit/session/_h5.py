@@ -1,0 +1,166 @@
+"""Opening session files with clear errors, and table <-> compound dataset helpers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from labkit.errors import NotASessionError, SessionError, SessionVersionError
+from labkit.session import format as fmt
+
+_REPAIR_HINT = "run `labkit repair {path}` to make it a normal file (a backup is kept)"
+
+
+def open_h5(path: str | os.PathLike[str], mode: str = "r") -> h5py.File:
+    """Open a labkit session file, translating every failure into one clear line.
+
+    Read mode uses SWMR so that files still being written, and files whose writer was
+    killed, open too.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise SessionError(f"{p}: no such file; check the path")
+    if p.is_dir():
+        raise SessionError(f"{p}: is a directory, not a session file; pass a .h5 file")
+    if p.stat().st_size == 0:
+        raise NotASessionError(f"{p}: file is empty, not a labkit session (HDF5) file")
+    if not h5py.is_hdf5(p):
+        raise NotASessionError(
+            f"{p}: not an HDF5 file (no HDF5 signature); pass a labkit session .h5 file"
+        )
+    try:
+        if mode == "r":
+            f = h5py.File(p, "r", libver="latest", swmr=True)
+        else:
+            f = h5py.File(p, mode, libver="latest")
+    except OSError as exc:
+        msg = str(exc)
+        if "already open for write" in msg or "consistency flags" in msg:
+            raise SessionError(
+                f"{p}: the session was not closed cleanly (recording in progress or the "
+                f"recorder crashed); {_REPAIR_HINT.format(path=p)}"
+            ) from exc
+        if mode == "r":
+            # Files in older HDF5 layouts cannot be opened for SWMR reading.
+            try:
+                f = h5py.File(p, "r")
+            except OSError:
+                raise SessionError(
+                    f"{p}: HDF5 file is truncated or damaged ({_first_line(msg)}); if it was "
+                    f"being recorded, {_REPAIR_HINT.format(path=p)}"
+                ) from exc
+        else:
+            raise SessionError(f"{p}: cannot open for writing ({_first_line(msg)})") from exc
+    try:
+        check_format(f, p)
+    except Exception:
+        f.close()
+        raise
+    return f
+
+
+def _first_line(msg: str) -> str:
+    return msg.strip().splitlines()[0] if msg.strip() else "unknown HDF5 error"
+
+
+def check_format(f: h5py.File, path: Path) -> None:
+    name = f.attrs.get("format")
+    if isinstance(name, bytes):
+        name = name.decode("utf-8", "replace")
+    if name != fmt.FORMAT_NAME:
+        raise NotASessionError(
+            f"{path}: HDF5 file of another format (root attribute format={name!r}, expected "
+            f"{fmt.FORMAT_NAME!r}); import it first or pass a labkit session"
+        )
+    version = f.attrs.get("format_version")
+    try:
+        version = int(version)
+    except (TypeError, ValueError):
+        raise NotASessionError(
+            f"{path}: root attribute format_version={version!r} is not an integer; the file is "
+            "damaged or not a labkit session"
+        ) from None
+    if version > fmt.FORMAT_VERSION:
+        raise SessionVersionError(
+            f"{path}: session format version {version} is newer than this labkit reads "
+            f"(<= {fmt.FORMAT_VERSION}); upgrade labkit (pip install -U labkit)"
+        )
+    if version < 1:
+        raise NotASessionError(f"{path}: format_version={version} is invalid (expected >= 1)")
+
+
+def attr_str(value: Any) -> Any:
+    """Attributes as plain Python values (bytes decoded, numpy scalars unwrapped)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return [attr_str(v) for v in value.tolist()]
+    return value
+
+
+def committed_counts(f: h5py.File) -> dict[str, int]:
+    """Row counts the writer committed, by dataset path."""
+    if fmt.COMMIT_PATH not in f:
+        return {}
+    ds = f[fmt.COMMIT_PATH]
+    ds.refresh()
+    paths = [attr_str(p) for p in ds.attrs["paths"]]
+    return dict(zip(paths, (int(v) for v in ds[()]), strict=True))
+
+
+def table_to_frame(array: np.ndarray) -> pd.DataFrame:
+    """Compound array -> DataFrame with UTF-8 strings decoded to ``str``."""
+    columns = {}
+    for name in array.dtype.names or ():
+        col = array[name]
+        if col.dtype.kind in ("S", "O"):
+            col = [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in col]
+        columns[name] = col
+    return pd.DataFrame(columns, columns=list(array.dtype.names or ()))
+
+
+def frame_to_table(frame: pd.DataFrame, where: str) -> np.ndarray:
+    """DataFrame -> compound array (numbers, booleans, UTF-8 strings; nothing pickled)."""
+    vlen = h5py.string_dtype("utf-8")
+    fields = []
+    data = []
+    for name in frame.columns:
+        col = frame[name]
+        kind = col.dtype.kind
+        if kind == "b":
+            fields.append((str(name), "?"))
+            data.append(col.to_numpy(dtype=bool))
+        elif kind in "iu":
+            fields.append((str(name), "<i8"))
+            data.append(col.to_numpy(dtype=np.int64))
+        elif kind == "f":
+            fields.append((str(name), "<f8"))
+            data.append(col.to_numpy(dtype=np.float64))
+        elif kind in ("O", "U", "T") or isinstance(col.dtype, pd.StringDtype):
+            values = col.to_numpy(dtype=object)
+            bad = [v for v in values if v is not None and not isinstance(v, str)
+                   and not (isinstance(v, float) and np.isnan(v))]
+            if bad:
+                raise SessionError(
+                    f"{where}: column {name!r} holds {type(bad[0]).__name__} values such as "
+                    f"{bad[0]!r}; store numbers, booleans or strings only"
+                )
+            fields.append((str(name), vlen))
+            data.append(np.array(["" if not isinstance(v, str) else v for v in values],
+                                 dtype=object))
+        else:
+            raise SessionError(
+                f"{where}: column {name!r} has dtype {col.dtype}; convert it to numbers, "
+                "booleans or strings"
+            )
+    table = np.empty(len(frame), dtype=fields)
+    for (name, _), values in zip(fields, data, strict=True):
+        table[name] = values
+    return table

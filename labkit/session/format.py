@@ -1,0 +1,130 @@
+"""Names, dtypes and limits of the labkit session format, version 1.
+
+This module is the single source of truth for the on-disk layout; ``docs/session-format.md``
+describes the same layout for readers who use plain h5py or HDFView.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+FORMAT_NAME = "labkit-session"
+FORMAT_VERSION = 1
+
+STATUS_RECORDING = "recording"
+STATUS_COMPLETE = "complete"
+STATUS_RECOVERED = "recovered"
+STATUS_INTERRUPTED = "interrupted"
+
+STREAMS_GROUP = "streams"
+RESULTS_GROUP = "results"
+CONFIG_GROUP = "config"
+EVENTS_PATH = "events"
+TRIALS_PATH = "trials"
+COMMIT_PATH = "committed"
+
+#: Root attributes every session has (all UTF-8 strings except ``format_version``).
+ROOT_ATTRS = (
+    "format",
+    "format_version",
+    "session_id",
+    "created_utc",
+    "ended_utc",
+    "labkit_version",
+    "status",
+    "subject",
+    "operator",
+    "protocol",
+    "notes",
+)
+
+#: Channel-table columns every stream has; streams may add more string columns
+#: (e.g. ``plate``, ``component``, ``marker``, ``axis``).
+CHANNEL_FIELDS = ("label", "unit", "type", "muscle", "side", "device_channel")
+
+#: Stream types labkit knows; others are allowed but flagged by ``labkit inspect``.
+STREAM_TYPES = ("force", "force_raw", "emg", "mocap", "markers", "rigid_body", "ground_truth",
+                "counter", "other")
+
+# Fixed-width UTF-8 strings in tables that grow during acquisition: HDF5 SWMR appends
+# are only dependable for fixed-size types. Longer text is refused with a clear error,
+# never truncated.
+EVENT_LABEL_BYTES = 128
+EVENT_VALUE_BYTES = 1024
+EVENT_SOURCE_BYTES = 128
+TRIAL_TEST_BYTES = 64
+TRIAL_SIDE_BYTES = 16
+TRIAL_STATUS_BYTES = 32
+TRIAL_REASON_BYTES = 1024
+DEFAULT_STRING_SAMPLE_BYTES = 1024
+
+
+def _utf8(n_bytes: int) -> np.dtype:
+    import h5py
+
+    return h5py.string_dtype("utf-8", n_bytes)
+
+
+def event_dtype() -> np.dtype:
+    """Row type of ``/events``: time (s, session clock), label, value, source."""
+    return np.dtype(
+        [
+            ("time", "<f8"),
+            ("label", _utf8(EVENT_LABEL_BYTES)),
+            ("value", _utf8(EVENT_VALUE_BYTES)),
+            ("source", _utf8(EVENT_SOURCE_BYTES)),
+        ]
+    )
+
+
+def trial_dtype() -> np.dtype:
+    """Row type of ``/trials``."""
+    return np.dtype(
+        [
+            ("id", "<i8"),
+            ("test", _utf8(TRIAL_TEST_BYTES)),
+            ("side", _utf8(TRIAL_SIDE_BYTES)),
+            ("attempt", "<i8"),
+            ("start", "<f8"),
+            ("end", "<f8"),
+            ("status", _utf8(TRIAL_STATUS_BYTES)),
+            ("reason", _utf8(TRIAL_REASON_BYTES)),
+        ]
+    )
+
+
+def clock_offset_dtype() -> np.dtype:
+    """Row type of ``/streams/<name>/clock_offsets`` (all seconds, float64).
+
+    ``collection_time`` is on the receiver (session) clock; ``offset`` is receiver minus
+    sender clock, so ``sender_time + offset`` is the session time; ``rtt`` is the
+    round-trip time of the measurement.
+    """
+    return np.dtype([("collection_time", "<f8"), ("offset", "<f8"), ("rtt", "<f8")])
+
+
+#: Sample dtypes a stream may have: what LSL devices send (cf_float32, cf_double64,
+#: cf_int8..cf_int64, cf_string) plus unsigned integers from DAQ boards.
+NUMERIC_SAMPLE_DTYPES = tuple(
+    np.dtype(t)
+    for t in ("float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16",
+              "uint32", "uint64")
+)
+
+
+def to_json(value: Any) -> str:
+    """Serialise provenance and descriptions as JSON text (never pickle)."""
+    return json.dumps(value, sort_keys=True, default=_json_default, ensure_ascii=False)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    raise TypeError(f"cannot store {type(obj).__name__} value {obj!r} as JSON")

@@ -1,0 +1,125 @@
+"""Summaries and integrity checks of a session, for ``labkit inspect``."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+from labkit.session import format as fmt
+from labkit.session._h5 import committed_counts
+from labkit.session.reader import Session, Stream, open_session
+from labkit.session.repair import needs_repair
+
+
+def _gaps(stream: Stream) -> list[dict[str, Any]]:
+    """Gaps from the sample counter (exact) or, without one, from the time stamps."""
+    if stream.rate_hz <= 0 or stream.n_samples < 2:
+        return []
+    gaps = []
+    counter = stream.counter
+    t = stream.raw_times
+    if counter is not None:
+        step = np.diff(counter)
+        for i in np.flatnonzero(step != 1):
+            gaps.append({"after_s": float(t[i]), "missing_samples": int(step[i] - 1),
+                         "source": "counter"})
+        return gaps
+    from labkit.signal.sync import split_segments
+
+    runs = split_segments(t, stream.rate_hz)
+    for (_, stop), (start, _) in itertools.pairwise(runs):
+        dt = float(t[start] - t[stop - 1])
+        gaps.append({"after_s": float(t[stop - 1]),
+                     "missing_samples": max(0, round(dt * stream.rate_hz) - 1),
+                     "source": "time_stamps"})
+    return gaps
+
+
+def _stream_summary(session: Session, name: str, committed: dict[str, int]) -> dict[str, Any]:
+    st = session.stream(name)
+    problems: list[str] = []
+    group = session._file[f"{fmt.STREAMS_GROUP}/{name}"]
+    extent = group["data"].shape[0]
+    n_committed = committed.get(f"{fmt.STREAMS_GROUP}/{name}/data", extent)
+    if extent > n_committed:
+        problems.append(f"{extent - n_committed} rows after the last commit are not valid "
+                        "(writer stopped mid-flush); `labkit repair` drops them")
+    if group["time_stamps"].shape[0] != extent:
+        problems.append("data and time_stamps have different lengths")
+    if st.type not in fmt.STREAM_TYPES:
+        problems.append(f"unknown stream type {st.type!r}")
+    if st.n_samples > 1 and np.any(np.diff(st.raw_times) < -0.1):
+        problems.append("time stamps jump backwards by more than 0.1 s (clock reset)")
+    nan_samples = 0
+    if st.channel_format.startswith("float") and st.n_samples:
+        nan_samples = int(np.isnan(st.data).any(axis=1).sum())
+        if nan_samples:
+            problems.append(f"{nan_samples} samples contain NaN (dropped or invalid values)")
+    gaps = _gaps(st)
+    if gaps:
+        missing = sum(g["missing_samples"] for g in gaps)
+        problems.append(f"{len(gaps)} gaps, {missing} samples missing")
+    effective = st.effective_rate_hz() if st.rate_hz > 0 else float("nan")
+    if st.rate_hz > 0 and math.isfinite(effective):
+        ppm = (effective / st.rate_hz - 1.0) * 1e6
+        if abs(ppm) > 1e4:
+            problems.append(f"effective rate {effective:.3f} Hz differs from nominal "
+                            f"{st.rate_hz:.3f} Hz by {ppm / 1e4:.1f} %")
+    return {
+        "name": name,
+        "type": st.type,
+        "source_id": st.source_id,
+        "channel_format": st.channel_format,
+        "nominal_rate_hz": st.rate_hz,
+        "effective_rate_hz": effective,
+        "n_samples": st.n_samples,
+        "n_channels": int(st.data.shape[1]) if st.data.ndim == 2 else 0,
+        "duration_s": st.duration_s,
+        "first_time_s": float(st.raw_times[0]) if st.n_samples else None,
+        "last_time_s": float(st.raw_times[-1]) if st.n_samples else None,
+        "n_clock_offsets": len(st.clock_offsets),
+        "channels": st.channels.to_dict(orient="records"),
+        "device": st.device,
+        "gaps": gaps,
+        "nan_samples": nan_samples,
+        "problems": problems,
+    }
+
+
+def inspect_session(path: str | os.PathLike[str], *, max_events: int = 50) -> dict[str, Any]:
+    """Describe a session and list its integrity problems.
+
+    Returns a JSON-serialisable dict: ``info``, ``streams`` (rates, durations, channels,
+    gaps, problems), ``events``, ``trials``, ``results`` and ``problems`` (the whole file).
+    """
+    with open_session(path) as s:
+        committed = committed_counts(s._file)
+        problems = []
+        if needs_repair(path):
+            problems.append(
+                "not closed cleanly (still recording, or the recorder crashed): the data "
+                f"committed so far is readable; run `labkit repair {path}` once no recorder "
+                "is writing it"
+            )
+        elif s.status == fmt.STATUS_INTERRUPTED:
+            problems.append("the recording was interrupted (closed after an error)")
+        streams = [_stream_summary(s, name, committed) for name in s.streams]
+        for st in streams:
+            problems += [f"stream {st['name']}: {p}" for p in st["problems"]]
+        events = s.events
+        trials = s.trials
+        return {
+            "file": str(path),
+            "size_bytes": os.path.getsize(path),
+            "info": s.info,
+            "streams": streams,
+            "n_events": len(events),
+            "events": events.head(max_events).to_dict(orient="records"),
+            "trials": trials.to_dict(orient="records"),
+            "results": s.results,
+            "problems": problems,
+        }

@@ -1,0 +1,123 @@
+"""Turn a session whose recorder was killed into a normal, complete HDF5 file.
+
+A killed SWMR writer leaves the file's "open for writing" flag set, so tools that do not
+open it for SWMR reading (HDFView, plain ``h5py.File(path)``) refuse it. Repair copies
+everything committed into a fresh file, cutting each table to its committed row count,
+marks it ``status="recovered"`` and swaps it in atomically, keeping the original as a
+backup (``<name>.h5.crashed``) unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from labkit.errors import SessionError
+from labkit.session import format as fmt
+from labkit.session._h5 import attr_str, check_format, committed_counts, open_h5
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RepairReport:
+    """What :func:`repair_session` did."""
+
+    path: Path
+    repaired: bool
+    backup: Path | None
+    rows_kept: dict[str, int] = field(default_factory=dict)
+    rows_dropped: dict[str, int] = field(default_factory=dict)
+    message: str = ""
+
+
+def needs_repair(path: str | os.PathLike[str]) -> bool:
+    """True when the file cannot be opened as a normal HDF5 file or was never closed."""
+    try:
+        with h5py.File(path, "r") as f:
+            return attr_str(f.attrs.get("status", "")) == fmt.STATUS_RECORDING
+    except OSError:
+        return True
+
+
+def repair_session(path: str | os.PathLike[str], *, backup: bool = True,
+                   force: bool = False) -> RepairReport:
+    """Repair a session left open by a crashed or killed recorder.
+
+    Parameters
+    ----------
+    path : str or Path
+        The session file.
+    backup : bool
+        Keep the original file as ``<path>.crashed``.
+    force : bool
+        Repair even when the file looks clean (rewrites it in place).
+
+    Returns
+    -------
+    RepairReport
+
+    Notes
+    -----
+    Do not repair a file that a recorder is still writing: the copy would be a snapshot
+    and the recorder would go on writing into the backup.
+    """
+    p = Path(path)
+    if not force and not needs_repair(p):
+        return RepairReport(p, False, None, message="the session is clean; nothing to repair")
+    src = open_h5(p, "r")  # SWMR read: opens even with the writer's flag still set
+    tmp = p.with_name(p.name + ".repairing")
+    kept: dict[str, int] = {}
+    dropped: dict[str, int] = {}
+    try:
+        committed = committed_counts(src)
+        with h5py.File(tmp, "w", libver="latest") as dst:
+            for key, value in src.attrs.items():
+                dst.attrs[key] = value
+            for name in src:
+                src.copy(src[name], dst, name=name)
+            for path_, n in committed.items():
+                targets = [path_]
+                if path_.endswith("/data"):
+                    targets.append(path_[: -len("data")] + "time_stamps")
+                for target in targets:
+                    ds = dst[target]
+                    extent = ds.shape[0]
+                    keep = min(extent, n)
+                    if keep < extent:
+                        ds.resize(keep, axis=0)
+                    kept[target] = keep
+                    dropped[target] = extent - keep
+            dst[fmt.COMMIT_PATH][...] = np.array(
+                [kept.get(k, 0) for k in committed], dtype="<i8"
+            )
+            if attr_str(dst.attrs.get("status", "")) == fmt.STATUS_RECORDING:
+                dst.attrs["status"] = fmt.STATUS_RECOVERED
+            dst.attrs["repaired_utc"] = datetime.now(UTC).isoformat(timespec="microseconds")
+            check_format(dst, p)
+    except BaseException:
+        src.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    src.close()
+    backup_path = p.with_name(p.name + ".crashed") if backup else None
+    try:
+        if backup_path is not None:
+            os.replace(p, backup_path)
+        os.replace(tmp, p)
+    except OSError as exc:
+        raise SessionError(
+            f"{p}: repaired copy written to {tmp} but could not be moved into place ({exc}); "
+            "move it by hand"
+        ) from exc
+    n_dropped = sum(dropped.values())
+    msg = (f"repaired: kept everything committed up to the last flush; {n_dropped} "
+           "uncommitted rows dropped")
+    log.info("%s: %s", p, msg)
+    return RepairReport(p, True, backup_path, kept, dropped, msg)

@@ -1,0 +1,593 @@
+"""Crash-safe session writer.
+
+Design (see ``docs/session-format.md``, section "Crash safety"):
+
+* Every group, dataset and attribute is created up front; then the file switches to
+  HDF5 single-writer/multiple-reader (SWMR) mode, whose metadata stays consistent
+  on disk at every moment, so a killed writer leaves a file that opens.
+* Appended rows are buffered in memory and written on ``flush()`` at most every
+  ``flush_interval_s`` (default 1 s). A flush writes the rows, flushes the file,
+  optionally ``fsync``s it, and only then records the new row counts in ``/committed``.
+  Readers trust ``/committed``, so after a crash they see an exact prefix of what was
+  appended: everything up to the last completed flush, never a torn row.
+* Compressed datasets only ever receive whole chunks while recording (rewriting a
+  compressed chunk under SWMR allocates new file space each time, and files balloon);
+  their chunk holds half a flush interval so loss stays within one interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from labkit._version import __version__
+from labkit.errors import ConfigError, SessionError, StreamError
+from labkit.session import format as fmt
+
+log = logging.getLogger(__name__)
+
+_MAX_CHUNK_BYTES = 4 << 20
+_MIN_CHUNK_ROWS = 64
+_IRREGULAR_CHUNK_ROWS = 256
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """One channel of a stream.
+
+    Parameters
+    ----------
+    label : str
+        ``<muscle>_<side>`` for EMG, ``<plate>.<component>`` for plates,
+        ``<marker>.<axis>`` for mocap.
+    unit : str
+        SI unit of the values as stored (``"N"``, ``"N.m"``, ``"V"``, ``"m"``, ``"count"``).
+    type : str
+        Channel type (``"force"``, ``"emg"``, ``"position"``, ``"counter"``, ...).
+    muscle, side, device_channel : str
+        Empty when not applicable.
+    extra : mapping of str to str
+        More string columns for the channel table (``plate``, ``component``, ...).
+    """
+
+    label: str
+    unit: str = ""
+    type: str = ""
+    muscle: str = ""
+    side: str = ""
+    device_channel: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def as_row(self) -> dict[str, str]:
+        row = {name: str(getattr(self, name)) for name in fmt.CHANNEL_FIELDS}
+        row.update({str(k): str(v) for k, v in self.extra.items()})
+        return row
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """What a stream is, declared before recording starts.
+
+    Parameters
+    ----------
+    name : str
+        Group name in the file (no ``/``).
+    type : str
+        Stream type: force, emg, mocap, markers, ... (``labkit.session.format.STREAM_TYPES``).
+    channels : sequence of ChannelSpec
+        One per column of the samples.
+    nominal_rate_hz : float
+        Exact nominal rate as the device reports it (e.g. 2148.148148148148); 0 for an
+        irregular stream (markers, events).
+    dtype : str or numpy dtype
+        Sample dtype as the device sends it, or ``"string"``.
+    source_id : str
+        Unique id of the source (LSL source_id).
+    device : mapping
+        Device description (manufacturer, model, serial, ...), stored as JSON.
+    max_string_bytes : int
+        Width of one UTF-8 sample of a string stream.
+    """
+
+    name: str
+    type: str
+    channels: Sequence[ChannelSpec]
+    nominal_rate_hz: float
+    dtype: Any = "float32"
+    source_id: str = ""
+    device: Mapping[str, Any] = field(default_factory=dict)
+    max_string_bytes: int = fmt.DEFAULT_STRING_SAMPLE_BYTES
+
+    @property
+    def is_string(self) -> bool:
+        return isinstance(self.dtype, str) and self.dtype in ("string", "str")
+
+    def numpy_dtype(self) -> np.dtype:
+        if self.is_string:
+            return h5py.string_dtype("utf-8", self.max_string_bytes)
+        return np.dtype(self.dtype)
+
+    def validate(self) -> None:
+        where = f"stream {self.name!r}"
+        if not self.name or "/" in self.name or self.name.startswith("."):
+            raise ConfigError(
+                f"stream name {self.name!r} is invalid: use a non-empty name without '/' "
+                "that does not start with '.'"
+            )
+        if not self.channels:
+            raise ConfigError(f"{where} has no channels: declare at least one ChannelSpec")
+        labels = [c.label for c in self.channels]
+        dupes = sorted({x for x in labels if labels.count(x) > 1})
+        if dupes:
+            raise ConfigError(f"{where} has duplicate channel labels {dupes}: labels must be unique")
+        rate = float(self.nominal_rate_hz)
+        if not math.isfinite(rate) or rate < 0:
+            raise ConfigError(
+                f"{where} has nominal_rate_hz={self.nominal_rate_hz!r}: use a positive rate in Hz, "
+                "or 0 for an irregular stream"
+            )
+        if not self.is_string:
+            try:
+                dt = np.dtype(self.dtype)
+            except TypeError as exc:
+                raise ConfigError(
+                    f"{where} has dtype={self.dtype!r}: use one of float32, float64, int8..int64, "
+                    "uint8..uint64 or 'string'"
+                ) from exc
+            if dt not in fmt.NUMERIC_SAMPLE_DTYPES:
+                raise ConfigError(
+                    f"{where} has dtype={dt}: use one of float32, float64, int8..int64, "
+                    "uint8..uint64 or 'string'"
+                )
+        elif self.max_string_bytes < 1:
+            raise ConfigError(f"{where} has max_string_bytes={self.max_string_bytes}: use >= 1")
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _chunk_rows(rate_hz: float, row_bytes: int, flush_interval_s: float, compressed: bool) -> int:
+    if rate_hz <= 0:
+        rows = _IRREGULAR_CHUNK_ROWS
+    else:
+        per_flush = rate_hz * flush_interval_s
+        rows = math.ceil(per_flush / 2) if compressed else math.ceil(per_flush)
+    rows = max(_MIN_CHUNK_ROWS, rows)
+    return max(1, min(rows, _MAX_CHUNK_BYTES // max(1, row_bytes)))
+
+
+class _Appendable:
+    """An HDF5 dataset growing along axis 0 with an in-memory tail not yet written."""
+
+    def __init__(self, dataset: h5py.Dataset, whole_chunks: bool) -> None:
+        self.dataset = dataset
+        self.whole_chunks = whole_chunks
+        self.chunk_rows = dataset.chunks[0]
+        self.pending: list[np.ndarray] = []
+        self.n_pending = 0
+        self.n_written = 0
+
+    def add(self, rows: np.ndarray) -> None:
+        if len(rows):
+            self.pending.append(rows)
+            self.n_pending += len(rows)
+
+    def write(self, final: bool) -> int:
+        """Write pending rows (whole chunks only when compressed and not final)."""
+        n = self.n_pending
+        if self.whole_chunks and not final:
+            n -= (self.n_written + n) % self.chunk_rows
+        if n <= 0:
+            return self.n_written
+        block = self.pending[0] if len(self.pending) == 1 else np.concatenate(self.pending)
+        start = self.n_written
+        self.dataset.resize(start + n, axis=0)
+        self.dataset[start : start + n] = block[:n]
+        rest = block[n:]
+        self.pending = [rest] if len(rest) else []
+        self.n_pending = len(rest)
+        self.n_written = start + n
+        return self.n_written
+
+
+class _StreamWriter:
+    def __init__(self, spec: StreamSpec, group: h5py.Group, flush_interval_s: float,
+                 compression: str | None) -> None:
+        self.spec = spec
+        self.n_channels = len(spec.channels)
+        self.dtype = spec.numpy_dtype()
+        compressed = compression is not None and not spec.is_string
+        row_bytes = self.n_channels * self.dtype.itemsize
+        rows = _chunk_rows(spec.nominal_rate_hz, row_bytes, flush_interval_s, compressed)
+        comp = {"compression": compression, "shuffle": True} if compressed else {}
+        data = group.create_dataset(
+            "data", shape=(0, self.n_channels), maxshape=(None, self.n_channels),
+            chunks=(rows, self.n_channels), dtype=self.dtype, **comp,
+        )
+        stamps = group.create_dataset(
+            "time_stamps", shape=(0,), maxshape=(None,), chunks=(rows,), dtype="<f8", **comp
+        )
+        offsets = group.create_dataset(
+            "clock_offsets", shape=(0,), maxshape=(None,), chunks=(64,),
+            dtype=fmt.clock_offset_dtype(),
+        )
+        self.data = _Appendable(data, compressed)
+        self.stamps = _Appendable(stamps, compressed)
+        self.offsets = _Appendable(offsets, False)
+
+    def coerce(self, samples: Any, time_stamps: Any) -> tuple[np.ndarray, np.ndarray]:
+        name = self.spec.name
+        stamps = np.asarray(time_stamps, dtype=np.float64).reshape(-1)
+        if self.spec.is_string:
+            arr = np.asarray(samples, dtype=object)
+            if arr.ndim == 1:
+                arr = arr.reshape(-1, 1) if self.n_channels == 1 else arr.reshape(1, -1)
+            if arr.ndim != 2 or arr.shape[1] != self.n_channels:
+                raise StreamError(
+                    f"stream {name!r}: samples have shape {arr.shape}, expected (n, {self.n_channels})"
+                )
+            encoded = np.empty(arr.shape, dtype=self.dtype)
+            for idx, value in np.ndenumerate(arr):
+                raw = str(value).encode("utf-8")
+                if len(raw) > self.spec.max_string_bytes:
+                    raise StreamError(
+                        f"stream {name!r}: a string sample is {len(raw)} bytes, longer than "
+                        f"max_string_bytes={self.spec.max_string_bytes}; raise max_string_bytes in "
+                        "its StreamSpec"
+                    )
+                encoded[idx] = raw
+            arr = encoded
+        else:
+            arr = np.asarray(samples)
+            if arr.ndim == 1 and self.n_channels == 1:
+                arr = arr.reshape(-1, 1)
+            if arr.ndim != 2 or arr.shape[1] != self.n_channels:
+                raise StreamError(
+                    f"stream {name!r}: samples have shape {arr.shape}, expected (n, {self.n_channels})"
+                )
+            if arr.dtype != self.dtype:
+                if not np.can_cast(arr.dtype, self.dtype, casting="same_kind"):
+                    raise StreamError(
+                        f"stream {name!r}: samples of dtype {arr.dtype} cannot be stored as "
+                        f"{self.dtype} without changing their kind; send {self.dtype} samples"
+                    )
+                arr = arr.astype(self.dtype)
+        if len(stamps) != len(arr):
+            raise StreamError(
+                f"stream {name!r}: {len(arr)} samples but {len(stamps)} time stamps; "
+                "pass one time stamp per sample"
+            )
+        if not np.all(np.isfinite(stamps)):
+            raise StreamError(f"stream {name!r}: time stamps contain NaN or inf; pass finite stamps")
+        return np.ascontiguousarray(arr), stamps
+
+
+class SessionWriter:
+    """Write a session file while acquiring, so that a crash never loses flushed data.
+
+    Parameters
+    ----------
+    path : str or Path
+        File to create. An existing file is refused unless ``overwrite=True``.
+    streams : sequence of StreamSpec
+        Every stream of the session (HDF5 SWMR cannot add objects later).
+    subject, operator, protocol, notes : str
+        Root metadata: athlete code, operator, protocol name, free-form notes.
+    hardware_config, protocol_text : str
+        Exact text of the hardware config and protocol used, stored verbatim.
+    session_id : str, optional
+        Defaults to a new UUID4.
+    flush_interval_s : float
+        Longest time rows stay in memory only (default 1.0 s).
+    compression : {None, "gzip", "lzf"}
+        Compression of numeric samples and stamps. ``None`` (default) is fastest; noisy
+        float EMG and force gain little from compression (see the write benchmark).
+    fsync : bool
+        ``fsync`` the file before each commit so data also survives a power cut.
+    overwrite : bool
+        Replace an existing file.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from labkit.session.writer import SessionWriter, StreamSpec, ChannelSpec
+    >>> spec = StreamSpec("force", "force", [ChannelSpec("fp1.Fz", "N", "force")], 1000.0)
+    >>> path = os.path.join(tempfile.mkdtemp(), "s.h5")
+    >>> with SessionWriter(path, [spec], subject="A01") as w:
+    ...     w.append("force", np.zeros((10, 1), np.float32), np.arange(10) / 1000.0)
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        streams: Sequence[StreamSpec],
+        *,
+        subject: str = "",
+        operator: str = "",
+        protocol: str = "",
+        notes: str = "",
+        hardware_config: str = "",
+        protocol_text: str = "",
+        session_id: str | None = None,
+        flush_interval_s: float = 1.0,
+        compression: str | None = None,
+        fsync: bool = True,
+        overwrite: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        if not (0 < flush_interval_s <= 3600):
+            raise ConfigError(
+                f"flush_interval_s={flush_interval_s!r} is invalid: use seconds in (0, 3600]"
+            )
+        if compression not in (None, "gzip", "lzf"):
+            raise ConfigError(
+                f"compression={compression!r} is invalid: use None, 'gzip' or 'lzf'"
+            )
+        names = [s.name for s in streams]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ConfigError(f"duplicate stream names {dupes}: each stream needs its own name")
+        for spec in streams:
+            spec.validate()
+        if self.path.exists() and not overwrite:
+            raise SessionError(
+                f"{self.path}: file exists; choose a new path or pass overwrite=True"
+            )
+        self.flush_interval_s = float(flush_interval_s)
+        self.fsync = bool(fsync)
+        self.session_id = session_id or str(uuid.uuid4())
+        self._lock = threading.RLock()
+        self._closed = False
+        try:
+            self._file = h5py.File(self.path, "w", libver="latest")
+        except OSError as exc:
+            raise SessionError(f"{self.path}: cannot create the session file ({exc})") from exc
+        f = self._file
+        attrs = {
+            "format": fmt.FORMAT_NAME,
+            "session_id": self.session_id,
+            "created_utc": _utc_now(),
+            "ended_utc": "",
+            "labkit_version": __version__,
+            "status": fmt.STATUS_RECORDING,
+            "subject": subject,
+            "operator": operator,
+            "protocol": protocol,
+            "notes": notes,
+            "flush_interval_s": self.flush_interval_s,
+        }
+        for key, value in attrs.items():
+            f.attrs[key] = value
+        f.attrs["format_version"] = np.int64(fmt.FORMAT_VERSION)
+        config = f.create_group(fmt.CONFIG_GROUP)
+        config.create_dataset("hardware", data=hardware_config, dtype=h5py.string_dtype())
+        config.create_dataset("protocol", data=protocol_text, dtype=h5py.string_dtype())
+        f.create_group(fmt.RESULTS_GROUP)
+        sg = f.create_group(fmt.STREAMS_GROUP)
+        self._streams: dict[str, _StreamWriter] = {}
+        for spec in streams:
+            g = sg.create_group(spec.name)
+            g.attrs["name"] = spec.name
+            g.attrs["type"] = spec.type
+            g.attrs["source_id"] = spec.source_id
+            g.attrs["nominal_rate_hz"] = float(spec.nominal_rate_hz)
+            g.attrs["channel_format"] = "string" if spec.is_string else np.dtype(spec.dtype).name
+            g.attrs["n_channels"] = np.int64(len(spec.channels))
+            g.attrs["device"] = fmt.to_json(dict(spec.device))
+            _write_channel_table(g, [c.as_row() for c in spec.channels])
+            self._streams[spec.name] = _StreamWriter(spec, g, self.flush_interval_s, compression)
+        events = f.create_dataset(
+            fmt.EVENTS_PATH, shape=(0,), maxshape=(None,), chunks=(256,), dtype=fmt.event_dtype()
+        )
+        trials = f.create_dataset(
+            fmt.TRIALS_PATH, shape=(0,), maxshape=(None,), chunks=(64,), dtype=fmt.trial_dtype()
+        )
+        self._events = _Appendable(events, False)
+        self._trials = _Appendable(trials, False)
+        self._trial_rows: dict[int, int] = {}
+        self._dirty_trials: set[int] = set()
+        self._trial_buffer: list[np.void] = []
+        paths = []
+        self._commit_sources: list[_Appendable] = []
+        for name, sw in self._streams.items():
+            paths += [f"{fmt.STREAMS_GROUP}/{name}/data", f"{fmt.STREAMS_GROUP}/{name}/clock_offsets"]
+            self._commit_sources += [sw.data, sw.offsets]
+        paths += [fmt.EVENTS_PATH, fmt.TRIALS_PATH]
+        self._commit_sources += [self._events, self._trials]
+        self._commit = f.create_dataset(
+            fmt.COMMIT_PATH, data=np.zeros(len(paths), dtype="<i8"), maxshape=(len(paths),)
+        )
+        self._commit.attrs["paths"] = np.array(paths, dtype=h5py.string_dtype())
+        f.swmr_mode = True
+        self._last_flush = time.monotonic()
+
+    # -- appending ---------------------------------------------------------------------
+
+    def _stream(self, name: str) -> _StreamWriter:
+        try:
+            return self._streams[name]
+        except KeyError:
+            raise StreamError(
+                f"{self.path}: no stream {name!r}; declared streams are {sorted(self._streams)}"
+            ) from None
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise SessionError(f"{self.path}: the writer is closed; open a new SessionWriter")
+
+    def append(self, stream: str, samples: Any, time_stamps: Any) -> None:
+        """Buffer samples ``(n, n_channels)`` and their raw source time stamps ``(n,)``.
+
+        Flushes when ``flush_interval_s`` has passed since the last flush.
+        """
+        sw = self._stream(stream)
+        arr, stamps = sw.coerce(samples, time_stamps)
+        with self._lock:
+            self._check_open()
+            sw.data.add(arr)
+            sw.stamps.add(stamps)
+        self.maybe_flush()
+
+    def add_clock_offset(self, stream: str, collection_time_s: float, offset_s: float,
+                         rtt_s: float = float("nan")) -> None:
+        """Record one clock-offset measurement (receiver minus sender clock) for a stream."""
+        sw = self._stream(stream)
+        row = np.array([(collection_time_s, offset_s, rtt_s)], dtype=fmt.clock_offset_dtype())
+        with self._lock:
+            self._check_open()
+            sw.offsets.add(row)
+
+    def add_event(self, time_s: float, label: str, value: str = "", source: str = "") -> None:
+        """Record an event (cue, marker, annotation) at ``time_s`` on the session clock."""
+        row = np.zeros(1, dtype=fmt.event_dtype())
+        row["time"] = time_s
+        row["label"] = _encode("event label", label, fmt.EVENT_LABEL_BYTES)
+        row["value"] = _encode("event value", value, fmt.EVENT_VALUE_BYTES)
+        row["source"] = _encode("event source", source, fmt.EVENT_SOURCE_BYTES)
+        with self._lock:
+            self._check_open()
+            self._events.add(row)
+
+    def add_trial(self, trial_id: int, test: str, start_s: float, end_s: float = float("nan"),
+                  status: str = "running", reason: str = "", side: str = "",
+                  attempt: int = 1) -> None:
+        """Add a trial row; change it later with :meth:`update_trial`."""
+        with self._lock:
+            self._check_open()
+            if trial_id in self._trial_rows:
+                raise SessionError(
+                    f"{self.path}: trial id {trial_id} exists; use update_trial or a new id"
+                )
+            row = _trial_row(trial_id, test, side, attempt, start_s, end_s, status, reason)
+            self._trial_rows[trial_id] = self._trials.n_written + self._trials.n_pending
+            self._trial_buffer.append(row)
+            self._trials.add(np.array([row], dtype=fmt.trial_dtype()))
+
+    def update_trial(self, trial_id: int, **changes: Any) -> None:
+        """Change fields of a trial (``end``, ``status``, ``reason``, ...)."""
+        with self._lock:
+            self._check_open()
+            if trial_id not in self._trial_rows:
+                raise SessionError(f"{self.path}: no trial with id {trial_id}; add it first")
+            index = self._trial_rows[trial_id]
+            row = self._trial_buffer[index].copy()
+            for key, value in changes.items():
+                if key not in fmt.trial_dtype().names or key == "id":
+                    raise ConfigError(
+                        f"update_trial: unknown field {key!r}; use one of "
+                        f"{[n for n in fmt.trial_dtype().names if n != 'id']}"
+                    )
+                limit = fmt.trial_dtype()[key].itemsize
+                row[key] = (
+                    _encode(f"trial {key}", value, limit) if isinstance(value, str) else value
+                )
+            self._trial_buffer[index] = row
+            if index < self._trials.n_written:
+                self._dirty_trials.add(index)
+            else:
+                # still pending: rebuild the pending tail from the buffer
+                tail = np.array(self._trial_buffer[self._trials.n_written :], dtype=fmt.trial_dtype())
+                self._trials.pending = [tail]
+                self._trials.n_pending = len(tail)
+
+    # -- flushing ----------------------------------------------------------------------
+
+    def maybe_flush(self) -> bool:
+        """Flush if ``flush_interval_s`` has passed since the last flush."""
+        if time.monotonic() - self._last_flush >= self.flush_interval_s:
+            self.flush()
+            return True
+        return False
+
+    def flush(self, *, final: bool = False) -> None:
+        """Write buffered rows, make them durable, then commit their counts."""
+        with self._lock:
+            self._check_open()
+            for sw in self._streams.values():
+                n_data = sw.data.write(final)
+                n_stamps = sw.stamps.write(final)
+                if n_data != n_stamps:  # pragma: no cover - same rows and chunking
+                    raise SessionError(f"{self.path}: internal row mismatch in {sw.spec.name!r}")
+                sw.offsets.write(final)
+            self._events.write(final)
+            self._trials.write(final)
+            for index in sorted(self._dirty_trials):
+                self._trials.dataset[index] = self._trial_buffer[index]
+            self._dirty_trials.clear()
+            self._file.flush()
+            if self.fsync:
+                os.fsync(self._file.id.get_vfd_handle())
+            counts = np.array([src.n_written for src in self._commit_sources], dtype="<i8")
+            self._commit[...] = counts
+            self._commit.flush()
+            self._last_flush = time.monotonic()
+
+    def close(self, status: str = fmt.STATUS_COMPLETE) -> None:
+        """Write everything, end SWMR mode and mark the session ``status``."""
+        with self._lock:
+            if self._closed:
+                return
+            self.flush(final=True)
+            self._file.close()
+            self._closed = True
+        with h5py.File(self.path, "r+", libver="latest") as f:
+            f.attrs["status"] = status
+            f.attrs["ended_utc"] = _utc_now()
+
+    def __enter__(self) -> SessionWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.close(fmt.STATUS_COMPLETE if exc_type is None else fmt.STATUS_INTERRUPTED)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+
+def _encode(what: str, value: Any, n_bytes: int) -> bytes:
+    raw = str(value).encode("utf-8")
+    if len(raw) > n_bytes:
+        raise ConfigError(
+            f"{what} is {len(raw)} bytes of UTF-8, more than the {n_bytes} the session format "
+            f"holds: shorten it (value starts {str(value)[:40]!r})"
+        )
+    return raw
+
+
+def _trial_row(trial_id: int, test: str, side: str, attempt: int, start_s: float, end_s: float,
+               status: str, reason: str) -> np.void:
+    row = np.zeros((), dtype=fmt.trial_dtype())
+    row["id"] = trial_id
+    row["test"] = _encode("trial test", test, fmt.TRIAL_TEST_BYTES)
+    row["side"] = _encode("trial side", side, fmt.TRIAL_SIDE_BYTES)
+    row["attempt"] = attempt
+    row["start"] = start_s
+    row["end"] = end_s
+    row["status"] = _encode("trial status", status, fmt.TRIAL_STATUS_BYTES)
+    row["reason"] = _encode("trial reason", reason, fmt.TRIAL_REASON_BYTES)
+    return row[()]
+
+
+def _write_channel_table(group: h5py.Group, rows: list[dict[str, str]]) -> None:
+    columns = list(fmt.CHANNEL_FIELDS)
+    for row in rows:
+        columns += [k for k in row if k not in columns]
+    vlen = h5py.string_dtype("utf-8")
+    table = np.empty(len(rows), dtype=[(c, vlen) for c in columns])
+    for i, row in enumerate(rows):
+        table[i] = tuple(row.get(c, "") for c in columns)
+    group.create_dataset("channels", data=table)
