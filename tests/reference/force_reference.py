@@ -1,0 +1,181 @@
+"""Slow, obvious pure-Python twins of labkit/signal/_force_kernels.py.
+
+Written for reading, not speed: plain lists, whole-array passes, brute force where it is
+clearer (the onset hold is checked sample by sample). They fill the same output layout
+as the kernels so that tests can compare them element by element.
+"""
+
+from __future__ import annotations
+
+import math
+
+from labkit.signal import _force_kernels as K
+
+NAN = float("nan")
+
+
+def weighing_stats(f, i0, i1):
+    w = [float(x) for x in f[i0:i1]]
+    mean = sum(w) / len(w)
+    sd = math.sqrt(sum((x - mean) ** 2 for x in w) / (len(w) - 1)) if len(w) > 1 else 0.0
+    return mean, sd, max(w) - min(w)
+
+
+def deviation(x, baseline, two_sided):
+    d = x - baseline
+    return abs(d) if two_sided else d
+
+
+def find_onset(f, start, stop, baseline, threshold, two_sided, hold, backtrack_n, backstep):
+    onset = -1
+    for i in range(start, stop - hold + 1):
+        if all(deviation(f[j], baseline, two_sided) > threshold for j in range(i, i + hold)):
+            onset = i
+            break
+    if onset < 0:
+        return -1
+    if not math.isnan(backtrack_n):
+        while onset > start and deviation(f[onset], baseline, two_sided) > backtrack_n:
+            onset -= 1
+    return max(0, onset - backstep)
+
+
+def force_at(f, n, p):
+    """Linear interpolation at fractional sample position p."""
+    if p < 0 or p > n - 1:
+        return NAN
+    i = math.floor(p)
+    if i == p:
+        return float(f[i])
+    return float(f[i]) + (p - i) * (float(f[i + 1]) - float(f[i]))
+
+
+def net_impulse(f, n, p0, p1, baseline):
+    """Exact integral of the piecewise-linear force minus baseline, sample units."""
+    if p0 < 0 or p1 > n - 1 or p1 < p0:
+        return NAN
+    knots = [p0] + [float(k) for k in range(math.floor(p0) + 1, math.ceil(p1))] + [p1]
+    knots = sorted(set(knots))
+    total = 0.0
+    for a, b in zip(knots[:-1], knots[1:], strict=True):
+        total += (b - a) * ((force_at(f, n, a) - baseline) + (force_at(f, n, b) - baseline)) / 2
+    return total
+
+
+def isometric_trial(f, n, fs, w0, w1, body_weight, thr_abs, thr_k, thr_frac, two_sided,
+                    hold, backtrack_n, backstep, epochs_smp, seq_edges_smp, rfd_win):  # fmt: skip
+    """Returns (scalars, force_at, rfd, impulse, seq) as lists in the ISO_* layout."""
+    f = [float(x) for x in f[:n]]
+    out = [NAN] * K.ISO_NCOLS
+    baseline, sd, rng = weighing_stats(f, w0, w1)
+    out[K.ISO_BASELINE], out[K.ISO_SD], out[K.ISO_RANGE] = baseline, sd, rng
+    bw = baseline if math.isnan(body_weight) else body_weight
+    thr = thr_abs + thr_k * sd + thr_frac * bw
+    out[K.ISO_THRESHOLD] = thr
+    onset = find_onset(f, w1, n, baseline, thr, two_sided, hold, backtrack_n, backstep)
+    out[K.ISO_ONSET] = onset
+    start = onset if onset >= 0 else w1
+    seg = f[start:]
+    peak = max(seg)
+    pk = start + seg.index(peak)
+    out[K.ISO_PEAK], out[K.ISO_PEAK_IDX] = peak, pk
+    top = max(f)
+    best = run = 0
+    for x in f:
+        run = run + 1 if x == top else 0
+        best = max(best, run)
+    out[K.ISO_CLIP_RUN] = best
+    stop = onset if onset >= 0 else n
+    out[K.ISO_MIN_PRE] = min(f[w1:stop]) if stop > w1 else NAN
+    n_ep = len(epochs_smp)
+    n_seq = len(seq_edges_smp) - 1
+    if onset < 0:
+        return out, [NAN] * n_ep, [NAN] * n_ep, [NAN] * n_ep, [NAN] * n_seq
+    chords = [(f[i + rfd_win] - f[i]) * fs / rfd_win for i in range(onset, pk - rfd_win + 1)]
+    out[K.ISO_PEAK_RFD] = max(chords) if chords else NAN
+    fa, rfd, imp = [], [], []
+    for e in epochs_smp:
+        x = force_at(f, n, onset + e)
+        fa.append(x)
+        rfd.append((x - f[onset]) / (e / fs))
+        imp.append(net_impulse(f, n, float(onset), onset + e, baseline) / fs)
+    seq = []
+    for a, b in zip(seq_edges_smp[:-1], seq_edges_smp[1:], strict=True):
+        seq.append((force_at(f, n, onset + b) - force_at(f, n, onset + a)) / ((b - a) / fs))
+    return out, fa, rfd, imp, seq
+
+
+def jump_trial(f, n, fs, w0, w1, g, onset_k, two_sided, hold, backstep, takeoff_n,
+               takeoff_above_min, takeoff_hold, landing_hold, interpolate):  # fmt: skip
+    """Returns the CMJ_* scalar row as a list."""
+    f = [float(x) for x in f[:n]]
+    out = [NAN] * K.CMJ_NCOLS
+    bw, sd, rng = weighing_stats(f, w0, w1)
+    out[K.CMJ_BASELINE], out[K.CMJ_SD], out[K.CMJ_RANGE] = bw, sd, rng
+    for c in (K.CMJ_ONSET, K.CMJ_TAKEOFF_IDX, K.CMJ_LANDING_IDX, K.CMJ_B_IDX, K.CMJ_Z_IDX,
+              K.CMJ_LAND_END_IDX):  # fmt: skip
+        out[c] = -1
+    thr = min(f) + takeoff_n if takeoff_above_min else takeoff_n
+    out[K.CMJ_TAKEOFF_THR] = thr
+    onset = find_onset(f, w1, n, bw, onset_k * sd, two_sided, hold, NAN, backstep)
+    out[K.CMJ_ONSET] = onset
+    if onset < 0:
+        return out
+    to = next(
+        (i for i in range(onset + 1, n - takeoff_hold + 1)
+         if all(f[j] < thr for j in range(i, i + takeoff_hold))),
+        -1,
+    )  # fmt: skip
+    if to < 0:
+        return out
+    out[K.CMJ_TAKEOFF_IDX] = to
+    ld = next(
+        (i for i in range(to + 1, n - landing_hold + 1)
+         if all(f[j] >= thr for j in range(i, i + landing_hold))),
+        -1,
+    )  # fmt: skip
+    out[K.CMJ_LANDING_IDX] = ld
+    m = bw / g
+    dt = 1.0 / fs
+    acc = [(x - bw) / m for x in f]
+    v = [0.0] * n
+    s = [0.0] * n
+    for i in range(onset + 1, n):
+        v[i] = v[i - 1] + (acc[i - 1] + acc[i]) / 2 * dt
+        s[i] = s[i - 1] + (v[i - 1] + v[i]) / 2 * dt
+    push = range(onset, to + 1)
+    vmin = min(v[i] for i in push)
+    b = next(i for i in push if v[i] == vmin) if vmin < 0 else -1
+    out[K.CMJ_B_IDX] = b
+    out[K.CMJ_MIN_DISP] = min(s[i] for i in push)
+    pk = max(push, key=lambda i: (f[i], -i))
+    out[K.CMJ_PEAK_FORCE] = f[pk]
+    out[K.CMJ_PEAK_IDX] = pk
+    out[K.CMJ_MIN_FORCE] = min(f[i] for i in push)
+    out[K.CMJ_PEAK_POWER] = max(f[i] * v[i] for i in push)
+    z = next((i for i in range(max(b, onset + 1), to) if v[i] >= 0), -1) if b >= 0 else -1
+    out[K.CMJ_Z_IDX] = z
+    braking = [f[i] for i in range(max(b, onset + 1), z if z >= 0 else to)] if b >= 0 else []
+    out[K.CMJ_MEAN_BRAKING_F] = sum(braking) / len(braking) if braking else NAN
+    prop_start = (onset + 1) if b < 0 else z
+    prop = list(range(prop_start, to)) if prop_start >= 0 else []
+    out[K.CMJ_MEAN_PROP_F] = sum(f[i] for i in prop) / len(prop) if prop else NAN
+    out[K.CMJ_MEAN_PROP_POWER] = sum(f[i] * v[i] for i in prop) / len(prop) if prop else NAN
+    out[K.CMJ_MIN_PRE_PEAK] = min(f[w1 : pk + 1]) if pk >= w1 else f[w1]
+    if interpolate and to > onset and f[to - 1] != f[to]:
+        frac = (f[to - 1] - thr) / (f[to - 1] - f[to])
+        a0, a1 = acc[to - 1], acc[to]
+        # velocity gained over the first `frac` of the interval with linear acceleration
+        out[K.CMJ_V_TAKEOFF] = v[to - 1] + (a0 * frac + (a1 - a0) * frac**2 / 2) * dt
+        out[K.CMJ_TAKEOFF_S] = (to - 1 + frac) * dt
+    else:
+        out[K.CMJ_V_TAKEOFF] = v[to]
+        out[K.CMJ_TAKEOFF_S] = to * dt
+    if ld < 0:
+        return out
+    if interpolate and f[ld] != f[ld - 1]:
+        out[K.CMJ_LANDING_S] = (ld - 1 + (thr - f[ld - 1]) / (f[ld] - f[ld - 1])) * dt
+    else:
+        out[K.CMJ_LANDING_S] = (ld - 1) * dt
+    out[K.CMJ_LAND_END_IDX] = next((i for i in range(ld + 1, n) if v[i] >= 0), -1)
+    return out
