@@ -49,7 +49,7 @@ CMJ_Z_IDX = 10  # zero velocity after B (lowest point), -1 if none
 CMJ_MIN_DISP = 11  # minimum displacement onset..takeoff (m, <= 0)
 CMJ_PEAK_FORCE = 12  # onset..takeoff
 CMJ_PEAK_POWER = 13  # max F*v onset..takeoff (W)
-CMJ_MIN_FORCE = 14  # minimum force onset..takeoff (N)
+CMJ_MIN_FORCE = 14  # minimum force onset..peak force (the unweighting dip, N)
 CMJ_LAND_END_IDX = 15  # first sample after landing with v >= 0 (-1 if none)
 CMJ_TAKEOFF_THR = 16  # takeoff/landing threshold used (N)
 CMJ_MEAN_BRAKING_F = 17  # mean force B..Z (N)
@@ -408,8 +408,6 @@ def jump_trial(
             smin = s
         if f[i] > f[pk]:
             pk = i
-        if f[i] < fmin:
-            fmin = f[i]
         p = f[i] * v
         if p > pmax:
             pmax = p
@@ -417,6 +415,9 @@ def jump_trial(
     out[CMJ_MIN_DISP] = smin
     out[CMJ_PEAK_FORCE] = f[pk]
     out[CMJ_PEAK_IDX] = pk
+    for i in range(onset, pk + 1):
+        if f[i] < fmin:
+            fmin = f[i]
     out[CMJ_MIN_FORCE] = fmin
     out[CMJ_PEAK_POWER] = pmax
     out[CMJ_B_IDX] = b_idx

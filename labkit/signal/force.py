@@ -900,7 +900,7 @@ _JUMP_DOC = """
         samples (flight time then reads about one sample short on real data).
     g : float, default 9.80665
     countermovement_dip_n : float, default 250.0
-        A dip more than this below BW between onset and takeoff makes the jump a
+        A dip more than this below BW between onset and peak force makes the jump a
         countermovement jump (``jump_type``); otherwise a squat jump.
     countermovement_k : float, default 5.0
         Squat jumps: flag ``countermovement`` when force drops below BW - k SD between

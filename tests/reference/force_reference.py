@@ -151,7 +151,7 @@ def jump_trial(f, n, fs, w0, w1, g, onset_k, two_sided, hold, backstep, takeoff_
     pk = max(push, key=lambda i: (f[i], -i))
     out[K.CMJ_PEAK_FORCE] = f[pk]
     out[K.CMJ_PEAK_IDX] = pk
-    out[K.CMJ_MIN_FORCE] = min(f[i] for i in push)
+    out[K.CMJ_MIN_FORCE] = min(f[onset : pk + 1])
     out[K.CMJ_PEAK_POWER] = max(f[i] * v[i] for i in push)
     z = next((i for i in range(max(b, onset + 1), to) if v[i] >= 0), -1) if b >= 0 else -1
     out[K.CMJ_Z_IDX] = z
