@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 
 from labkit._version import __version__
@@ -217,15 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        app(args=args, prog_name="labkit", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code or 0)
-    except click.exceptions.Abort:
-        typer.echo("labkit: aborted", err=True)
-        return 130
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
+        code = app(args=args, prog_name="labkit", standalone_mode=False)
     except LabkitError as exc:
         if debug:
             raise
@@ -235,14 +226,19 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo("labkit: interrupted", err=True)
         return 130
     except Exception as exc:
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
+            exc.show()  # a usage error from the command-line parser: it prints its own line
+            return exc.exit_code
+        if type(exc).__name__ == "Abort":
+            typer.echo("labkit: aborted", err=True)
+            return 130
         if debug:
             raise
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         typer.echo(f"labkit: unexpected error: {type(exc).__name__}: {first} (rerun with --debug "
                    "for the traceback and report it)", err=True)
         return EXIT_UNEXPECTED
-    return 0
-
+    return code if isinstance(code, int) else 0
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,34 +36,48 @@ def open_h5(path: str | os.PathLike[str], mode: str = "r") -> h5py.File:
             f"{p}: not an HDF5 file (no HDF5 signature); pass a labkit session .h5 file"
         )
     try:
-        if mode == "r":
-            f = h5py.File(p, "r", libver="latest", swmr=True)
-        else:
-            f = h5py.File(p, mode, libver="latest")
-    except OSError as exc:
+        # A plain open first: it runs HDF5's full checks (e.g. a file shorter than its
+        # superblock says). Only files flagged as open for writing (a live or killed SWMR
+        # writer) are opened for SWMR reading, which skips those checks.
+        f = h5py.File(p, mode, libver="latest") if mode != "r" else h5py.File(p, "r")
+    except (OSError, RuntimeError, ValueError) as exc:
         msg = str(exc)
-        if "already open for write" in msg or "consistency flags" in msg:
+        live = "already open for write" in msg or "consistency flags" in msg
+        if mode == "r" and live:
+            try:
+                f = h5py.File(p, "r", libver="latest", swmr=True)
+            except (OSError, RuntimeError, ValueError) as exc2:
+                raise SessionError(
+                    f"{p}: HDF5 file is damaged ({_first_line(str(exc2))}); if it was being "
+                    f"recorded, {_REPAIR_HINT.format(path=p)}"
+                ) from exc2
+        elif live:
             raise SessionError(
                 f"{p}: the session was not closed cleanly (recording in progress or the "
                 f"recorder crashed); {_REPAIR_HINT.format(path=p)}"
             ) from exc
-        if mode == "r":
-            # Files in older HDF5 layouts cannot be opened for SWMR reading.
-            try:
-                f = h5py.File(p, "r")
-            except OSError:
-                raise SessionError(
-                    f"{p}: HDF5 file is truncated or damaged ({_first_line(msg)}); if it was "
-                    f"being recorded, {_REPAIR_HINT.format(path=p)}"
-                ) from exc
         else:
-            raise SessionError(f"{p}: cannot open for writing ({_first_line(msg)})") from exc
+            raise SessionError(
+                f"{p}: HDF5 file is truncated or damaged ({_first_line(msg)}); if it was "
+                f"being recorded, keep the file and report it"
+            ) from exc
     try:
         check_format(f, p)
     except Exception:
         f.close()
         raise
     return f
+
+
+@contextmanager
+def reading(path: Path, what: str) -> Iterator[None]:
+    """Turn low-level HDF5 failures while reading into one clear SessionError."""
+    try:
+        yield
+    except (OSError, RuntimeError) as exc:
+        raise SessionError(
+            f"{path}: cannot read {what}: the file is damaged ({_first_line(str(exc))})"
+        ) from exc
 
 
 def _first_line(msg: str) -> str:

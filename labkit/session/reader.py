@@ -15,7 +15,7 @@ import pandas as pd
 
 from labkit.errors import StreamError
 from labkit.session import format as fmt
-from labkit.session._h5 import attr_str, committed_counts, open_h5, table_to_frame
+from labkit.session._h5 import attr_str, committed_counts, open_h5, reading, table_to_frame
 
 
 @dataclass(frozen=True, eq=False)
@@ -187,6 +187,10 @@ class Session:
 
     def stream(self, name: str) -> Stream:
         """Read one stream (samples, stamps, channels, clock offsets)."""
+        with reading(self.path, f"stream {name!r}"):
+            return self._read_stream(name)
+
+    def _read_stream(self, name: str) -> Stream:
         group = self._file.get(f"{fmt.STREAMS_GROUP}/{name}")
         if group is None:
             raise StreamError(
@@ -224,9 +228,10 @@ class Session:
         )
 
     def _table(self, path: str) -> pd.DataFrame:
-        ds = self._file[path]
-        n = self._rows(path, ds, self._committed())
-        return table_to_frame(ds[:n])
+        with reading(self.path, path):
+            ds = self._file[path]
+            n = self._rows(path, ds, self._committed())
+            return table_to_frame(ds[:n])
 
     @property
     def events(self) -> pd.DataFrame:
@@ -256,6 +261,10 @@ class Session:
 
     def result(self, name: str) -> Result:
         """Read one results group with its provenance."""
+        with reading(self.path, f"result {name!r}"):
+            return self._read_result(name)
+
+    def _read_result(self, name: str) -> Result:
         group = self._file.get(f"{fmt.RESULTS_GROUP}/{name}")
         if group is None:
             raise StreamError(f"{self.path}: no result {name!r}; the session has {self.results}")
