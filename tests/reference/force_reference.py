@@ -7,6 +7,7 @@ as the kernels so that tests can compare them element by element.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from labkit.signal import _force_kernels as K
@@ -57,7 +58,7 @@ def net_impulse(f, n, p0, p1, baseline):
     knots = [p0] + [float(k) for k in range(math.floor(p0) + 1, math.ceil(p1))] + [p1]
     knots = sorted(set(knots))
     total = 0.0
-    for a, b in zip(knots[:-1], knots[1:], strict=True):
+    for a, b in itertools.pairwise(knots):
         total += (b - a) * ((force_at(f, n, a) - baseline) + (force_at(f, n, b) - baseline)) / 2
     return total
 
@@ -100,7 +101,7 @@ def isometric_trial(f, n, fs, w0, w1, body_weight, thr_abs, thr_k, thr_frac, two
         rfd.append((x - f[onset]) / (e / fs))
         imp.append(net_impulse(f, n, float(onset), onset + e, baseline) / fs)
     seq = []
-    for a, b in zip(seq_edges_smp[:-1], seq_edges_smp[1:], strict=True):
+    for a, b in itertools.pairwise(seq_edges_smp):
         seq.append((force_at(f, n, onset + b) - force_at(f, n, onset + a)) / ((b - a) / fs))
     return out, fa, rfd, imp, seq
 

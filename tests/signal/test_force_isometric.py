@@ -278,7 +278,7 @@ def test_batch_equals_single_trial_analysis():
         one = force.isometric(tr, 2000.0, body_weight_n=[790.0, 800.0, 805.0, 800.0][i])
         row = df.iloc[i]
         for k, v in one.to_dict().items():
-            if isinstance(v, str) or isinstance(v, bool | np.bool_):
+            if isinstance(v, str | bool | np.bool_):
                 assert row[k] == v, k
             else:
                 np.testing.assert_allclose(row[k], v, rtol=1e-12, equal_nan=True, err_msg=k)
