@@ -1,0 +1,478 @@
+"""Numba kernels for the EMG core (``labkit.signal.emg``).
+
+Every kernel takes arrays and scalars only, writes into preallocated outputs and is
+mirrored by a slow, obvious implementation in ``tests/reference/emg_reference.py``.
+2-D arrays are ``(n_samples, n_channels)``; channel loops use ``prange`` where the work
+per channel is large.  NaN marks a dropped sample and is never filtered through.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from labkit._numba import jit, prange
+
+# --------------------------------------------------------------------------- filtering
+
+
+@jit
+def _sos_pass(buf, n, sos, zi, scale, reverse):
+    """One in-place pass of the SOS cascade over ``buf[:n]`` (direct form II transposed).
+
+    The state of section ``s`` starts at ``zi[s] * scale`` (scipy's ``sosfilt`` with
+    ``zi=zi * x0``).  ``reverse`` runs from the end to the start.
+    """
+    n_sec = sos.shape[0]
+    z0 = np.empty(n_sec)
+    z1 = np.empty(n_sec)
+    for s in range(n_sec):
+        z0[s] = zi[s, 0] * scale
+        z1[s] = zi[s, 1] * scale
+    for k in range(n):
+        i = n - 1 - k if reverse else k
+        v = buf[i]
+        for s in range(n_sec):
+            y = sos[s, 0] * v + z0[s]
+            z0[s] = sos[s, 1] * v - sos[s, 4] * y + z1[s]
+            z1[s] = sos[s, 2] * v - sos[s, 5] * y
+            v = y
+        buf[i] = v
+
+
+@jit
+def _filtfilt_run(x, start, stop, c, sos, zi, padlen, rectify, buf, out):
+    """Zero-phase filter ``x[start:stop, c]`` into ``out[start:stop, c]`` (odd padding)."""
+    n = stop - start
+    p = min(padlen, n - 1)
+    m = n + 2 * p
+    for i in range(n):
+        v = x[start + i, c]
+        buf[p + i] = abs(v) if rectify else v
+    first = buf[p]
+    last = buf[p + n - 1]
+    for k in range(1, p + 1):
+        buf[p - k] = 2.0 * first - buf[p + k]
+        buf[p + n - 1 + k] = 2.0 * last - buf[p + n - 1 - k]
+    _sos_pass(buf, m, sos, zi, buf[0], False)
+    _sos_pass(buf, m, sos, zi, buf[m - 1], True)
+    for i in range(n):
+        out[start + i, c] = buf[p + i]
+
+
+@jit(parallel=True)
+def filtfilt_runs(x, sos, zi, padlen, rectify, out):
+    """Zero-phase SOS filter of each finite run of each channel of ``x``.
+
+    Parameters are scipy's: ``sos`` (n_sections, 6), ``zi = sosfilt_zi(sos)``, odd
+    extension of ``min(padlen, run_length - 1)`` samples at both ends of a run.
+    ``rectify`` filters ``|x|`` instead of ``x`` (fused full-wave rectification).
+    NaN samples stay NaN; a finite run of one sample becomes NaN (cannot be filtered).
+    """
+    n, n_ch = x.shape
+    for c in prange(n_ch):
+        buf = np.empty(n + 2 * padlen)
+        i = 0
+        while i < n:
+            if not math.isfinite(x[i, c]):
+                out[i, c] = np.nan
+                i += 1
+                continue
+            j = i
+            while j < n and math.isfinite(x[j, c]):
+                j += 1
+            if j - i < 2:
+                out[i, c] = np.nan
+            else:
+                _filtfilt_run(x, i, j, c, sos, zi, padlen, rectify, buf, out)
+            i = j
+
+
+# ------------------------------------------------------------------ moving windows, TKEO
+
+
+@jit(parallel=True)
+def moving_rms(x, half, out):
+    """Centred moving RMS over ``2 * half + 1`` samples (shorter at the edges).
+
+    A window that contains a NaN gives NaN.
+    """
+    n, n_ch = x.shape
+    for c in prange(n_ch):
+        acc = 0.0
+        n_nan = 0
+        count = 0
+        # window [lo, hi] around i; maintain running sums
+        for i in range(min(half, n - 1) + 1):
+            v = x[i, c]
+            if math.isfinite(v):
+                acc += v * v
+            else:
+                n_nan += 1
+            count += 1
+        for i in range(n):
+            if i > 0:
+                hi = i + half
+                if hi < n:
+                    v = x[hi, c]
+                    if math.isfinite(v):
+                        acc += v * v
+                    else:
+                        n_nan += 1
+                    count += 1
+                lo = i - half - 1
+                if lo >= 0:
+                    v = x[lo, c]
+                    if math.isfinite(v):
+                        acc -= v * v
+                    else:
+                        n_nan -= 1
+                    count -= 1
+            if n_nan > 0:
+                out[i, c] = np.nan
+            else:
+                out[i, c] = math.sqrt(max(acc, 0.0) / count)
+
+
+@jit(parallel=True)
+def tkeo(x, out):
+    """Teager-Kaiser energy ``x[n]^2 - x[n-1] x[n+1]``; the end samples copy their
+    neighbours (``n >= 3``); NaN propagates to the samples that touch it."""
+    n, n_ch = x.shape
+    for c in prange(n_ch):
+        for i in range(1, n - 1):
+            out[i, c] = x[i, c] * x[i, c] - x[i - 1, c] * x[i + 1, c]
+        out[0, c] = out[1, c]
+        out[n - 1, c] = out[n - 2, c]
+
+
+@jit(parallel=True)
+def moving_count_above(x, level, half, out):
+    """Count of samples with ``x^2 > level[c]`` in the centred window of ``2*half+1``.
+
+    NaN samples count as not above and make the output NaN where they are in the window.
+    """
+    n, n_ch = x.shape
+    for c in prange(n_ch):
+        cnt = 0
+        n_nan = 0
+        lev = level[c]
+        for i in range(min(half, n - 1) + 1):
+            v = x[i, c]
+            if not math.isfinite(v):
+                n_nan += 1
+            elif v * v > lev:
+                cnt += 1
+        for i in range(n):
+            if i > 0:
+                hi = i + half
+                if hi < n:
+                    v = x[hi, c]
+                    if not math.isfinite(v):
+                        n_nan += 1
+                    elif v * v > lev:
+                        cnt += 1
+                lo = i - half - 1
+                if lo >= 0:
+                    v = x[lo, c]
+                    if not math.isfinite(v):
+                        n_nan -= 1
+                    elif v * v > lev:
+                        cnt -= 1
+            out[i, c] = np.nan if n_nan > 0 else float(cnt)
+
+
+@jit(parallel=True)
+def quietest_window(x, win, square, out_start):
+    """Start index of the length-``win`` window with the lowest mean of ``x`` (of
+    ``x^2`` when ``square``), per channel.
+
+    Windows containing NaN are skipped; -1 when no finite window exists.  Ties go to the
+    earliest window.  The running sum is recomputed every ``win`` samples to bound
+    rounding drift.
+    """
+    n, n_ch = x.shape
+    for c in prange(n_ch):
+        best = np.inf
+        best_i = -1
+        acc = 0.0
+        n_nan = 0
+        for i in range(n):
+            v = x[i, c]
+            if math.isfinite(v):
+                acc += v * v if square else v
+            else:
+                n_nan += 1
+            if i >= win:
+                u = x[i - win, c]
+                if math.isfinite(u):
+                    acc -= u * u if square else u
+                else:
+                    n_nan -= 1
+            if i >= win - 1 and n_nan == 0:
+                if (i + 1) % win == 0:
+                    acc = 0.0
+                    for q in range(i - win + 1, i + 1):
+                        u = x[q, c]
+                        acc += u * u if square else u
+                if acc < best:
+                    best = acc
+                    best_i = i - win + 1
+        out_start[c] = best_i
+
+
+@jit(parallel=True)
+def window_power(x, win, step, out):
+    """Mean of ``x^2`` over windows ``[w * step, w * step + win)`` per channel;
+    NaN when the window holds a NaN.  ``out`` has shape ``(n_windows, n_channels)``."""
+    n_w = out.shape[0]
+    n_ch = x.shape[1]
+    for c in prange(n_ch):
+        for w in range(n_w):
+            s = 0.0
+            for i in range(w * step, w * step + win):
+                s += x[i, c] * x[i, c]
+            out[w, c] = s / win
+
+
+# ----------------------------------------------------------------- bursts (debounce)
+
+
+@jit(parallel=True)
+def threshold_bursts(score, thr, min_on, min_off, out_on, out_off, out_count):
+    """Debounced supra-threshold bursts of each channel of ``score``.
+
+    A sample is active when ``score > thr[c]`` (NaN is inactive).  Active runs shorter
+    than ``min_on`` samples are dropped first; then a run that starts less than
+    ``min_off`` samples after the end of the previous kept burst is merged into it.
+    Bursts are half-open sample ranges ``[on, off)`` written to ``out_on[:k, c]``,
+    ``out_off[:k, c]``; ``out_count[c] = k``.  Rows beyond capacity are not written and
+    ``out_count[c]`` is set to -1 (the caller must enlarge the output).
+    """
+    n, n_ch = score.shape
+    cap = out_on.shape[0]
+    for c in prange(n_ch):
+        k = 0
+        t = thr[c]
+        i = 0
+        overflow = False
+        while i < n:
+            if not score[i, c] > t:
+                i += 1
+                continue
+            j = i
+            while j < n and score[j, c] > t:
+                j += 1
+            if j - i >= min_on:
+                if k > 0 and i - out_off[k - 1, c] < min_off:
+                    out_off[k - 1, c] = j
+                elif k < cap:
+                    out_on[k, c] = i
+                    out_off[k, c] = j
+                    k += 1
+                else:
+                    overflow = True
+            i = j
+        out_count[c] = -1 if overflow else k
+
+
+@jit
+def burst_peak_rms(x, ch, on, off, win, out):
+    """Peak of the moving RMS (trailing window of ``win`` samples, shorter at the burst
+    start) of ``x[on[k]:off[k], ch[k]]`` for each burst ``k``; NaN samples are skipped
+    (they add nothing to the window sum); NaN when the burst holds no finite sample."""
+    for k in range(on.shape[0]):
+        c = ch[k]
+        acc = 0.0
+        cnt = 0
+        best = -1.0
+        for i in range(on[k], off[k]):
+            v = x[i, c]
+            if math.isfinite(v):
+                acc += v * v
+                cnt += 1
+            j = i - win
+            if j >= on[k]:
+                u = x[j, c]
+                if math.isfinite(u):
+                    acc -= u * u
+                    cnt -= 1
+            if cnt > 0:
+                r = max(acc, 0.0) / cnt
+                if r > best:
+                    best = r
+        out[k] = math.sqrt(best) if best >= 0.0 else np.nan
+
+
+# ------------------------------------------------------------- changepoint refiners
+
+
+@jit
+def _bin_energy(x, c, lo, n_bins, m, e):
+    """Sum of squares of ``m``-sample bins starting at ``lo``; returns False on NaN."""
+    for b in range(n_bins):
+        s = 0.0
+        base = lo + b * m
+        for i in range(m):
+            v = x[base + i, c]
+            if not math.isfinite(v):
+                return False
+            s += v * v
+        e[b] = s
+    return True
+
+
+@jit
+def _ramp_model_loglik(e, cum, j0, nr, n_bins, m, dt):
+    """Profile log-likelihood of bin energies ``e`` for an onset at bin ``j0`` and a
+    linear amplitude ramp of ``nr`` bins followed by a plateau to the last bin.
+
+    Baseline variance = mean power before ``j0``; plateau variance = mean power from
+    the ramp end (both ML estimates); during the ramp the variance is
+    ``vb + (vp - vb) (tau / R)^2`` with ``tau`` the bin-centre time after the onset.
+    Constants dropped.  Returns -inf when fewer than 2 plateau bins remain.
+    """
+    je = j0 + nr
+    if je > n_bins - 2:
+        return -np.inf
+    vb = max(cum[j0] / (j0 * m), 1e-300)
+    vp = max((cum[n_bins] - cum[je]) / ((n_bins - je) * m), vb)
+    ll = -0.5 * j0 * m * (math.log(vb) + 1.0)
+    ll -= 0.5 * (n_bins - je) * m * (math.log(vp) + 1.0)
+    a2 = vp - vb
+    r = nr * dt
+    for j in range(j0, je):
+        tau = (j - j0 + 0.5) * dt
+        v = vb + a2 * (tau / r) * (tau / r)
+        ll -= 0.5 * m * math.log(v) + 0.5 * e[j] / v
+    return ll
+
+
+@jit(parallel=True)
+def refine_ramp(x, ch, lo, on, hi, bin_len, dt, ramp_bins, min_pre, max_after, step, out):
+    """Maximum-likelihood onset of a ramp-then-plateau amplitude model, per burst ``k``.
+
+    Model for the zero-mean band-passed signal ``x[lo[k]:hi[k], ch[k]]``: Gaussian with
+    a constant baseline variance before the onset ``t0``, an amplitude rising linearly
+    over ``R`` to a plateau, and a constant plateau variance until ``hi[k]`` (a step is
+    the limit of small ``R``).  Both variances are profiled out (their ML estimates);
+    ``R`` is profiled over ``ramp_bins`` (in bins).  The signal is cut into bins of
+    ``bin_len`` samples (``dt`` seconds); ``t0`` is searched on bin starts from
+    ``min_pre`` bins after ``lo[k]`` to ``max_after`` bins after the coarse onset
+    ``on[k]``, first every ``step`` bins and then bin by bin around the best.  Writes
+    the onset sample index to ``out[k]``, or -1 when the window holds NaN or is too
+    short.
+    """
+    n_b = lo.shape[0]
+    n_r = ramp_bins.shape[0]
+    for k in prange(n_b):
+        c = ch[k]
+        m = bin_len
+        n_bins = (hi[k] - lo[k]) // m
+        if n_bins < min_pre + 4:
+            out[k] = -1
+            continue
+        e = np.empty(n_bins)
+        if not _bin_energy(x, c, lo[k], n_bins, m, e):
+            out[k] = -1
+            continue
+        cum = np.empty(n_bins + 1)
+        cum[0] = 0.0
+        for j in range(n_bins):
+            cum[j + 1] = cum[j] + e[j]
+        jc = (on[k] - lo[k]) // m
+        j_last = min(max(jc + max_after, min_pre + 1), n_bins - 3)
+        best = -np.inf
+        best_j = -1
+        for sweep in range(2):
+            if sweep == 0:
+                a, b, st = min_pre, j_last + 1, step
+            else:
+                if best_j < 0:
+                    break
+                a = max(min_pre, best_j - step + 1)
+                b = min(j_last + 1, best_j + step)
+                st = 1
+            for j0 in range(a, b, st):
+                for g in range(n_r):
+                    ll = _ramp_model_loglik(e, cum, j0, ramp_bins[g], n_bins, m, dt)
+                    if ll > best:
+                        best = ll
+                        best_j = j0
+        out[k] = -1 if best_j < 0 else lo[k] + best_j * m
+
+
+@jit(parallel=True)
+def refine_step(x, ch, lo, hi, bin_len, out):
+    """Maximum-likelihood variance step (AGLR-like), per burst.
+
+    Two Gaussian segments with constant variances, each profiled out by its ML
+    estimate (mean power before / after the candidate onset), over ``lo[k]:hi[k]``.  Same binning and
+    output convention as :func:`refine_ramp`.
+    """
+    n_b = lo.shape[0]
+    for k in prange(n_b):
+        c = ch[k]
+        m = bin_len
+        n_bins = (hi[k] - lo[k]) // m
+        if n_bins < 4:
+            out[k] = -1
+            continue
+        e = np.empty(n_bins)
+        if not _bin_energy(x, c, lo[k], n_bins, m, e):
+            out[k] = -1
+            continue
+        total = 0.0
+        for j in range(n_bins):
+            total += e[j]
+        pre_e = 0.0
+        best = -np.inf
+        best_j = 0
+        for j0 in range(1, n_bins - 1):
+            pre_e += e[j0 - 1]
+            n_pre = j0 * m
+            n_post = (n_bins - j0) * m
+            vb = max(pre_e / n_pre, 1e-300)
+            v1 = max((total - pre_e) / n_post, 1e-300)
+            ll = -0.5 * n_pre * math.log(vb) - 0.5 * n_post * math.log(v1)
+            if ll > best:
+                best = ll
+                best_j = j0
+        out[k] = lo[k] + best_j * m
+
+
+# ----------------------------------------------------------------------- amplitude
+
+
+@jit
+def window_stats(x, start, stop, dt, out_mean, out_peak, out_integral):
+    """Mean, peak and trapezoid integral of ``x[start[k]:stop[k], c]`` for every window
+    ``k`` and channel ``c`` (NaN samples ignored; all-NaN windows give NaN)."""
+    n_w = start.shape[0]
+    n_ch = x.shape[1]
+    for k in range(n_w):
+        for c in range(n_ch):
+            s = 0.0
+            cnt = 0
+            pk = -np.inf
+            integ = 0.0
+            prev = np.nan
+            for i in range(start[k], stop[k]):
+                v = x[i, c]
+                if math.isfinite(v):
+                    s += v
+                    cnt += 1
+                    if v > pk:
+                        pk = v
+                    if math.isfinite(prev):
+                        integ += 0.5 * (prev + v) * dt
+                prev = v
+            if cnt == 0:
+                out_mean[k, c] = np.nan
+                out_peak[k, c] = np.nan
+                out_integral[k, c] = np.nan
+            else:
+                out_mean[k, c] = s / cnt
+                out_peak[k, c] = pk
+                out_integral[k, c] = integ

@@ -1,0 +1,1154 @@
+"""Surface EMG: preprocessing, onset/offset timing and amplitude.
+
+Arrays are ``(n_samples,)`` or ``(n_samples, n_channels)`` in volts at any sample rate
+``fs_hz`` (1000 to 2148.148... Hz; nothing assumes 1000 Hz).  Windows are given in
+seconds (``*_s``) and converted to samples with the actual rate.  NaN marks a dropped
+sample: filters run on each finite run separately and keep NaN in the output.
+
+Onset detection (:func:`detect_onsets`) finds bursts with a method from
+:data:`ONSET_METHODS` (a registry of callables), debounces them (``min_on_s``,
+``min_off_s``) and refines each onset with a changepoint model from
+:data:`REFINERS`.  Every result records the parameters that produced it in ``.params``.
+
+Definitions, defaults and references: ``docs/emg.md`` and ``shared/science.md``.
+
+Examples
+--------
+>>> import numpy as np
+>>> from labkit.signal import emg
+>>> from labkit.signal.emg_synth import synth_emg
+>>> sim = synth_emg(2148.148148148148, 20.0, snr_db=20.0, seed=1)
+>>> b = emg.detect_onsets(sim.x, sim.fs_hz)
+>>> len(b) == len(sim.onset_s)
+True
+>>> bool(np.all(np.abs(b.onset_s - sim.onset_s) < 0.025))
+True
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import signal as _sps
+
+from labkit._version import __version__
+from labkit.errors import SignalError
+from labkit.signal import _emg_kernels as _k
+
+__all__ = [
+    "COACTIVATION_METHODS",
+    "DEFAULT_METHOD",
+    "ECG_METHODS",
+    "ONSET_METHODS",
+    "REFINERS",
+    "Bursts",
+    "Coactivation",
+    "EMGWarning",
+    "MVCReference",
+    "Preprocessed",
+    "bandpass",
+    "butter_sos",
+    "coactivation",
+    "detect_onsets",
+    "envelope",
+    "highpass",
+    "lowpass",
+    "moving_rms",
+    "mvc_reference",
+    "normalize_mvc",
+    "notch",
+    "preprocess",
+    "rectify",
+    "remove_offset",
+    "suppress_ecg",
+    "tkeo",
+    "window_amplitude",
+]
+
+
+class EMGWarning(UserWarning):
+    """A parameter was adjusted (e.g. a cutoff clamped below Nyquist)."""
+
+
+# ============================================================================ helpers
+
+
+def _check_fs(fs_hz: float) -> float:
+    try:
+        fs = float(fs_hz)
+    except (TypeError, ValueError):
+        raise SignalError(f"fs_hz={fs_hz!r} is not a number; pass the sample rate in Hz") from None
+    if not math.isfinite(fs) or fs <= 0:
+        raise SignalError(f"fs_hz={fs_hz!r} must be a positive finite rate in Hz")
+    return fs
+
+
+def _as_2d(x: Any, name: str = "x") -> tuple[np.ndarray, bool]:
+    """Float64 C-contiguous 2-D view or copy of ``x``, and whether it was 1-D."""
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "fiub":
+        raise SignalError(f"{name} has dtype {arr.dtype}; pass a numeric array of samples")
+    if arr.ndim == 1:
+        return np.ascontiguousarray(arr, dtype=np.float64).reshape(-1, 1), True
+    if arr.ndim == 2:
+        return np.ascontiguousarray(arr, dtype=np.float64), False
+    raise SignalError(
+        f"{name} has shape {arr.shape}; pass (n_samples,) or (n_samples, n_channels)"
+    )
+
+
+def _back(arr: np.ndarray, was_1d: bool) -> np.ndarray:
+    return arr[:, 0] if was_1d else arr
+
+
+def _positive(name: str, value: float) -> float:
+    v = float(value)
+    if not math.isfinite(v) or v <= 0:
+        raise SignalError(f"{name}={value!r} must be a positive finite number")
+    return v
+
+
+def _samples(name: str, seconds: float, fs: float, minimum: int = 1) -> int:
+    """Round a duration in seconds to a sample count at the true rate ``fs``."""
+    s = float(seconds)
+    if not math.isfinite(s) or s < 0:
+        raise SignalError(f"{name}={seconds!r} must be a non-negative duration in seconds")
+    return max(minimum, round(s * fs))
+
+
+# ============================================================================ filters
+
+
+def _corrected_cutoff(f_hz: float, fs: float, order: int, btype: str) -> float:
+    """Design cutoff whose zero-phase (forward-backward) response is -3 dB at ``f_hz``.
+
+    A digital Butterworth filter of order n has
+    ``|H|^2 = 1 / (1 + (tan(pi f / fs) / tan(pi fc / fs))^(2n))`` (low-pass; the ratio
+    inverted for high-pass).  Filtering twice squares it, so -3 dB of the zero-phase
+    response needs ``(tan ratio)^(2n) = sqrt(2) - 1``.
+    """
+    k = (math.sqrt(2.0) - 1.0) ** (1.0 / (2 * order))
+    w = math.tan(math.pi * f_hz / fs)
+    w_c = w / k if btype == "lowpass" else w * k
+    return math.atan(w_c) * fs / math.pi
+
+
+def butter_sos(
+    fs_hz: float,
+    *,
+    low_hz: float | None = None,
+    high_hz: float | None = None,
+    order: int = 4,
+    zero_phase_cutoff: bool = True,
+    max_fraction_nyquist: float = 0.95,
+) -> np.ndarray:
+    """Second-order sections of a Butterworth high-pass, low-pass or band-pass filter.
+
+    A band-pass is a high-pass edge at ``low_hz`` cascaded with a low-pass edge at
+    ``high_hz``, each of order ``order`` (the same edge steepness as
+    ``scipy.signal.butter(order, [low, high], 'bandpass')``).
+
+    Parameters
+    ----------
+    fs_hz : float
+        Sample rate in Hz (any value; never assumed to be 1000).
+    low_hz, high_hz : float or None
+        High-pass edge and low-pass edge in Hz; ``None`` leaves that edge out.
+    order : int
+        Order of each edge.
+    zero_phase_cutoff : bool
+        If True (default), the design cutoffs are corrected so that the **zero-phase**
+        (forward-backward, squared) response is -3 dB exactly at ``low_hz`` and
+        ``high_hz``.  If False, the single-pass design is -3 dB there and the
+        zero-phase response is -6 dB there.
+    max_fraction_nyquist : float
+        ``high_hz`` above this fraction of Nyquist is clamped to it with an
+        :class:`EMGWarning`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_sections, 6)`` SOS array.
+    """
+    fs = _check_fs(fs_hz)
+    order = int(order)
+    if order < 1:
+        raise SignalError(f"order={order!r} must be an integer >= 1")
+    nyq = fs / 2.0
+    if low_hz is None and high_hz is None:
+        raise SignalError("butter_sos needs low_hz, high_hz or both; got neither")
+    if high_hz is not None:
+        high_hz = _positive("high_hz", high_hz)
+        limit = max_fraction_nyquist * nyq
+        if high_hz > limit:
+            warnings.warn(
+                f"high_hz={high_hz:g} is at or above {max_fraction_nyquist:g} x Nyquist "
+                f"({nyq:g} Hz at fs_hz={fs:g}); clamped to {limit:g} Hz",
+                EMGWarning,
+                stacklevel=3,
+            )
+            high_hz = limit
+    if low_hz is not None:
+        low_hz = _positive("low_hz", low_hz)
+        if low_hz >= max_fraction_nyquist * nyq:
+            raise SignalError(
+                f"low_hz={low_hz:g} must be below {max_fraction_nyquist:g} x Nyquist "
+                f"({nyq:g} Hz at fs_hz={fs:g}); lower it"
+            )
+    if low_hz is not None and high_hz is not None and low_hz >= high_hz:
+        raise SignalError(f"low_hz={low_hz:g} must be below high_hz={high_hz:g}")
+    parts = []
+    for f, btype in ((low_hz, "highpass"), (high_hz, "lowpass")):
+        if f is None:
+            continue
+        fc = _corrected_cutoff(f, fs, order, btype) if zero_phase_cutoff else f
+        parts.append(_sps.butter(order, fc, btype=btype, fs=fs, output="sos"))
+    return np.ascontiguousarray(np.vstack(parts))
+
+
+def _padlen(sos: np.ndarray) -> int:
+    # scipy.signal.sosfiltfilt's default padding
+    n_sec = sos.shape[0]
+    z = min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))
+    return 3 * (2 * n_sec + 1 - z)
+
+
+def _filtfilt(x2: np.ndarray, sos: np.ndarray, rectify: bool = False) -> np.ndarray:
+    sos = np.ascontiguousarray(sos, dtype=np.float64)
+    zi = np.ascontiguousarray(_sps.sosfilt_zi(sos), dtype=np.float64)
+    out = np.empty_like(x2)
+    if x2.shape[0]:
+        _k.filtfilt_runs(x2, sos, zi, _padlen(sos), rectify, out)
+    return out
+
+
+def bandpass(
+    x: Any,
+    fs_hz: float,
+    *,
+    low_hz: float = 20.0,
+    high_hz: float = 450.0,
+    order: int = 4,
+    zero_phase_cutoff: bool = True,
+) -> np.ndarray:
+    """Zero-phase Butterworth band-pass (second-order sections).
+
+    Parameters
+    ----------
+    x : array_like
+        ``(n_samples,)`` or ``(n_samples, n_channels)``.
+    fs_hz : float
+        Sample rate in Hz.
+    low_hz, high_hz : float
+        -3 dB points of the zero-phase response (see ``zero_phase_cutoff``).
+        ``high_hz`` above 0.95 x Nyquist is clamped with an :class:`EMGWarning`.
+    order : int
+        Order of each edge (4: 4th-order high-pass and 4th-order low-pass edge).
+    zero_phase_cutoff : bool
+        Correct the design for the doubled pass so that -3 dB is exactly at the
+        parameters (default True); False gives -6 dB there, like most toolboxes.
+
+    Returns
+    -------
+    numpy.ndarray
+        Filtered copy, same shape.  Each finite run between NaN gaps is filtered
+        separately (odd-extension padding as ``scipy.signal.sosfiltfilt``); NaN stays NaN
+        and an isolated finite sample becomes NaN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from labkit.signal import emg
+    >>> fs = 2148.148148148148
+    >>> t = np.arange(4096) / fs
+    >>> y = emg.bandpass(np.sin(2 * np.pi * 100 * t), fs)
+    >>> round(float(np.std(y[500:-500]) * np.sqrt(2)), 3)
+    1.0
+    """
+    fs = _check_fs(fs_hz)
+    x2, was_1d = _as_2d(x)
+    sos = butter_sos(
+        fs, low_hz=low_hz, high_hz=high_hz, order=order, zero_phase_cutoff=zero_phase_cutoff
+    )
+    return _back(_filtfilt(x2, sos), was_1d)
+
+
+def highpass(
+    x: Any, fs_hz: float, *, cutoff_hz: float = 30.0, order: int = 4,
+    zero_phase_cutoff: bool = True,
+) -> np.ndarray:
+    """Zero-phase Butterworth high-pass (NaN runs as in :func:`bandpass`)."""
+    fs = _check_fs(fs_hz)
+    x2, was_1d = _as_2d(x)
+    sos = butter_sos(fs, low_hz=cutoff_hz, order=order, zero_phase_cutoff=zero_phase_cutoff)
+    return _back(_filtfilt(x2, sos), was_1d)
+
+
+def lowpass(
+    x: Any, fs_hz: float, *, cutoff_hz: float = 6.0, order: int = 4,
+    zero_phase_cutoff: bool = True,
+) -> np.ndarray:
+    """Zero-phase Butterworth low-pass (NaN runs as in :func:`bandpass`)."""
+    fs = _check_fs(fs_hz)
+    x2, was_1d = _as_2d(x)
+    sos = butter_sos(fs, high_hz=cutoff_hz, order=order, zero_phase_cutoff=zero_phase_cutoff)
+    return _back(_filtfilt(x2, sos), was_1d)
+
+
+def notch(
+    x: Any, fs_hz: float, *, freq_hz: float = 50.0, quality: float = 30.0, harmonics: int = 1
+) -> np.ndarray:
+    """Zero-phase IIR notch at ``freq_hz`` and its first ``harmonics - 1`` multiples
+    below Nyquist (``scipy.signal.iirnotch`` with quality factor ``quality``)."""
+    fs = _check_fs(fs_hz)
+    freq_hz = _positive("freq_hz", freq_hz)
+    quality = _positive("quality", quality)
+    x2, was_1d = _as_2d(x)
+    secs = []
+    for h in range(1, int(harmonics) + 1):
+        f = h * freq_hz
+        if f >= 0.95 * fs / 2:
+            break
+        b, a = _sps.iirnotch(f, quality, fs=fs)
+        secs.append(_sps.tf2sos(b, a))
+    if not secs:
+        raise SignalError(f"freq_hz={freq_hz:g} is above 0.95 x Nyquist at fs_hz={fs:g}")
+    return _back(_filtfilt(x2, np.vstack(secs)), was_1d)
+
+
+def remove_offset(x: Any, *, method: str = "mean") -> np.ndarray:
+    """Subtract each channel's mean (``method="mean"``) or median, ignoring NaN."""
+    x2, was_1d = _as_2d(x)
+    funcs = {"mean": np.nanmean, "median": np.nanmedian}
+    if method not in funcs:
+        raise SignalError(f"method={method!r} is not one of {sorted(funcs)}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN channel -> NaN offset
+        off = funcs[method](x2, axis=0)
+    return _back(x2 - np.where(np.isfinite(off), off, 0.0), was_1d)
+
+
+def rectify(x: Any) -> np.ndarray:
+    """Full-wave rectification ``|x|`` (a new array)."""
+    return np.abs(np.asarray(x, dtype=np.float64))
+
+
+def envelope(
+    x: Any,
+    fs_hz: float,
+    *,
+    lowpass_hz: float = 6.0,
+    order: int = 4,
+    zero_phase_cutoff: bool = True,
+) -> np.ndarray:
+    """Linear envelope: full-wave rectification then zero-phase Butterworth low-pass.
+
+    ``lowpass_hz`` 6 Hz suits amplitude; 25-50 Hz suits timing.  Pass band-passed EMG.
+    """
+    fs = _check_fs(fs_hz)
+    x2, was_1d = _as_2d(x)
+    sos = butter_sos(fs, high_hz=lowpass_hz, order=order, zero_phase_cutoff=zero_phase_cutoff)
+    return _back(_filtfilt(x2, sos, rectify=True), was_1d)
+
+
+def moving_rms(x: Any, fs_hz: float, *, window_s: float = 0.1) -> np.ndarray:
+    """Centred moving RMS over ``window_s`` seconds (rounded to an odd sample count;
+    shorter at the ends; NaN where the window touches a NaN)."""
+    fs = _check_fs(fs_hz)
+    x2, was_1d = _as_2d(x)
+    half = _samples("window_s", window_s, fs) // 2
+    out = np.empty_like(x2)
+    if x2.shape[0]:
+        _k.moving_rms(x2, half, out)
+    return _back(out, was_1d)
+
+
+def tkeo(x: Any) -> np.ndarray:
+    """Teager-Kaiser energy operator ``x[n]^2 - x[n-1] x[n+1]`` (ends copy neighbours)."""
+    x2, was_1d = _as_2d(x)
+    if x2.shape[0] < 3:
+        raise SignalError(f"x has {x2.shape[0]} samples; TKEO needs at least 3")
+    out = np.empty_like(x2)
+    _k.tkeo(x2, out)
+    return _back(out, was_1d)
+
+
+# ------------------------------------------------------------------ ECG suppression
+
+
+def _ecg_highpass(x2: np.ndarray, fs: float, *, cutoff_hz: float = 30.0, order: int = 4):
+    sos = butter_sos(fs, low_hz=cutoff_hz, order=order)
+    return _filtfilt(x2, sos), {"cutoff_hz": cutoff_hz, "order": order}
+
+
+def _ecg_template(
+    x2: np.ndarray,
+    fs: float,
+    *,
+    qrs_band_hz: tuple[float, float] = (5.0, 30.0),
+    min_rr_s: float = 0.33,
+    threshold_mad: float = 6.0,
+    window_s: tuple[float, float] = (0.1, 0.15),
+):
+    """QRS template subtraction per channel: R peaks from the 5-30 Hz band, median
+    template over ``window_s`` (before, after) each peak, least-squares scaled per beat."""
+    sos = butter_sos(fs, low_hz=qrs_band_hz[0], high_hz=qrs_band_hz[1], order=2)
+    qrs = _filtfilt(x2, sos)
+    out = x2.copy()
+    pre = _samples("window_s[0]", window_s[0], fs)
+    post = _samples("window_s[1]", window_s[1], fs)
+    dist = _samples("min_rr_s", min_rr_s, fs)
+    n_beats = []
+    for c in range(x2.shape[1]):
+        q = np.abs(np.nan_to_num(qrs[:, c]))
+        mad = np.median(np.abs(q - np.median(q))) + 1e-300
+        peaks, _ = _sps.find_peaks(q, height=np.median(q) + threshold_mad * mad, distance=dist)
+        peaks = peaks[(peaks >= pre) & (peaks + post < x2.shape[0])]
+        n_beats.append(len(peaks))
+        if len(peaks) < 3:
+            continue
+        idx = peaks[:, None] + np.arange(-pre, post)[None, :]
+        seg = x2[idx, c]
+        ok = np.all(np.isfinite(seg), axis=1)
+        if ok.sum() < 3:
+            continue
+        tpl = np.median(seg[ok], axis=0)
+        tpl -= tpl.mean()
+        denom = float(tpl @ tpl) or 1.0
+        for p, s, good in zip(peaks, seg, ok, strict=True):
+            if good:
+                out[p - pre : p + post, c] -= (float(s @ tpl) / denom) * tpl
+    return out, {
+        "qrs_band_hz": tuple(qrs_band_hz),
+        "min_rr_s": min_rr_s,
+        "threshold_mad": threshold_mad,
+        "window_s": tuple(window_s),
+        "n_beats": n_beats,
+    }
+
+
+#: ECG suppression methods: name -> callable(x2, fs_hz, **options) -> (array, params).
+ECG_METHODS: dict[str, Callable[..., tuple[np.ndarray, dict]]] = {
+    "highpass": _ecg_highpass,
+    "template": _ecg_template,
+}
+
+
+def suppress_ecg(x: Any, fs_hz: float, *, method: str = "highpass", **options) -> np.ndarray:
+    """Suppress ECG on trunk channels (obliques, multifidus).
+
+    ``method="highpass"`` (default): zero-phase 4th-order high-pass at ``cutoff_hz=30``.
+    ``method="template"``: subtract a median QRS template at each detected R peak.
+    Options are passed to the method in :data:`ECG_METHODS`.
+    """
+    fs = _check_fs(fs_hz)
+    if method not in ECG_METHODS:
+        raise SignalError(f"method={method!r} is not one of {sorted(ECG_METHODS)}")
+    x2, was_1d = _as_2d(x)
+    out, _ = ECG_METHODS[method](x2, fs, **options)
+    return _back(out, was_1d)
+
+
+# ============================================================================ results
+
+
+def _provenance(function: str, params: dict) -> dict:
+    return {"function": function, "labkit_version": __version__, **params}
+
+
+@dataclass(frozen=True)
+class Preprocessed:
+    """Output of :func:`preprocess`: band-passed EMG, its linear envelope and params."""
+
+    filtered: np.ndarray
+    envelope: np.ndarray
+    fs_hz: float
+    params: dict = field(default_factory=dict)
+
+
+def preprocess(
+    x: Any,
+    fs_hz: float,
+    *,
+    offset: str | None = "mean",
+    low_hz: float = 20.0,
+    high_hz: float = 450.0,
+    order: int = 4,
+    notch_hz: float | None = None,
+    ecg: str | None = None,
+    envelope_hz: float = 6.0,
+    envelope_order: int = 4,
+) -> Preprocessed:
+    """Standard chain: offset removal, optional notch, band-pass, optional ECG
+    suppression, rectification and linear envelope.
+
+    Parameters
+    ----------
+    x : array_like
+        ``(n_samples,)`` or ``(n_samples, n_channels)`` raw EMG.
+    fs_hz : float
+        Sample rate in Hz.
+    offset : {"mean", "median", None}
+        Offset removal (None: none).
+    low_hz, high_hz, order : float, float, int
+        Band-pass (see :func:`bandpass`; -3 dB of the zero-phase response).
+    notch_hz : float or None
+        Mains notch frequency (50 or 60) or None.
+    ecg : {"highpass", "template", None}
+        ECG suppression for trunk channels (see :func:`suppress_ecg`).
+    envelope_hz, envelope_order : float, int
+        Linear-envelope low-pass (6 Hz for amplitude, 25-50 Hz for timing).
+
+    Returns
+    -------
+    Preprocessed
+        ``.filtered``, ``.envelope`` (same shape as ``x``), ``.fs_hz`` and ``.params``.
+    """
+    fs = _check_fs(fs_hz)
+    x2, was_1d = _as_2d(x)
+    y = x2 if offset is None else remove_offset(x2, method=offset)
+    if notch_hz is not None:
+        y = notch(y, fs, freq_hz=notch_hz)
+    y = bandpass(y, fs, low_hz=low_hz, high_hz=high_hz, order=order)
+    if ecg is not None:
+        y = suppress_ecg(y, fs, method=ecg)
+    env = envelope(y, fs, lowpass_hz=envelope_hz, order=envelope_order)
+    params = _provenance(
+        "labkit.signal.emg.preprocess",
+        {
+            "fs_hz": fs,
+            "offset": offset,
+            "low_hz": low_hz,
+            "high_hz": high_hz,
+            "order": order,
+            "zero_phase_cutoff": True,
+            "notch_hz": notch_hz,
+            "ecg": ecg,
+            "envelope_hz": envelope_hz,
+            "envelope_order": envelope_order,
+        },
+    )
+    return Preprocessed(_back(y, was_1d), _back(env, was_1d), fs, params)
+
+
+@dataclass(frozen=True)
+class Bursts:
+    """Bursts of one channel from :func:`detect_onsets`.
+
+    Attributes
+    ----------
+    onset_s, offset_s : numpy.ndarray
+        Seconds from the first sample, sorted, one entry per burst (offset exclusive:
+        the first sample back below threshold).
+    peak : numpy.ndarray
+        Peak moving RMS of the band-passed signal within each burst (input units).
+    coarse_onset_s : numpy.ndarray
+        Onsets before the changepoint refinement (equal to ``onset_s`` without it).
+    params : dict
+        Every parameter used, the method name, the resolved baseline and threshold.
+    """
+
+    onset_s: np.ndarray
+    offset_s: np.ndarray
+    peak: np.ndarray
+    coarse_onset_s: np.ndarray
+    params: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.onset_s.shape[0])
+
+    def to_frame(self):
+        """The bursts as a pandas DataFrame (``params`` in ``.attrs``)."""
+        import pandas as pd
+
+        df = pd.DataFrame(
+            {
+                "onset_s": self.onset_s,
+                "offset_s": self.offset_s,
+                "duration_s": self.offset_s - self.onset_s,
+                "peak": self.peak,
+                "coarse_onset_s": self.coarse_onset_s,
+            }
+        )
+        df.attrs["params"] = dict(self.params)
+        return df
+
+
+# ===================================================================== onset methods
+#
+# A method maps the band-passed signal to a score array and a per-channel threshold:
+#   fn(filtered, fs_hz, base, *, threshold_sd, **options) -> (score, thr, info)
+# where base[c] = (starts, stops) are the baseline sample ranges of channel c.  Its keyword options
+# (with defaults) are recorded in the result's params.
+
+
+def _baseline_values(arr: np.ndarray, c: int, base) -> np.ndarray:
+    """Finite values of channel ``c`` of ``arr`` inside the baseline ranges ``base[c]``."""
+    lo, hi = base[c]
+    seg = np.concatenate([arr[a:b, c] for a, b in zip(lo, hi, strict=True)])
+    return seg[np.isfinite(seg)]
+
+
+def _baseline_stats(score: np.ndarray, base):
+    mean = np.empty(score.shape[1])
+    sd = np.empty(score.shape[1])
+    for c in range(score.shape[1]):
+        seg = _baseline_values(score, c, base)
+        if seg.size < 2:
+            raise SignalError(
+                f"baseline window of channel {c} holds {seg.size} finite samples; "
+                "pass baseline_s=(start_s, stop_s) over quiet signal"
+            )
+        mean[c] = seg.mean()
+        sd[c] = seg.std(ddof=1)
+    return mean, sd
+
+
+def _method_threshold(
+    filtered, fs, base, *, threshold_sd, envelope_hz: float = 50.0, envelope_order: int = 4
+):
+    """Hodges & Bui (1996): linear envelope above baseline mean + h SD of itself."""
+    sos = butter_sos(fs, high_hz=envelope_hz, order=envelope_order)
+    score = _filtfilt(filtered, sos, rectify=True)
+    mean, sd = _baseline_stats(score, base)
+    return score, mean + threshold_sd * sd, {"baseline_mean": mean, "baseline_sd": sd}
+
+
+def _method_tkeo(
+    filtered, fs, base, *, threshold_sd, envelope_hz: float = 50.0, envelope_order: int = 4
+):
+    """Solnik et al. (2010): TKEO, full-wave rectification, low-pass, then threshold."""
+    psi = np.empty_like(filtered)
+    _k.tkeo(filtered, psi)
+    sos = butter_sos(fs, high_hz=envelope_hz, order=envelope_order)
+    score = _filtfilt(psi, sos, rectify=True)
+    del psi
+    mean, sd = _baseline_stats(score, base)
+    return score, mean + threshold_sd * sd, {"baseline_mean": mean, "baseline_sd": sd}
+
+
+def _method_double_threshold(
+    filtered,
+    fs,
+    base,
+    *,
+    threshold_sd,
+    window_s: float = 0.025,
+    p_sample: float = 0.05,
+    min_fraction: float = 0.3,
+):
+    """Bonato et al. (1998): at least ``min_fraction`` of the samples in a centred
+    ``window_s`` window exceed the level that a baseline sample exceeds with
+    probability ``p_sample`` (chi-square, 1 dof, baseline variance of the same signal).
+    ``threshold_sd`` is not used."""
+    from scipy.stats import chi2
+
+    var = np.array(
+        [np.mean(_baseline_values(filtered, c, base) ** 2) for c in range(filtered.shape[1])]
+    )
+    level = chi2.isf(p_sample, 1) * var
+    half = _samples("window_s", window_s, fs) // 2
+    score = np.empty_like(filtered)
+    _k.moving_count_above(filtered, level, half, score)
+    m = 2 * half + 1
+    r0 = max(1, math.ceil(min_fraction * m))
+    thr = np.full(filtered.shape[1], r0 - 0.5)
+    return score, thr, {"baseline_var": var, "window_samples": m, "min_count": r0}
+
+
+#: Onset methods: name -> callable (see the comment above the implementations).
+ONSET_METHODS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray, dict]]] = {
+    "threshold": _method_threshold,
+    "tkeo": _method_tkeo,
+    "double_threshold": _method_double_threshold,
+}
+
+
+# ------------------------------------------------------------------------ refiners
+# fn(filtered, fs, ch, lo, on, hi, **options) -> refined onset indices (-1 = keep)
+
+
+def _refine_ramp(
+    filtered,
+    fs,
+    ch,
+    lo,
+    on,
+    hi,
+    *,
+    bin_s: float = 0.001,
+    rise_grid_s: tuple[float, ...] = (0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.07, 0.1,
+                                      0.13, 0.17),
+    min_pre_s: float = 0.03,
+    max_after_s: float = 0.03,
+    coarse_step_s: float = 0.006,
+):
+    """Maximum-likelihood ramp-then-plateau changepoint (kernel ``refine_ramp``)."""
+    m = _samples("bin_s", bin_s, fs)
+    dt = m / fs
+    ramp = np.unique(np.maximum(1, np.round(np.asarray(rise_grid_s) / dt))).astype(np.int64)
+    out = np.empty(len(lo), dtype=np.int64)
+    if len(lo):
+        _k.refine_ramp(filtered, ch, lo, on, hi, m, dt, ramp,
+                       max(2, round(min_pre_s / dt)), round(max_after_s / dt),
+                       max(1, round(coarse_step_s / dt)), out)
+    return out
+
+
+def _refine_step(filtered, fs, ch, lo, on, hi, *, bin_s: float = 0.001):
+    """Maximum-likelihood variance step (AGLR-like, Staude 2001)."""
+    m = _samples("bin_s", bin_s, fs)
+    out = np.empty(len(lo), dtype=np.int64)
+    if len(lo):
+        _k.refine_step(filtered, ch, lo, hi, m, out)
+    return out
+
+
+#: Changepoint refiners applied around each coarse onset: name -> callable.
+REFINERS: dict[str, Callable[..., np.ndarray]] = {
+    "ramp": _refine_ramp,
+    "step": _refine_step,
+}
+
+#: The most accurate method in ``benchmarks/emg_eval.py`` (see docs/emg.md).
+DEFAULT_METHOD = "threshold"
+DEFAULT_REFINER = "ramp"
+
+
+def _options_with_defaults(fn: Callable, options: dict, skip: set[str], what: str) -> dict:
+    sig = inspect.signature(fn)
+    allowed = {
+        n: p.default
+        for n, p in sig.parameters.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and n not in skip
+    }
+    unknown = set(options) - set(allowed)
+    if unknown:
+        raise SignalError(
+            f"unknown option(s) {sorted(unknown)} for {what}; allowed: {sorted(allowed)}"
+        )
+    return {**allowed, **options}
+
+
+def _baseline_ranges(filtered, fs, baseline_s, baseline_window_s, baseline_tolerance):
+    """Per-channel baseline sample ranges ``[(starts, stops), ...]``.
+
+    Automatic: windows of ``baseline_window_s`` on a half-window grid whose band-passed
+    power is within ``1 + baseline_tolerance`` of the quietest one.  Using every such
+    window (not only the quietest, whose statistics are biased low by the selection)
+    keeps the threshold unbiased.
+    """
+    n, n_ch = filtered.shape
+    if baseline_s is None:
+        win = _samples("baseline_window_s", baseline_window_s, fs, minimum=4)
+        if win > n:
+            raise SignalError(
+                f"baseline_window_s={baseline_window_s!r} is longer than the signal "
+                f"({n / fs:.3f} s); shorten it or pass baseline_s=(start_s, stop_s)"
+            )
+        step = max(1, win // 2)
+        n_w = (n - win) // step + 1
+        power = np.empty((n_w, n_ch))
+        _k.window_power(filtered, win, step, power)
+        out = []
+        for c in range(n_ch):
+            p = power[:, c]
+            if not np.isfinite(p).any():
+                raise SignalError(
+                    f"channel {c} has no {baseline_window_s} s window without NaN for the "
+                    "baseline; pass baseline_s=(start_s, stop_s) or a shorter "
+                    "baseline_window_s"
+                )
+            keep = np.flatnonzero(p <= np.nanmin(p) * (1.0 + baseline_tolerance))
+            out.append((keep * step, keep * step + win))
+        return out
+    try:
+        b0, b1 = (float(v) for v in baseline_s)
+    except (TypeError, ValueError):
+        raise SignalError(
+            f"baseline_s={baseline_s!r} must be (start_s, stop_s) in seconds or None"
+        ) from None
+    i0, i1 = round(b0 * fs), round(b1 * fs)
+    if not (0 <= i0 < i1 <= n) or i1 - i0 < 2:
+        raise SignalError(
+            f"baseline_s={baseline_s!r} must lie within the signal (0 to {n / fs:.3f} s) "
+            "and span at least 2 samples"
+        )
+    return [(np.array([i0]), np.array([i1])) for _ in range(n_ch)]
+
+
+def detect_onsets(
+    x: Any,
+    fs_hz: float,
+    *,
+    method: str = DEFAULT_METHOD,
+    baseline_s: tuple[float, float] | None = None,
+    baseline_window_s: float = 0.5,
+    baseline_tolerance: float = 0.25,
+    threshold_sd: float = 3.0,
+    min_on_s: float = 0.025,
+    min_off_s: float = 0.050,
+    refine: bool | str = True,
+    refine_pre_s: float = 0.15,
+    refine_post_s: float = 0.25,
+    low_hz: float = 20.0,
+    high_hz: float = 450.0,
+    order: int = 4,
+    offset: str | None = "mean",
+    notch_hz: float | None = None,
+    ecg: str | None = None,
+    peak_window_s: float = 0.05,
+    channels: Sequence[str] | None = None,
+    method_options: dict | None = None,
+    refine_options: dict | None = None,
+) -> Bursts | Any:
+    """Detect EMG bursts and their onset and offset times.
+
+    Pipeline: offset removal, optional notch, zero-phase band-pass, optional ECG
+    suppression; the ``method`` turns the band-passed signal into a score and a
+    threshold from baseline statistics of that same score; supra-threshold runs shorter
+    than ``min_on_s`` are dropped and gaps shorter than ``min_off_s`` merged; each onset
+    is then refined by a changepoint model fitted around it.
+
+    Parameters
+    ----------
+    x : array_like
+        Raw EMG, ``(n_samples,)`` or ``(n_samples, n_channels)``; NaN = dropped sample
+        (a burst never spans a NaN gap).
+    fs_hz : float
+        Sample rate in Hz (exact; e.g. 2148.148148...).
+    method : str
+        Key of :data:`ONSET_METHODS`: ``"threshold"`` (Hodges & Bui, envelope),
+        ``"tkeo"`` (Solnik), ``"double_threshold"`` (Bonato).
+    baseline_s : (float, float) or None
+        Baseline window (start, stop) in seconds from the first sample; None finds the
+        baseline automatically per channel: every ``baseline_window_s`` window (on a
+        half-window grid) whose band-passed power is within ``1 + baseline_tolerance``
+        of the quietest window.
+    baseline_window_s, baseline_tolerance : float
+        Automatic baseline: window length (s) and relative power tolerance.
+    threshold_sd : float
+        Threshold = baseline mean + ``threshold_sd`` x baseline SD of the score.
+    min_on_s, min_off_s : float
+        Debounce: bursts shorter than ``min_on_s`` are dropped, then gaps shorter than
+        ``min_off_s`` are merged.
+    refine : bool or str
+        Changepoint refiner from :data:`REFINERS` (True = ``"ramp"``; False = none).
+    refine_pre_s, refine_post_s : float
+        Refinement window around each coarse onset (never before the previous burst).
+    low_hz, high_hz, order, offset, notch_hz, ecg
+        Preprocessing, as in :func:`preprocess`.
+    peak_window_s : float
+        Moving-RMS window for ``peak``.
+    channels : sequence of str, optional
+        Channel labels for 2-D input (default 0, 1, ...).
+    method_options, refine_options : dict, optional
+        Extra keyword options of the method and the refiner (their defaults are recorded
+        in ``params``).
+
+    Returns
+    -------
+    Bursts or pandas.DataFrame
+        1-D input: :class:`Bursts`.  2-D input: a DataFrame with one row per burst
+        (``channel, onset_s, offset_s, duration_s, peak, coarse_onset_s``) sorted by
+        channel then onset; ``df.attrs["params"]`` holds the parameters.
+
+    Examples
+    --------
+    >>> from labkit.signal import emg
+    >>> from labkit.signal.emg_synth import synth_emg
+    >>> sim = synth_emg(1000.0, 15.0, snr_db=30.0, seed=3)
+    >>> b = emg.detect_onsets(sim.x, sim.fs_hz)
+    >>> b.params["method"], b.params["refine"]
+    ('threshold', 'ramp')
+    """
+    fs = _check_fs(fs_hz)
+    if method not in ONSET_METHODS:
+        raise SignalError(f"method={method!r} is not one of {sorted(ONSET_METHODS)}")
+    refiner = DEFAULT_REFINER if refine is True else (refine or None)
+    if refiner is not None and refiner not in REFINERS:
+        raise SignalError(f"refine={refine!r} must be True, False or one of {sorted(REFINERS)}")
+    threshold_sd = float(threshold_sd)
+    x2, was_1d = _as_2d(x)
+    n, n_ch = x2.shape
+    if channels is not None and len(channels) != n_ch:
+        raise SignalError(f"channels has {len(channels)} labels for {n_ch} channels")
+    m_opts = _options_with_defaults(
+        ONSET_METHODS[method], dict(method_options or {}), {"threshold_sd"}, f"method {method!r}"
+    )
+    r_opts = (
+        _options_with_defaults(REFINERS[refiner], dict(refine_options or {}), set(),
+                               f"refiner {refiner!r}")
+        if refiner
+        else {}
+    )
+    min_on = _samples("min_on_s", min_on_s, fs)
+    min_off = _samples("min_off_s", min_off_s, fs, minimum=0)
+
+    y = x2 if offset is None else remove_offset(x2, method=offset)
+    if notch_hz is not None:
+        y = notch(y, fs, freq_hz=notch_hz)
+    filtered = _filtfilt(y, butter_sos(fs, low_hz=low_hz, high_hz=high_hz, order=order))
+    del y
+    if ecg is not None:
+        filtered, _ = ECG_METHODS[ecg](filtered, fs) if ecg in ECG_METHODS else (None, None)
+        if filtered is None:
+            raise SignalError(f"ecg={ecg!r} is not one of {sorted(ECG_METHODS)} or None")
+
+    base = _baseline_ranges(filtered, fs, baseline_s, baseline_window_s, baseline_tolerance)
+    score, thr, info = ONSET_METHODS[method](
+        filtered, fs, base, threshold_sd=threshold_sd, **m_opts
+    )
+    cap = n // max(min_on, 1) + 2
+    on_idx = np.empty((cap, n_ch), dtype=np.int64)
+    off_idx = np.empty((cap, n_ch), dtype=np.int64)
+    counts = np.empty(n_ch, dtype=np.int64)
+    _k.threshold_bursts(score, np.ascontiguousarray(thr, dtype=np.float64), min_on, min_off,
+                        on_idx, off_idx, counts)
+    del score
+    ch = np.concatenate([np.full(counts[c], c, dtype=np.int64) for c in range(n_ch)])
+    on = np.concatenate([on_idx[: counts[c], c] for c in range(n_ch)])
+    off = np.concatenate([off_idx[: counts[c], c] for c in range(n_ch)])
+    coarse = on.copy()
+
+    if refiner is not None and on.size:
+        pre = _samples("refine_pre_s", refine_pre_s, fs)
+        post = _samples("refine_post_s", refine_post_s, fs)
+        prev_off = np.zeros_like(off)
+        same = np.r_[False, ch[1:] == ch[:-1]]
+        prev_off[same] = off[:-1][same[1:]]
+        lo = np.maximum(on - pre, prev_off)
+        hi = np.minimum(np.minimum(on + post, off), n)
+        new = REFINERS[refiner](filtered, fs, ch, lo, on, hi, **r_opts)
+        ok = (new >= 0) & (new < off)
+        on = np.where(ok, new, on)
+
+    peak = np.empty(on.size)
+    if on.size:
+        _k.burst_peak_rms(filtered, ch, on, off, _samples("peak_window_s", peak_window_s, fs),
+                          peak)
+
+    params = _provenance(
+        "labkit.signal.emg.detect_onsets",
+        {
+            "method": method,
+            "method_options": m_opts,
+            "refine": refiner,
+            "refine_options": r_opts,
+            "fs_hz": fs,
+            "baseline_s": None if baseline_s is None else tuple(float(v) for v in baseline_s),
+            "baseline_window_s": baseline_window_s,
+            "baseline_tolerance": baseline_tolerance,
+            "baseline_used_s": [
+                [(float(a / fs), float(b / fs)) for a, b in zip(lo, hi, strict=True)]
+                for lo, hi in base
+            ],
+            "threshold_sd": threshold_sd,
+            "threshold": [float(t) for t in thr],
+            "min_on_s": min_on_s,
+            "min_off_s": min_off_s,
+            "min_on_samples": min_on,
+            "min_off_samples": min_off,
+            "refine_pre_s": refine_pre_s,
+            "refine_post_s": refine_post_s,
+            "low_hz": low_hz,
+            "high_hz": high_hz,
+            "order": order,
+            "zero_phase_cutoff": True,
+            "offset": offset,
+            "notch_hz": notch_hz,
+            "ecg": ecg,
+            "peak_window_s": peak_window_s,
+            "method_info": {k: np.asarray(v).tolist() for k, v in info.items()},
+        },
+    )
+    if was_1d:
+        return Bursts(on / fs, off / fs, peak, coarse / fs, params)
+    import pandas as pd
+
+    labels = np.asarray(list(channels) if channels is not None else range(n_ch), dtype=object)
+    df = pd.DataFrame(
+        {
+            "channel": labels[ch] if ch.size else np.array([], dtype=object),
+            "onset_s": on / fs,
+            "offset_s": off / fs,
+            "duration_s": (off - on) / fs,
+            "peak": peak,
+            "coarse_onset_s": coarse / fs,
+        }
+    )
+    df.attrs["params"] = params
+    return df
+
+
+# ========================================================================== amplitude
+
+
+@dataclass(frozen=True)
+class MVCReference:
+    """Per-channel MVC reference amplitude (peak moving RMS) with its parameters."""
+
+    value: np.ndarray
+    params: dict = field(default_factory=dict)
+
+
+def mvc_reference(
+    trials: Any | Sequence[Any],
+    fs_hz: float,
+    *,
+    window_s: float = 0.5,
+    filtered: bool = False,
+    low_hz: float = 20.0,
+    high_hz: float = 450.0,
+    order: int = 4,
+) -> MVCReference:
+    """MVC reference: the peak of a centred ``window_s`` moving RMS over all trials.
+
+    Parameters
+    ----------
+    trials : array_like or sequence of array_like
+        One MVC trial or several, each ``(n_samples,)`` or ``(n_samples, n_channels)``.
+    fs_hz : float
+        Sample rate in Hz.
+    window_s : float
+        Moving-RMS window (250-500 ms is usual).
+    filtered : bool
+        True if the trials are already band-passed; otherwise offset removal and the
+        band-pass (``low_hz``, ``high_hz``, ``order``) are applied first.
+    """
+    fs = _check_fs(fs_hz)
+    if isinstance(trials, np.ndarray) or (
+        isinstance(trials, Sequence) and trials and np.isscalar(trials[0])
+    ):
+        trials = [trials]
+    peaks = []
+    for tr in trials:
+        t2, was_1d = _as_2d(tr, "trials")
+        if not filtered:
+            t2 = bandpass(remove_offset(t2), fs, low_hz=low_hz, high_hz=high_hz, order=order)
+        r = moving_rms(t2, fs, window_s=window_s)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            peaks.append(np.nanmax(r, axis=0))
+    shapes = {p.shape for p in peaks}
+    if len(shapes) != 1:
+        raise SignalError(f"MVC trials have different channel counts {sorted(shapes)}")
+    value = np.nanmax(np.vstack(peaks), axis=0)
+    params = _provenance(
+        "labkit.signal.emg.mvc_reference",
+        {"fs_hz": fs, "window_s": window_s, "filtered": filtered, "low_hz": low_hz,
+         "high_hz": high_hz, "order": order, "n_trials": len(peaks)},
+    )
+    return MVCReference(value[0] if was_1d else value, params)
+
+
+def normalize_mvc(x: Any, mvc: MVCReference | Any) -> np.ndarray:
+    """Amplitude (envelope or RMS) as % of the MVC reference, per channel."""
+    ref = np.asarray(mvc.value if isinstance(mvc, MVCReference) else mvc, dtype=np.float64)
+    if np.any(~np.isfinite(ref)) or np.any(ref <= 0):
+        raise SignalError(f"mvc={ref!r} must be positive and finite for every channel")
+    return 100.0 * np.asarray(x, dtype=np.float64) / ref
+
+
+def window_amplitude(
+    amplitude: Any,
+    fs_hz: float,
+    windows_s: Sequence[tuple[float, float]],
+    *,
+    channels: Sequence[str] | None = None,
+):
+    """Mean, peak and integrated amplitude (trapezoid, units x s) over windows.
+
+    Pass a rectified/enveloped/RMS signal (or %MVC).  Returns a DataFrame with one row
+    per window and channel: ``window, channel, start_s, stop_s, mean, peak, integral``;
+    parameters in ``.attrs["params"]``.
+    """
+    import pandas as pd
+
+    fs = _check_fs(fs_hz)
+    a2, _ = _as_2d(amplitude, "amplitude")
+    n, n_ch = a2.shape
+    w = np.asarray(windows_s, dtype=np.float64).reshape(-1, 2)
+    start = np.round(w[:, 0] * fs).astype(np.int64)
+    stop = np.round(w[:, 1] * fs).astype(np.int64) + 1  # inclusive end sample
+    bad = (start < 0) | (stop > n) | (stop - start < 2)
+    if np.any(bad):
+        raise SignalError(
+            f"windows_s {w[bad].tolist()} fall outside the signal (0 to {(n - 1) / fs:.3f} s) "
+            "or span fewer than 2 samples"
+        )
+    mean = np.empty((len(w), n_ch))
+    peak = np.empty((len(w), n_ch))
+    integ = np.empty((len(w), n_ch))
+    _k.window_stats(a2, start, stop, 1.0 / fs, mean, peak, integ)
+    labels = list(channels) if channels is not None else list(range(n_ch))
+    df = pd.DataFrame(
+        {
+            "window": np.repeat(np.arange(len(w)), n_ch),
+            "channel": labels * len(w),
+            "start_s": np.repeat(w[:, 0], n_ch),
+            "stop_s": np.repeat(w[:, 1], n_ch),
+            "mean": mean.ravel(),
+            "peak": peak.ravel(),
+            "integral": integ.ravel(),
+        }
+    )
+    df.attrs["params"] = _provenance(
+        "labkit.signal.emg.window_amplitude", {"fs_hz": fs, "windows_s": w.tolist()}
+    )
+    return df
+
+
+@dataclass(frozen=True)
+class Coactivation:
+    """Co-activation index of two channels (percent) with its parameters."""
+
+    value: float
+    params: dict = field(default_factory=dict)
+
+
+def _cci_winter(a, b):
+    """Winter (2009): 2 * sum(min(a, b)) / sum(a + b) * 100."""
+    return 200.0 * np.sum(np.minimum(a, b)) / np.sum(a + b)
+
+
+def _cci_falconer(a, b):
+    """Falconer & Winter (1985): common area over total area, percent."""
+    return 100.0 * np.sum(np.minimum(a, b)) / np.sum(np.maximum(a, b))
+
+
+#: Co-activation indices: name -> callable(a, b) on finite, non-negative amplitudes.
+COACTIVATION_METHODS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "winter": _cci_winter,
+    "falconer": _cci_falconer,
+}
+
+
+def coactivation(a: Any, b: Any, *, method: str = "winter") -> Coactivation:
+    """Co-activation index between two amplitude signals of equal length.
+
+    Pass envelopes normalised to %MVC so that the channels are comparable.  Samples
+    where either is NaN are ignored.  ``method="winter"``: 2 x overlap / sum x 100;
+    ``"falconer"``: overlap / union x 100.  Both are 100 for identical signals and 0
+    when one channel is silent.
+    """
+    if method not in COACTIVATION_METHODS:
+        raise SignalError(f"method={method!r} is not one of {sorted(COACTIVATION_METHODS)}")
+    a = np.asarray(a, dtype=np.float64).ravel()
+    b = np.asarray(b, dtype=np.float64).ravel()
+    if a.shape != b.shape:
+        raise SignalError(f"a has {a.size} samples and b {b.size}; pass equal lengths")
+    ok = np.isfinite(a) & np.isfinite(b)
+    if np.any((a[ok] < 0) | (b[ok] < 0)):
+        raise SignalError("a and b must be non-negative amplitudes (envelopes, RMS, %MVC)")
+    value = float(COACTIVATION_METHODS[method](a[ok], b[ok])) if ok.any() else float("nan")
+    return Coactivation(
+        value,
+        _provenance("labkit.signal.emg.coactivation", {"method": method, "n_samples": int(ok.sum())}),
+    )
