@@ -194,27 +194,28 @@ def isometric_trial(
     onset = find_onset(f, w1, n, baseline, thr, two_sided, hold, backtrack_n, backstep)
     out[ISO_ONSET] = onset
     start = onset if onset >= 0 else w1
-    # peak from onset (or weighing end) to the end
+    # one pass: peak from onset (or weighing end) to the end, and the longest run of
+    # samples exactly equal to the maximum of the whole trial (reset when it grows)
     pk = start
-    for i in range(start, n):
-        if f[i] > f[pk]:
-            pk = i
-    out[ISO_PEAK] = f[pk] if start < n else np.nan
-    out[ISO_PEAK_IDX] = pk
-    # longest run of samples exactly equal to the maximum of the whole trial
     mx = f[0]
-    for i in range(n):
-        if f[i] > mx:
-            mx = f[i]
-    best = 0
     run = 0
+    best = 0
     for i in range(n):
-        if f[i] == mx:
+        x = f[i]
+        if i >= start and x > f[pk]:
+            pk = i
+        if x > mx:
+            mx = x
+            run = 1
+            best = 1
+        elif x == mx:
             run += 1
             if run > best:
                 best = run
         else:
             run = 0
+    out[ISO_PEAK] = f[pk] if start < n else np.nan
+    out[ISO_PEAK_IDX] = pk
     out[ISO_CLIP_RUN] = best
     # minimum between weighing end and onset (or the end when no onset)
     stop = onset if onset >= 0 else n

@@ -530,13 +530,14 @@ def _pack_trials(trials) -> tuple[np.ndarray, np.ndarray]:
     """A 2-D array (one trial per row) or a list of 1-D traces -> padded 2-D + lengths."""
     if isinstance(trials, np.ndarray) and trials.ndim == 2:
         F = np.ascontiguousarray(trials, dtype=np.float64)
-        bad = ~np.isfinite(F)
-        if bad.any():
-            t, i = np.argwhere(bad)[0]
-            raise SignalError(
-                f"trials has {int(bad.sum())} NaN/inf samples (first: trial {t}, index {i}); "
-                "fill or cut dropped samples before analysis"
-            )
+        if not np.isfinite(F.sum()):  # fast path: a finite sum means every sample is finite
+            bad = ~np.isfinite(F)
+            if bad.any():
+                t, i = np.argwhere(bad)[0]
+                raise SignalError(
+                    f"trials has {int(bad.sum())} NaN/inf samples (first: trial {t}, index "
+                    f"{i}); fill or cut dropped samples before analysis"
+                )
         return F, np.full(F.shape[0], F.shape[1], dtype=np.int64)
     seqs = [_check_trace(tr, f"trials[{i}]") for i, tr in enumerate(trials)]
     if not seqs:
