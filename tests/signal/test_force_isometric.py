@@ -303,3 +303,25 @@ def test_aggregate_trials_and_repeat_rule():
     bad = force.isometric(np.minimum(imtp(rng, peak=4000)[0], 3500.0), 2000.0)
     assert not bad.valid
     assert force.aggregate_trials([*res, bad], method="best").value == max(peaks)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from labkit.signal import force_plates
+
+    for mod in (force, force_plates):
+        res = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert res.failed == 0 and res.attempted > 0, mod.__name__
+
+
+def test_public_signatures_show_every_keyword_default():
+    import inspect
+
+    for fn in (force.isometric, force.isometric_batch, force.cmj, force.squat_jump,
+               force.cmj_batch):  # fmt: skip
+        params = list(inspect.signature(fn).parameters.values())
+        assert [p.name for p in params[:2]] in (["f_n", "fs_hz"], ["trials", "fs_hz"])
+        assert all(p.kind is p.KEYWORD_ONLY and p.default is not p.empty for p in params[2:])
+    assert inspect.signature(force.isometric).parameters["onset_k"].default == 5.0
+    assert inspect.signature(force.cmj).parameters["takeoff_n"].default == 20.0
