@@ -17,7 +17,8 @@ from labkit._version import __version__
 if TYPE_CHECKING:  # pragma: no cover
     from labkit.session.reader import Session, open_session
     from labkit.session.repair import repair_session
-    from labkit.session.writer import ChannelSpec, SessionWriter, StreamSpec
+    from labkit.session.writer import SessionWriter
+    from labkit.spec import ChannelSpec, StreamSpec
 
 __all__ = [
     "ChannelSpec",
@@ -34,8 +35,8 @@ _LAZY = {
     "Session": "labkit.session.reader",
     "repair_session": "labkit.session.repair",
     "SessionWriter": "labkit.session.writer",
-    "StreamSpec": "labkit.session.writer",
-    "ChannelSpec": "labkit.session.writer",
+    "StreamSpec": "labkit.spec",
+    "ChannelSpec": "labkit.spec",
 }
 
 

@@ -41,9 +41,6 @@ ROOT_ATTRS = (
     "notes",
 )
 
-#: Channel-table columns every stream has; streams may add more string columns
-#: (e.g. ``plate``, ``component``, ``marker``, ``axis``).
-CHANNEL_FIELDS = ("label", "unit", "type", "muscle", "side", "device_channel")
 
 #: Stream types labkit knows; others are allowed but flagged by ``labkit inspect``.
 STREAM_TYPES = ("force", "force_raw", "emg", "mocap", "markers", "rigid_body", "ground_truth",
@@ -59,7 +56,6 @@ TRIAL_TEST_BYTES = 64
 TRIAL_SIDE_BYTES = 16
 TRIAL_STATUS_BYTES = 32
 TRIAL_REASON_BYTES = 1024
-DEFAULT_STRING_SAMPLE_BYTES = 1024
 
 
 def _utf8(n_bytes: int) -> np.dtype:
@@ -104,15 +100,6 @@ def clock_offset_dtype() -> np.dtype:
     round-trip time of the measurement.
     """
     return np.dtype([("collection_time", "<f8"), ("offset", "<f8"), ("rtt", "<f8")])
-
-
-#: Sample dtypes a stream may have: what LSL devices send (cf_float32, cf_double64,
-#: cf_int8..cf_int64, cf_string) plus unsigned integers from DAQ boards.
-NUMERIC_SAMPLE_DTYPES = tuple(
-    np.dtype(t)
-    for t in ("float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16",
-              "uint32", "uint64")
-)
 
 
 def to_json(value: Any) -> str:

@@ -73,6 +73,10 @@ class Stream:
         values = self.data[:, int(col[0])].astype(np.float64)
         if not np.all(np.isfinite(values)):
             return None
+        if self.data.dtype == np.float32 and len(values) and np.abs(values).max() >= 2**24:
+            # float32 holds integers exactly only up to 2**24; past that the counter
+            # cannot place gaps exactly, so time stamps are used instead
+            return None
         return np.rint(values).astype(np.int64)
 
     @cached_property

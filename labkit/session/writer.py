@@ -23,8 +23,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,124 +34,15 @@ import numpy as np
 from labkit._version import __version__
 from labkit.errors import ConfigError, SessionError, StreamError
 from labkit.session import format as fmt
+from labkit.spec import CHANNEL_FIELDS, ChannelSpec, StreamSpec
 
 log = logging.getLogger(__name__)
+
+__all__ = ["ChannelSpec", "SessionWriter", "StreamSpec"]
 
 _MAX_CHUNK_BYTES = 4 << 20
 _MIN_CHUNK_ROWS = 64
 _IRREGULAR_CHUNK_ROWS = 256
-
-
-@dataclass(frozen=True)
-class ChannelSpec:
-    """One channel of a stream.
-
-    Parameters
-    ----------
-    label : str
-        ``<muscle>_<side>`` for EMG, ``<plate>.<component>`` for plates,
-        ``<marker>.<axis>`` for mocap.
-    unit : str
-        SI unit of the values as stored (``"N"``, ``"N.m"``, ``"V"``, ``"m"``, ``"count"``).
-    type : str
-        Channel type (``"force"``, ``"emg"``, ``"position"``, ``"counter"``, ...).
-    muscle, side, device_channel : str
-        Empty when not applicable.
-    extra : mapping of str to str
-        More string columns for the channel table (``plate``, ``component``, ...).
-    """
-
-    label: str
-    unit: str = ""
-    type: str = ""
-    muscle: str = ""
-    side: str = ""
-    device_channel: str = ""
-    extra: Mapping[str, str] = field(default_factory=dict)
-
-    def as_row(self) -> dict[str, str]:
-        row = {name: str(getattr(self, name)) for name in fmt.CHANNEL_FIELDS}
-        row.update({str(k): str(v) for k, v in self.extra.items()})
-        return row
-
-
-@dataclass(frozen=True)
-class StreamSpec:
-    """What a stream is, declared before recording starts.
-
-    Parameters
-    ----------
-    name : str
-        Group name in the file (no ``/``).
-    type : str
-        Stream type: force, emg, mocap, markers, ... (``labkit.session.format.STREAM_TYPES``).
-    channels : sequence of ChannelSpec
-        One per column of the samples.
-    nominal_rate_hz : float
-        Exact nominal rate as the device reports it (e.g. 2148.148148148148); 0 for an
-        irregular stream (markers, events).
-    dtype : str or numpy dtype
-        Sample dtype as the device sends it, or ``"string"``.
-    source_id : str
-        Unique id of the source (LSL source_id).
-    device : mapping
-        Device description (manufacturer, model, serial, ...), stored as JSON.
-    max_string_bytes : int
-        Width of one UTF-8 sample of a string stream.
-    """
-
-    name: str
-    type: str
-    channels: Sequence[ChannelSpec]
-    nominal_rate_hz: float
-    dtype: Any = "float32"
-    source_id: str = ""
-    device: Mapping[str, Any] = field(default_factory=dict)
-    max_string_bytes: int = fmt.DEFAULT_STRING_SAMPLE_BYTES
-
-    @property
-    def is_string(self) -> bool:
-        return isinstance(self.dtype, str) and self.dtype in ("string", "str")
-
-    def numpy_dtype(self) -> np.dtype:
-        if self.is_string:
-            return h5py.string_dtype("utf-8", self.max_string_bytes)
-        return np.dtype(self.dtype)
-
-    def validate(self) -> None:
-        where = f"stream {self.name!r}"
-        if not self.name or "/" in self.name or self.name.startswith("."):
-            raise ConfigError(
-                f"stream name {self.name!r} is invalid: use a non-empty name without '/' "
-                "that does not start with '.'"
-            )
-        if not self.channels:
-            raise ConfigError(f"{where} has no channels: declare at least one ChannelSpec")
-        labels = [c.label for c in self.channels]
-        dupes = sorted({x for x in labels if labels.count(x) > 1})
-        if dupes:
-            raise ConfigError(f"{where} has duplicate channel labels {dupes}: labels must be unique")
-        rate = float(self.nominal_rate_hz)
-        if not math.isfinite(rate) or rate < 0:
-            raise ConfigError(
-                f"{where} has nominal_rate_hz={self.nominal_rate_hz!r}: use a positive rate in Hz, "
-                "or 0 for an irregular stream"
-            )
-        if not self.is_string:
-            try:
-                dt = np.dtype(self.dtype)
-            except TypeError as exc:
-                raise ConfigError(
-                    f"{where} has dtype={self.dtype!r}: use one of float32, float64, int8..int64, "
-                    "uint8..uint64 or 'string'"
-                ) from exc
-            if dt not in fmt.NUMERIC_SAMPLE_DTYPES:
-                raise ConfigError(
-                    f"{where} has dtype={dt}: use one of float32, float64, int8..int64, "
-                    "uint8..uint64 or 'string'"
-                )
-        elif self.max_string_bytes < 1:
-            raise ConfigError(f"{where} has max_string_bytes={self.max_string_bytes}: use >= 1")
 
 
 def _utc_now() -> str:
@@ -208,7 +98,8 @@ class _StreamWriter:
                  compression: str | None) -> None:
         self.spec = spec
         self.n_channels = len(spec.channels)
-        self.dtype = spec.numpy_dtype()
+        self.dtype = (h5py.string_dtype("utf-8", spec.max_string_bytes) if spec.is_string
+                      else np.dtype(spec.dtype))
         compressed = compression is not None and not spec.is_string
         row_bytes = self.n_channels * self.dtype.itemsize
         rows = _chunk_rows(spec.nominal_rate_hz, row_bytes, flush_interval_s, compressed)
@@ -583,7 +474,7 @@ def _trial_row(trial_id: int, test: str, side: str, attempt: int, start_s: float
 
 
 def _write_channel_table(group: h5py.Group, rows: list[dict[str, str]]) -> None:
-    columns = list(fmt.CHANNEL_FIELDS)
+    columns = list(CHANNEL_FIELDS)
     for row in rows:
         columns += [k for k in row if k not in columns]
     vlen = h5py.string_dtype("utf-8")

@@ -191,3 +191,21 @@ def test_interrupted_recording_is_marked(tmp_path):
     with labkit.open_session(tmp_path / "i.h5") as s:
         assert s.status == fmt.STATUS_INTERRUPTED
         np.testing.assert_array_equal(s.stream("f").data[:, 0], np.ones(10))
+
+
+def test_counter_channel_is_used_for_exact_gaps_and_refused_when_float32_is_inexact(tmp_path):
+    chans = [ChannelSpec("x", "V", "emg"), ChannelSpec("counter", "count", "counter")]
+    spec = StreamSpec("emg", "emg", chans, 1000.0, "float32")
+    path = tmp_path / "c.h5"
+    rng = np.random.default_rng(1)
+    idx = np.r_[np.arange(0, 3000), np.arange(3002, 6000)]  # two samples lost
+    truth = 5.0 + idx / 1000.0
+    with SessionWriter(path, [spec, StreamSpec("big", "emg", chans, 1000.0, "float32")]) as w:
+        w.append("emg", np.c_[np.zeros(idx.size), idx].astype(np.float32),
+                 truth + rng.normal(0, 5e-4, idx.size))
+        w.append("big", np.c_[[0.0, 0.0], [2.0**24, 2.0**24 + 2]].astype(np.float32), [0.0, 0.001])
+    with labkit.open_session(path) as s:
+        st = s.stream("emg")
+        np.testing.assert_array_equal(st.counter, idx)
+        assert float(np.sqrt(np.mean((st.times - truth) ** 2))) < 2e-5
+        assert s.stream("big").counter is None
