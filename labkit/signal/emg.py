@@ -611,7 +611,7 @@ def _baseline_stats(score: np.ndarray, base):
 
 
 def _method_threshold(
-    filtered, fs, base, *, threshold_sd, envelope_hz: float = 50.0, envelope_order: int = 4
+    filtered, fs, base, *, threshold_sd, envelope_hz: float = 20.0, envelope_order: int = 4
 ):
     """Hodges & Bui (1996): linear envelope above baseline mean + h SD of itself."""
     sos = butter_sos(fs, high_hz=envelope_hz, order=envelope_order)
@@ -621,7 +621,7 @@ def _method_threshold(
 
 
 def _method_tkeo(
-    filtered, fs, base, *, threshold_sd, envelope_hz: float = 50.0, envelope_order: int = 4
+    filtered, fs, base, *, threshold_sd, envelope_hz: float = 20.0, envelope_order: int = 4
 ):
     """Solnik et al. (2010): TKEO, full-wave rectification, low-pass, then threshold."""
     psi = np.empty_like(filtered)
@@ -682,12 +682,12 @@ def _refine_ramp(
     on,
     hi,
     *,
-    bin_s: float = 0.001,
+    bin_s: float = 0.003,
     rise_grid_s: tuple[float, ...] = (0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.07, 0.1,
                                       0.13, 0.17),
     min_pre_s: float = 0.03,
     max_after_s: float = 0.03,
-    coarse_step_s: float = 0.006,
+    coarse_step_s: float = 0.009,
 ):
     """Maximum-likelihood ramp-then-plateau changepoint (kernel ``refine_ramp``)."""
     m = _samples("bin_s", bin_s, fs)
@@ -796,7 +796,7 @@ def detect_onsets(
     min_off_s: float = 0.050,
     refine: bool | str = True,
     refine_pre_s: float = 0.15,
-    refine_post_s: float = 0.25,
+    refine_post_s: float = 0.12,
     low_hz: float = 20.0,
     high_hz: float = 450.0,
     order: int = 4,

@@ -121,50 +121,47 @@ def _bins(x, c, lo, hi, m):
     return (seg.reshape(n_bins, m) ** 2).sum(axis=1)
 
 
-def refine_ramp(x, ch, lo, on, hi, v0, m, dt, rise_s, cut_frac, step, min_pre):
-    """Exhaustive-search version of the ramp refiner (same grid, same two sweeps)."""
+def _ramp_ll(e, j0, nr, m, dt):
+    n = len(e)
+    je = j0 + nr
+    if je > n - 2:
+        return -np.inf
+    vb = max(e[:j0].sum() / (j0 * m), 1e-300)
+    vp = max(e[je:].sum() / ((n - je) * m), vb)
+    ll = -0.5 * j0 * m * (math.log(vb) + 1.0) - 0.5 * (n - je) * m * (math.log(vp) + 1.0)
+    for j in range(j0, je):
+        v = vb + (vp - vb) * ((j - j0 + 0.5) / nr) ** 2
+        ll -= 0.5 * m * math.log(v) + 0.5 * e[j] / v
+    return ll
+
+
+def refine_ramp_model(x, ch, lo, on, hi, m, dt, ramp_bins, min_pre, max_after, step):
+    """Grid search of the ramp-then-plateau likelihood (same two sweeps as the kernel)."""
     out = np.empty(len(lo), dtype=np.int64)
     for k in range(len(lo)):
         e = _bins(x, ch[k], lo[k], hi[k], m)
-        if e is None or len(e) < 4:
+        if e is None or len(e) < min_pre + 4:
             out[k] = -1
             continue
-        n_bins = len(e)
-        jc = min(max((on[k] - lo[k]) // m, 0), n_bins - 1)
-        p = e[jc:].sum() / ((n_bins - jc) * m)
-        level = v0[k] + cut_frac * (p - v0[k])
-        n_fit = n_bins
-        for j in range(jc, n_bins):
-            a, b = max(j - 2, 0), min(j + 3, n_bins)
-            if e[a:b].sum() / ((b - a) * m) >= level:
-                n_fit = j + 1
-                break
-        n_fit = min(max(n_fit, 4), n_bins)
+        n = len(e)
+        jc = (on[k] - lo[k]) // m
+        j_last = min(max(jc + max_after, min_pre + 1), n - 3)
 
-        def loglik(j0, e=e, n_fit=n_fit, p=p):
-            vb = max(e[:j0].sum() / (j0 * m), 1e-300)
-            a2 = max(p - vb, 1e-9 * vb)
-            best = -np.inf
-            for r in rise_s:
-                ll = -0.5 * j0 * m * (math.log(vb) + 1.0)
-                for j in range(j0, n_fit):
-                    tau = (j - j0 + 0.5) * dt
-                    v = vb + a2 / r**2 * tau**2
-                    ll -= 0.5 * m * math.log(v) + 0.5 * e[j] / v
-                best = max(best, ll)
-            return best
+        def best_of(js, e=e):
+            return max(
+                ((_ramp_ll(e, j, r, m, dt), -j) for j in js for r in ramp_bins),
+                default=(-np.inf, 1),
+            )
 
-        j_first = min(min_pre, n_fit - 2)
-        cands = list(range(j_first, n_fit - 1, step))
-        lls = [loglik(j) for j in cands]
-        best_j = cands[int(np.argmax(lls))] if cands else j_first
-        fine = range(max(j_first, best_j - step + 1), min(n_fit - 1, best_j + step))
-        best_ll = max(lls) if lls else -np.inf
-        for j in fine:
-            ll = loglik(j)
-            if ll > best_ll:
-                best_ll, best_j = ll, j
-        out[k] = lo[k] + best_j * m
+        ll, neg_j = best_of(range(min_pre, j_last + 1, step))
+        if not np.isfinite(ll):
+            out[k] = -1
+            continue
+        bj = -neg_j
+        ll2, neg_j2 = best_of(range(max(min_pre, bj - step + 1), min(j_last + 1, bj + step)))
+        if ll2 > ll:
+            bj = -neg_j2
+        out[k] = lo[k] + bj * m
     return out
 
 
