@@ -268,18 +268,10 @@ class SessionWriter:
         config.create_dataset("protocol", data=protocol_text, dtype=h5py.string_dtype())
         f.create_group(fmt.RESULTS_GROUP)
         sg = f.create_group(fmt.STREAMS_GROUP)
+        self._compression = compression
         self._streams: dict[str, _StreamWriter] = {}
         for spec in streams:
-            g = sg.create_group(spec.name)
-            g.attrs["name"] = spec.name
-            g.attrs["type"] = spec.type
-            g.attrs["source_id"] = spec.source_id
-            g.attrs["nominal_rate_hz"] = float(spec.nominal_rate_hz)
-            g.attrs["channel_format"] = "string" if spec.is_string else np.dtype(spec.dtype).name
-            g.attrs["n_channels"] = np.int64(len(spec.channels))
-            g.attrs["device"] = fmt.to_json(dict(spec.device))
-            _write_channel_table(g, [c.as_row() for c in spec.channels])
-            self._streams[spec.name] = _StreamWriter(spec, g, self.flush_interval_s, compression)
+            self._streams[spec.name] = self._create_stream(sg, spec)
         events = f.create_dataset(
             fmt.EVENTS_PATH, shape=(0,), maxshape=(None,), chunks=(256,), dtype=fmt.event_dtype()
         )
@@ -291,19 +283,74 @@ class SessionWriter:
         self._trial_rows: dict[int, int] = {}
         self._dirty_trials: set[int] = set()
         self._trial_buffer: list[np.void] = []
-        paths = []
-        self._commit_sources: list[_Appendable] = []
-        for name, sw in self._streams.items():
-            paths += [f"{fmt.STREAMS_GROUP}/{name}/data", f"{fmt.STREAMS_GROUP}/{name}/clock_offsets"]
-            self._commit_sources += [sw.data, sw.offsets]
-        paths += [fmt.EVENTS_PATH, fmt.TRIALS_PATH]
-        self._commit_sources += [self._events, self._trials]
         self._commit = f.create_dataset(
-            fmt.COMMIT_PATH, data=np.zeros(len(paths), dtype="<i8"), maxshape=(len(paths),)
+            fmt.COMMIT_PATH, shape=(0,), maxshape=(None,), chunks=(64,), dtype="<i8"
         )
-        self._commit.attrs["paths"] = np.array(paths, dtype=h5py.string_dtype())
+        self._write_commit_table()
         f.swmr_mode = True
         self._last_flush = time.monotonic()
+
+    def _create_stream(self, streams_group: h5py.Group, spec: StreamSpec) -> _StreamWriter:
+        g = streams_group.create_group(spec.name)
+        g.attrs["name"] = spec.name
+        g.attrs["type"] = spec.type
+        g.attrs["source_id"] = spec.source_id
+        g.attrs["nominal_rate_hz"] = float(spec.nominal_rate_hz)
+        g.attrs["channel_format"] = "string" if spec.is_string else np.dtype(spec.dtype).name
+        g.attrs["n_channels"] = np.int64(len(spec.channels))
+        g.attrs["device"] = fmt.to_json(dict(spec.device))
+        _write_channel_table(g, [c.as_row() for c in spec.channels])
+        return _StreamWriter(spec, g, self.flush_interval_s, self._compression)
+
+    def _commit_entries(self) -> list[tuple[str, _Appendable]]:
+        entries = []
+        for name, sw in self._streams.items():
+            entries += [(f"{fmt.STREAMS_GROUP}/{name}/data", sw.data),
+                        (f"{fmt.STREAMS_GROUP}/{name}/clock_offsets", sw.offsets)]
+        return [*entries, (fmt.EVENTS_PATH, self._events), (fmt.TRIALS_PATH, self._trials)]
+
+    def _write_commit_table(self) -> None:
+        """(Re)declare ``/committed``; only outside SWMR mode (it changes an attribute)."""
+        entries = self._commit_entries()
+        self._commit.resize(len(entries), axis=0)
+        self._commit[...] = np.array([src.n_written for _, src in entries], dtype="<i8")
+        self._commit.attrs["paths"] = np.array([p for p, _ in entries], dtype=h5py.string_dtype())
+        self._commit_sources = [src for _, src in entries]
+
+    def add_stream(self, spec: StreamSpec) -> None:
+        """Add a stream while recording (a late joiner, e.g. a marker stream started later).
+
+        HDF5's SWMR mode cannot create objects, so the writer commits everything, reopens
+        the file, creates the stream's group and returns to SWMR mode. This takes a few
+        milliseconds; a crash inside that window can lose the new group's creation (the
+        data committed before it stays readable).
+        """
+        spec.validate()
+        with self._lock:
+            self._check_open()
+            if spec.name in self._streams:
+                raise ConfigError(f"stream {spec.name!r} exists in {self.path}; choose another name")
+            self.flush()
+            self._file.close()
+            f = h5py.File(self.path, "r+", libver="latest")
+            self._file = f
+            for name, sw in self._streams.items():
+                base = f"{fmt.STREAMS_GROUP}/{name}"
+                sw.data.dataset = f[f"{base}/data"]
+                sw.stamps.dataset = f[f"{base}/time_stamps"]
+                sw.offsets.dataset = f[f"{base}/clock_offsets"]
+            self._events.dataset = f[fmt.EVENTS_PATH]
+            self._trials.dataset = f[fmt.TRIALS_PATH]
+            self._commit = f[fmt.COMMIT_PATH]
+            self._streams[spec.name] = self._create_stream(f[fmt.STREAMS_GROUP], spec)
+            self._write_commit_table()
+            f.flush()
+            f.swmr_mode = True
+
+    @property
+    def streams(self) -> list[str]:
+        """Names of the streams being written."""
+        return list(self._streams)
 
     # -- appending ---------------------------------------------------------------------
 

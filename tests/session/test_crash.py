@@ -29,10 +29,11 @@ SLEEP_S, CHUNK_A, CHUNK_B = 0.01, 20, 5
 
 
 def _run_and_kill(path: Path, flush_interval_s: float, fsync: bool, delay_s: float,
-                  check_live: bool) -> tuple[int, int, int, int]:
+                  check_live: bool, late: bool = False) -> tuple[int, ...]:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     child = subprocess.Popen(
-        [sys.executable, str(CHILD), str(path), str(flush_interval_s), "1" if fsync else "0"],
+        [sys.executable, str(CHILD), str(path), str(flush_interval_s), "1" if fsync else "0",
+         "1" if late else "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
     try:
@@ -48,12 +49,12 @@ def _run_and_kill(path: Path, flush_interval_s: float, fsync: bool, delay_s: flo
         child.send_signal(signal.SIGKILL)
         out, _ = child.communicate(timeout=30)
     lines = [ln for ln in out.splitlines() if ln.strip()]
-    last = lines[-1].split() if lines else ["0", "0", "0", "0"]
-    return tuple(int(x) for x in last)  # type: ignore[return-value]
+    last = lines[-1].split() if lines else ["0"] * 5
+    return tuple(int(x) for x in last)
 
 
-def _check_prefix(path: Path, appended: tuple[int, int, int, int], flush_interval_s: float) -> None:
-    na, nb, ne, nt = appended
+def _check_prefix(path: Path, appended: tuple[int, ...], flush_interval_s: float) -> None:
+    na, nb, ne, nt, nl = appended
     # unflushed rows are at most what was appended during one flush interval (+ one cycle)
     cycles = flush_interval_s / SLEEP_S + 2
     with labkit.open_session(path) as s:
@@ -73,6 +74,10 @@ def _check_prefix(path: Path, appended: tuple[int, int, int, int], flush_interva
         tr = s.trials
         assert tr["id"].tolist() == list(range(len(tr)))
         assert nt - len(tr) <= cycles / 25 + 1
+        if "late" in s.streams:
+            late = s.stream("late").data[:, 0]
+            np.testing.assert_array_equal(late, np.arange(len(late)))
+            assert nl - len(late) <= cycles * 2 + 2
 
 
 KILLS = [(0.2, True, 0.35), (0.2, False, 0.8), (0.05, False, 0.5), (0.001, False, 0.6),
@@ -104,6 +109,18 @@ def test_sigkill_leaves_an_exact_prefix(tmp_path, flush_interval_s, fsync, delay
     assert not repair_session(path).repaired  # repairing twice changes nothing
 
 
+@pytest.mark.parametrize("delay_s", [0.1, 0.3, 0.7])
+def test_sigkill_after_a_late_stream_joined(tmp_path, delay_s):
+    path = tmp_path / "late.h5"
+    appended = _run_and_kill(path, 0.02, False, delay_s, check_live=False, late=True)
+    _check_prefix(path, appended, 0.02)
+    repair_session(path)
+    _check_prefix(path, appended, 0.02)
+    if appended[4] > 40:  # joined well before the kill: it must be in the file
+        with labkit.open_session(path) as s:
+            assert "late" in s.streams and s.stream("late").n_samples > 0
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(200))
 def test_sigkill_soak(tmp_path, seed):
@@ -111,7 +128,8 @@ def test_sigkill_soak(tmp_path, seed):
     flush = float(rng.choice([0.001, 0.01, 0.05, 0.2, 1.0]))
     fsync = bool(rng.integers(2))
     path = tmp_path / "soak.h5"
-    appended = _run_and_kill(path, flush, fsync, float(rng.uniform(0.05, 2.0)), check_live=False)
+    appended = _run_and_kill(path, flush, fsync, float(rng.uniform(0.05, 2.0)), check_live=False,
+                             late=bool(seed % 2))
     _check_prefix(path, appended, flush)
     repair_session(path, backup=False)
     _check_prefix(path, appended, flush)

@@ -209,3 +209,24 @@ def test_counter_channel_is_used_for_exact_gaps_and_refused_when_float32_is_inex
         np.testing.assert_array_equal(st.counter, idx)
         assert float(np.sqrt(np.mean((st.times - truth) ** 2))) < 2e-5
         assert s.stream("big").counter is None
+
+
+def test_a_late_stream_joins_without_disturbing_the_others(tmp_path):
+    path = tmp_path / "late.h5"
+    first = StreamSpec("force", "force", [ChannelSpec("fz", "N")], 100.0, "float64")
+    late = StreamSpec("cues", "markers", [ChannelSpec("cue")], 0.0, "string")
+    with SessionWriter(path, [first], flush_interval_s=0.01) as w:
+        w.append("force", np.arange(50.0), np.arange(50) / 100.0)
+        w.add_event(0.1, "before")
+        w.add_stream(late)
+        with pytest.raises(ConfigError, match="exists"):
+            w.add_stream(late)
+        w.append("force", np.arange(50.0, 80.0), np.arange(50, 80) / 100.0)
+        w.append("cues", [["go"], ["stop"]], [0.3, 0.6])
+        w.add_event(0.3, "after")
+        assert w.streams == ["force", "cues"]
+    with labkit.open_session(path) as s:
+        np.testing.assert_array_equal(s.stream("force").data[:, 0], np.arange(80.0))
+        assert s.stream("cues").data[:, 0].tolist() == ["go", "stop"]
+        assert s.events["label"].tolist() == ["before", "after"]
+        assert s.status == "complete"
