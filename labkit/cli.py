@@ -106,12 +106,18 @@ def _print_report(report: dict[str, Any], *, show_channels: bool) -> None:
     if info.get("notes"):
         console.print(f"notes: {info['notes']}")
     table = Table(title="streams", title_justify="left")
-    for col in ("name", "type", "Hz", "eff. Hz", "samples", "ch", "dur s", "gaps", "offsets"):
+    for col in ("name", "type", "Hz", "eff. Hz", "samples", "expected", "lost", "ch", "dur s",
+                "gaps", "offsets"):
         table.add_column(col, justify="left" if col in ("name", "type") else "right")
     for st in report["streams"]:
         table.add_row(st["name"], st["type"], _fmt(st["nominal_rate_hz"]),
-                      _fmt(st["effective_rate_hz"]), str(st["n_samples"]), str(st["n_channels"]),
+                      _fmt(st["effective_rate_hz"]), str(st["n_samples"]),
+                      _fmt(st["expected_samples"]), _fmt(st["lost_samples"]), str(st["n_channels"]),
                       _fmt(st["duration_s"]), str(len(st["gaps"])), str(st["n_clock_offsets"]))
+    for st in report["streams"]:
+        for gap in st["gaps"][:10]:
+            console.print(f"[yellow]gap[/yellow] in {st['name']} after {gap['after_s']:.3f} s: "
+                          f"{gap['missing_samples']} samples missing ({gap['source']})")
     console.print(table)
     for st in report["streams"]:
         labels = [f"{c['label']} [{c['unit']}]" if c["unit"] else c["label"]
@@ -209,6 +215,125 @@ def _print_demo_results(path: Path) -> None:
         f"{truth['peak_force_n']:.1f}), onset (BW + 5 SD) {onset:.4f} s (true "
         f"{truth['onset_s']:.4f} s)"
     )
+
+
+@app.command()
+def streams(
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to look for streams.")] = 2.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the LSL streams visible from this machine: rates, channels, source ids."""
+    import pylsl
+
+    from labkit.lsl.streams import summarize
+
+    found = summarize(pylsl.resolve_streams(timeout))
+    if as_json:
+        typer.echo(json.dumps(_jsonable([vars(s) for s in found]), indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"LSL streams ({len(found)})", title_justify="left")
+    for col in ("name", "type", "source_id", "Hz", "format", "ch", "channels", "host"):
+        table.add_column(col)
+    for st in found:
+        labels = ", ".join(st.labels[:4]) + (f", ... (+{len(st.labels) - 4})" if len(st.labels) > 4 else "")
+        table.add_row(st.name, st.type, st.source_id, _fmt(st.nominal_rate_hz), st.channel_format,
+                      str(st.n_channels), labels, st.hostname)
+    _console().print(table)
+    if not found:
+        _console().print("no streams found: start the devices or `labkit simulate`")
+
+
+@app.command()
+def simulate(
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="Hardware config (default: "
+                                                "hardware_configs/simulated.yaml).")] = None,
+    duration: Annotated[float | None, typer.Option("--duration", help="Stop after this many "
+                                                   "seconds (default: until Ctrl-C).")] = None,
+) -> None:
+    """Run the simulated lab: real LSL streams from a simulated athlete until Ctrl-C."""
+    from labkit.devices.sim.lab import run_simulated_lab
+
+    _console().print("simulated lab running; Ctrl-C to stop")
+    try:
+        run_simulated_lab(config, duration_s=duration)
+    except KeyboardInterrupt:
+        _console().print("simulated lab stopped")
+
+
+def _status_table(recorder: Any):
+    from rich.table import Table
+
+    elapsed = 0.0
+    if recorder.started_at is not None:
+        import pylsl
+
+        elapsed = pylsl.local_clock() - recorder.started_at
+    table = Table(title=f"recording {recorder.out_path}  {elapsed:7.1f} s  "
+                        f"{recorder.file_size_bytes() / 1e6:.1f} MB", title_justify="left")
+    for col in ("stream", "type", "Hz", "measured Hz", "samples", "gaps", "lost", "lag ms", "state"):
+        table.add_column(col, justify="left" if col in ("stream", "type", "state") else "right")
+    for st in recorder.status():
+        state = "[red]stalled[/red]" if st.stalled else "[green]ok[/green]"
+        table.add_row(st.name, st.type, _fmt(st.nominal_rate_hz, 1), _fmt(st.measured_rate_hz, 2),
+                      str(st.samples), str(st.gaps), str(st.missing_samples),
+                      _fmt(st.lag_s * 1e3, 1), state)
+    return table
+
+
+@app.command()
+def record(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Session file to write (.h5).")],
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="Hardware config (default: "
+                                                "hardware_configs/simulated.yaml).")] = None,
+    duration: Annotated[float | None, typer.Option("--duration", help="Seconds to record "
+                                                   "(default: until Ctrl-C).")] = None,
+    subject: Annotated[str, typer.Option(help="Athlete code.")] = "",
+    operator: Annotated[str, typer.Option(help="Who runs the session.")] = "",
+    notes: Annotated[str, typer.Option(help="Free-form notes.")] = "",
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUT if it exists.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No live status table.")] = False,
+) -> None:
+    """Record every stream of a hardware config, plus marker streams, into a session file."""
+    import signal
+    import time
+
+    from rich.live import Live
+
+    from labkit.config.hardware import load_hardware_config
+    from labkit.record.recorder import Recorder
+
+    cfg, text = load_hardware_config(config)
+    rec = Recorder(cfg, out, config_text=text, subject=subject, operator=operator, notes=notes,
+                   overwrite=overwrite)
+    console = _console()
+
+    def _terminate(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _terminate)  # `kill` closes the file cleanly too
+    console.print(f"waiting for streams {cfg.recording.streams} (up to "
+                  f"{cfg.recording.resolve_timeout_s:g} s)")
+    rec.start()
+    end = None if duration is None else time.monotonic() + duration
+    plain = quiet or not console.is_terminal
+    try:
+        if plain:
+            while end is None or time.monotonic() < end:
+                time.sleep(0.2)
+        else:
+            with Live(_status_table(rec), console=console, refresh_per_second=4) as view:
+                while end is None or time.monotonic() < end:
+                    time.sleep(0.25)
+                    view.update(_status_table(rec))
+    except KeyboardInterrupt:
+        console.print("stopping")
+    finally:
+        rec.stop()
+        signal.signal(signal.SIGTERM, previous)
+    console.print(_status_table(rec))
+    console.print(f"saved {out}; check it with `labkit inspect {out}`")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -60,6 +60,14 @@ def _stream_summary(session: Session, name: str, committed: dict[str, int]) -> d
         if nan_samples:
             problems.append(f"{nan_samples} samples contain NaN (dropped or invalid values)")
     gaps = _gaps(st)
+    counter = st.counter
+    expected = None
+    if counter is not None and len(counter):
+        # a restarted source starts its counter again: count each run separately
+        edges = [0, *(np.flatnonzero(np.diff(counter) <= 0) + 1).tolist(), len(counter)]
+        expected = int(sum(counter[b - 1] - counter[a] + 1 for a, b in itertools.pairwise(edges)))
+        if len(edges) > 2:
+            problems.append(f"sample counter restarted {len(edges) - 2} times (source restart)")
     if gaps:
         missing = sum(g["missing_samples"] for g in gaps)
         problems.append(f"{len(gaps)} gaps, {missing} samples missing")
@@ -85,6 +93,8 @@ def _stream_summary(session: Session, name: str, committed: dict[str, int]) -> d
         "channels": st.channels.to_dict(orient="records"),
         "device": st.device,
         "gaps": gaps,
+        "expected_samples": expected,
+        "lost_samples": None if expected is None else expected - st.n_samples,
         "nan_samples": nan_samples,
         "problems": problems,
     }

@@ -1,0 +1,367 @@
+"""The recorder: LSL inlets -> crash-safe session file, with live status.
+
+One thread per stream pulls chunks into a preallocated buffer and hands copies to the
+:class:`~labkit.session.writer.SessionWriter`, measuring the clock offset (with its
+round-trip time) every ``clock_offset_interval_s``. A flusher thread commits at least
+every ``flush_interval_s``; a discovery thread adds late joiners (marker streams and
+optional devices) while recording. A stream that stops delivering is marked with a
+``stream_stalled`` event (and ``stream_resumed`` when it comes back; inlets reconnect
+by themselves), and the others keep recording.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pylsl
+
+from labkit.config.hardware import HardwareConfig, LslDevice
+from labkit.errors import DeviceError
+from labkit.lsl.streams import clock_offset, open_inlet, resolve, spec_from_info
+from labkit.session.writer import SessionWriter
+from labkit.spec import StreamSpec
+
+log = logging.getLogger(__name__)
+
+_PULL_TIMEOUT_S = 0.05
+_STALL_AFTER_S = 1.0
+_RATE_WINDOW_S = 5.0
+
+
+@dataclass
+class StreamStatus:
+    """Live state of one recorded stream."""
+
+    name: str
+    type: str
+    source_id: str
+    nominal_rate_hz: float
+    samples: int = 0
+    measured_rate_hz: float = float("nan")
+    gaps: int = 0
+    missing_samples: int = 0
+    lag_s: float = float("nan")
+    stalled: bool = False
+    last_counter: int | None = None
+    history: deque = field(default_factory=lambda: deque(maxlen=256), repr=False)
+
+
+def _session_name(raw: str, taken: set[str]) -> str:
+    name = re.sub(r"[^A-Za-z0-9_.\-]", "_", raw).lstrip(".") or "stream"
+    final, k = name, 2
+    while final in taken:
+        final = f"{name}-{k}"
+        k += 1
+    return final
+
+
+class _InletWorker(threading.Thread):
+    def __init__(self, recorder: Recorder, name: str, spec: StreamSpec, inlet: pylsl.StreamInlet
+                 ) -> None:
+        super().__init__(name=f"labkit-inlet-{name}", daemon=True)
+        self.recorder = recorder
+        self.name_in_session = name
+        self.spec = spec
+        self.inlet = inlet
+        self.status = StreamStatus(name, spec.type, spec.source_id, spec.nominal_rate_hz)
+        types = [c.type for c in spec.channels]
+        self.counter_col = types.index("counter") if "counter" in types and not spec.is_string else None
+        rate = spec.nominal_rate_hz
+        self.max_samples = int(max(1024, rate * 1.0)) if rate > 0 else 1024
+        self.buffer = (None if spec.is_string else
+                       np.empty((self.max_samples, len(spec.channels)), dtype=np.dtype(spec.dtype)))
+        self.offset_s = 0.0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as exc:  # keep the others recording; report it in status
+            self.error = exc
+            log.exception("stream %s: recording thread failed", self.name_in_session)
+            self.recorder._event("stream_failed", f"{self.name_in_session}: {exc}")
+
+    def _measure_clock(self) -> None:
+        try:
+            co = clock_offset(self.inlet, timeout_s=1.0)
+        except (TimeoutError, DeviceError, pylsl.util.LostError) as exc:
+            log.warning("stream %s: no clock offset (%s)", self.name_in_session, exc)
+            return
+        self.offset_s = co.offset_s
+        self.recorder.writer.add_clock_offset(self.name_in_session, co.collection_time_s,
+                                              co.offset_s, co.rtt_s)
+
+    def _pull(self, timeout: float) -> int:
+        if self.buffer is None:
+            samples, stamps = self.inlet.pull_chunk(timeout=timeout, max_samples=self.max_samples)
+            data = np.array(samples, dtype=object).reshape(len(stamps), len(self.spec.channels))
+        else:
+            _, stamps = self.inlet.pull_chunk(timeout=timeout, max_samples=self.max_samples,
+                                              dest_obj=self.buffer)
+            data = self.buffer[: len(stamps)].copy()
+        n = len(stamps)
+        if n == 0:
+            return 0
+        stamps = np.asarray(stamps, dtype=np.float64)
+        self.recorder.writer.append(self.name_in_session, data, stamps)
+        st = self.status
+        st.samples += n
+        if self.counter_col is not None:
+            counter = np.rint(data[:, self.counter_col].astype(np.float64)).astype(np.int64)
+            steps = np.diff(counter, prepend=counter[0] - 1 if st.last_counter is None
+                            else st.last_counter)
+            jumps = steps[steps != 1]
+            st.gaps += len(jumps)
+            st.missing_samples += int(np.sum(np.clip(jumps - 1, 0, None)))
+            st.last_counter = int(counter[-1])
+        now = pylsl.local_clock()
+        # rate over the source's own stamps: arrival bursts (backlog, network) do not skew it
+        last_stamp = float(stamps[-1])
+        st.history.append((last_stamp, st.samples))
+        while st.history and last_stamp - st.history[0][0] > _RATE_WINDOW_S:
+            st.history.popleft()
+        if len(st.history) >= 2 and st.history[-1][0] > st.history[0][0]:
+            (t0, n0), (t1, n1) = st.history[0], st.history[-1]
+            st.measured_rate_hz = (n1 - n0) / (t1 - t0)
+        st.lag_s = now - (float(stamps[-1]) + self.offset_s)
+        return n
+
+    def _loop(self) -> None:
+        stop = self.recorder._stop
+        interval = self.recorder.config.recording.clock_offset_interval_s
+        self._measure_clock()
+        last_clock = time.monotonic()
+        last_data = time.monotonic()
+        while not stop.is_set():
+            if self._pull(_PULL_TIMEOUT_S):
+                last_data = time.monotonic()
+                if self.status.stalled:
+                    self.status.stalled = False
+                    self.recorder._event("stream_resumed", self.name_in_session)
+            elif not self.status.stalled and time.monotonic() - last_data > self._stall_after():
+                self.status.stalled = True
+                self.recorder._event("stream_stalled", self.name_in_session)
+            if time.monotonic() - last_clock >= interval:
+                self._measure_clock()
+                last_clock = time.monotonic()
+        # drain what has arrived
+        while self._pull(0.0):
+            pass
+
+    def _stall_after(self) -> float:
+        if self.spec.nominal_rate_hz <= 0:
+            return float("inf")  # irregular streams are silent by nature
+        return _STALL_AFTER_S
+
+
+class Recorder:
+    """Record the streams of a hardware config into a session file.
+
+    Parameters
+    ----------
+    config : HardwareConfig
+        Which streams to wait for (``recording.streams``) and how to record.
+    out_path : str or Path
+        Session file to create.
+    config_text, protocol_text : str
+        Exact texts stored in the session.
+    subject, operator, protocol, notes : str
+        Session metadata.
+    overwrite : bool
+        Replace an existing output file.
+
+    Examples
+    --------
+    >>> from labkit.config.hardware import load_hardware_config  # doctest: +SKIP
+    >>> config, text = load_hardware_config()                     # doctest: +SKIP
+    >>> with Recorder(config, "s.h5", config_text=text) as rec:   # doctest: +SKIP
+    ...     time.sleep(10)
+    """
+
+    def __init__(self, config: HardwareConfig, out_path: str | os.PathLike[str], *,
+                 config_text: str = "", protocol_text: str = "", subject: str = "",
+                 operator: str = "", protocol: str = "", notes: str = "",
+                 overwrite: bool = False) -> None:
+        self.config = config
+        self.out_path = Path(out_path)
+        self._meta = dict(subject=subject, operator=operator, protocol=protocol, notes=notes,
+                          hardware_config=config_text, protocol_text=protocol_text)
+        self._overwrite = overwrite
+        self._stop = threading.Event()
+        self._workers: dict[str, _InletWorker] = {}
+        self._known_sources: set[str] = set()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self.writer: SessionWriter | None = None
+        self.started_at: float | None = None
+
+    # -- discovery -----------------------------------------------------------------------
+    def _match(self, device: Any, timeout_s: float) -> list[pylsl.StreamInfo]:
+        if isinstance(device, LslDevice):
+            m = device.match
+            return resolve(name=m.name, type=m.type, source_id=m.source_id, timeout_s=timeout_s)
+        return resolve(source_id=self.config.source_id(device.name), timeout_s=timeout_s)
+
+    def _resolve_required(self, timeout_s: float) -> dict[str, pylsl.StreamInfo]:
+        wanted = list(self.config.recording.streams)
+        found: dict[str, pylsl.StreamInfo] = {}
+        deadline = time.monotonic() + timeout_s
+        while True:
+            for name in wanted:
+                if name not in found:
+                    infos = self._match(self.config.device(name), 0.2)
+                    if infos:
+                        found[name] = infos[0]
+            if len(found) == len(wanted) or time.monotonic() >= deadline:
+                break
+        missing = [n for n in wanted if n not in found]
+        if missing:
+            visible = sorted({f"{i.name()} ({i.source_id()})" for i in pylsl.resolve_streams(0.5)})
+            expect = [self.config.source_id(n) if not isinstance(self.config.device(n), LslDevice)
+                      else str(self.config.device(n).match.model_dump(exclude_none=True))
+                      for n in missing]
+            raise DeviceError(
+                f"streams not found after {timeout_s:g} s: {missing} (expected {expect}); "
+                f"visible streams: {visible or 'none'}; start the devices or `labkit simulate`, "
+                "or raise recording.resolve_timeout_s"
+            )
+        return found
+
+    def _open(self, info: pylsl.StreamInfo, name: str | None, taken: set[str]
+              ) -> tuple[str, StreamSpec, pylsl.StreamInlet]:
+        inlet = open_inlet(info)
+        full = inlet.info(timeout=5.0)
+        session_name = name or _session_name(full.name(), taken)
+        spec = spec_from_info(full, name=session_name)
+        return session_name, spec, inlet
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def start(self, *, resolve_timeout_s: float | None = None) -> Recorder:
+        """Wait for the required streams, create the session file and start recording."""
+        timeout = (self.config.recording.resolve_timeout_s if resolve_timeout_s is None
+                   else resolve_timeout_s)
+        required = self._resolve_required(timeout)
+        opened: list[tuple[str, StreamSpec, pylsl.StreamInlet]] = []
+        taken: set[str] = set()
+        for name, info in required.items():
+            opened.append(self._open(info, name, taken))
+            taken.add(name)
+            self._known_sources.add(info.source_id() or info.uid())
+        for info in self._discover(0.5):
+            session_name, spec, inlet = self._open(info, None, taken)
+            opened.append((session_name, spec, inlet))
+            taken.add(session_name)
+        self.writer = SessionWriter(
+            self.out_path, [spec for _, spec, _ in opened],
+            flush_interval_s=self.config.recording.flush_interval_s,
+            overwrite=self._overwrite, **self._meta,
+        )
+        self.started_at = pylsl.local_clock()
+        for name, spec, inlet in opened:
+            self._start_worker(name, spec, inlet)
+        for target, label in ((self._flush_loop, "flush"), (self._discovery_loop, "discovery")):
+            t = threading.Thread(target=target, name=f"labkit-{label}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        self._event("recording_started", ", ".join(sorted(self._workers)))
+        log.info("recording %s to %s", sorted(self._workers), self.out_path)
+        return self
+
+    def _start_worker(self, name: str, spec: StreamSpec, inlet: pylsl.StreamInlet) -> None:
+        worker = _InletWorker(self, name, spec, inlet)
+        with self._lock:
+            self._workers[name] = worker
+        worker.start()
+
+    def _discover(self, wait_s: float) -> list[pylsl.StreamInfo]:
+        """Streams to record that are not recorded yet: markers and optional devices."""
+        new = []
+        optional = {self.config.source_id(d.name): d.name for d in self.config.devices
+                    if d.name not in self.config.recording.streams and not isinstance(d, LslDevice)}
+        for info in pylsl.resolve_streams(wait_s):
+            key = info.source_id() or info.uid()
+            if key in self._known_sources:
+                continue
+            is_marker = info.type().lower() == "markers" and self.config.recording.record_markers
+            if is_marker or key in optional:
+                self._known_sources.add(key)
+                new.append(info)
+        return new
+
+    def _discovery_loop(self) -> None:
+        while not self._stop.wait(1.0):
+            try:
+                for info in self._discover(0.3):
+                    taken = set(self._workers)
+                    name, spec, inlet = self._open(info, None, taken)
+                    self.writer.add_stream(spec)
+                    self._start_worker(name, spec, inlet)
+                    self._event("stream_joined", name)
+            except Exception:  # discovery must never stop the recording
+                log.exception("stream discovery failed; recording continues")
+
+    def _flush_loop(self) -> None:
+        while not self._stop.wait(0.1):
+            try:
+                self.writer.maybe_flush()
+            except Exception:
+                log.exception("flush failed")
+                raise
+
+    def _event(self, label: str, value: str = "") -> None:
+        if self.writer is not None and not self.writer.closed:
+            self.writer.add_event(pylsl.local_clock(), label, value[:1000], "recorder")
+
+    def status(self) -> list[StreamStatus]:
+        """Live status of every stream (rates, samples, gaps, lag)."""
+        with self._lock:
+            return [w.status for w in self._workers.values()]
+
+    def file_size_bytes(self) -> int:
+        try:
+            return self.out_path.stat().st_size
+        except OSError:
+            return 0
+
+    def stop(self) -> Path:
+        """Stop every thread, write what is buffered and close the file cleanly."""
+        if self.writer is None:
+            return self.out_path
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=5)
+        for w in list(self._workers.values()):
+            w.join(timeout=5)
+        self._event("recording_stopped")
+        self.writer.close()
+        for w in self._workers.values():
+            w.inlet.close_stream()
+        return self.out_path
+
+    def __enter__(self) -> Recorder:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def record(config: HardwareConfig, out_path: str | os.PathLike[str], duration_s: float, *,
+           config_text: str = "", **meta: Any) -> Path:
+    """Record for ``duration_s`` seconds and return the session path."""
+    with Recorder(config, out_path, config_text=config_text, **meta):
+        time.sleep(duration_s)
+    return Path(out_path)
+
+
+def summarize_status(statuses: Sequence[StreamStatus]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in vars(s).items() if k != "history"} for s in statuses]
