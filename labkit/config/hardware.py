@@ -48,6 +48,8 @@ class SourceFaults(_Model):
         default_factory=list, description="(start_s, duration_s) windows with the outlet gone")
     restart_at_s: float | None = Field(
         None, description="the source restarts (new outlet, clock reset) at this time")
+    restart_clock_jump_s: float = Field(
+        0.0, description="added to the device clock (its stamps) at each restart")
 
 
 class Plate(_Model):
@@ -88,12 +90,14 @@ class SimEmg(_Device):
     rate_hz: Annotated[float, Field(gt=0)] = 29 / 0.0135
     sensors: list[EmgSensor] = Field(min_length=1)
     ecg_on_trunk: bool = True
+    noise_v: Annotated[float, Field(ge=0)] = 5e-6
 
 
 class SimMocap(_Device):
     kind: Literal["sim_mocap"]
     rate_hz: Annotated[float, Field(gt=0)] = 200.0
     output: Literal["markers", "segments"] = "markers"
+    noise_m: Annotated[float, Field(ge=0)] = 0.0003
 
 
 class SimGroundTruth(_Device):
