@@ -27,7 +27,7 @@ import pylsl
 
 from labkit.config.hardware import HardwareConfig, LslDevice
 from labkit.errors import DeviceError
-from labkit.lsl.streams import clock_offset, open_inlet, resolve, spec_from_info
+from labkit.lsl.streams import clock_offset, open_inlet, spec_from_info
 from labkit.session.writer import SessionWriter
 from labkit.spec import StreamSpec
 
@@ -203,37 +203,45 @@ class Recorder:
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self.writer: SessionWriter | None = None
+        self._resolver: pylsl.ContinuousResolver | None = None
         self.started_at: float | None = None
 
     # -- discovery -----------------------------------------------------------------------
-    def _match(self, device: Any, timeout_s: float) -> list[pylsl.StreamInfo]:
+    def _matches(self, info: pylsl.StreamInfo, device: Any) -> bool:
         if isinstance(device, LslDevice):
             m = device.match
-            return resolve(name=m.name, type=m.type, source_id=m.source_id, timeout_s=timeout_s)
-        return resolve(source_id=self.config.source_id(device.name), timeout_s=timeout_s)
+            return ((m.name is None or info.name() == m.name)
+                    and (m.type is None or info.type() == m.type)
+                    and (m.source_id is None or info.source_id() == m.source_id))
+        return info.source_id() == self.config.source_id(device.name)
+
+    def _visible(self) -> list[pylsl.StreamInfo]:
+        return list(self._resolver.results()) if self._resolver is not None else []
 
     def _resolve_required(self, timeout_s: float) -> dict[str, pylsl.StreamInfo]:
         wanted = list(self.config.recording.streams)
         found: dict[str, pylsl.StreamInfo] = {}
         deadline = time.monotonic() + timeout_s
         while True:
+            visible = self._visible()
             for name in wanted:
                 if name not in found:
-                    infos = self._match(self.config.device(name), 0.2)
-                    if infos:
-                        found[name] = infos[0]
+                    hits = [i for i in visible if self._matches(i, self.config.device(name))]
+                    if hits:
+                        found[name] = hits[0]
             if len(found) == len(wanted) or time.monotonic() >= deadline:
                 break
+            time.sleep(0.1)
         missing = [n for n in wanted if n not in found]
         if missing:
-            visible = sorted({f"{i.name()} ({i.source_id()})" for i in pylsl.resolve_streams(0.5)})
+            visible_names = sorted({f"{i.name()} ({i.source_id()})" for i in self._visible()})
             expect = [self.config.source_id(n) if not isinstance(self.config.device(n), LslDevice)
                       else str(self.config.device(n).match.model_dump(exclude_none=True))
                       for n in missing]
             raise DeviceError(
                 f"streams not found after {timeout_s:g} s: {missing} (expected {expect}); "
-                f"visible streams: {visible or 'none'}; start the devices or `labkit simulate`, "
-                "or raise recording.resolve_timeout_s"
+                f"visible streams: {visible_names or 'none'}; start the devices or "
+                "`labkit simulate`, or raise recording.resolve_timeout_s"
             )
         return found
 
@@ -250,6 +258,9 @@ class Recorder:
         """Wait for the required streams, create the session file and start recording."""
         timeout = (self.config.recording.resolve_timeout_s if resolve_timeout_s is None
                    else resolve_timeout_s)
+        # one resolver for the whole recording: it keeps querying in the background, which
+        # is far more reliable than many short one-off resolves on a busy machine
+        self._resolver = pylsl.ContinuousResolver(forget_after=5.0)
         required = self._resolve_required(timeout)
         opened: list[tuple[str, StreamSpec, pylsl.StreamInlet]] = []
         taken: set[str] = set()
@@ -257,7 +268,8 @@ class Recorder:
             opened.append(self._open(info, name, taken))
             taken.add(name)
             self._known_sources.add(info.source_id() or info.uid())
-        for info in self._discover(0.5):
+        time.sleep(0.3)  # let marker streams already running answer the resolver
+        for info in self._discover():
             session_name, spec, inlet = self._open(info, None, taken)
             opened.append((session_name, spec, inlet))
             taken.add(session_name)
@@ -283,12 +295,12 @@ class Recorder:
             self._workers[name] = worker
         worker.start()
 
-    def _discover(self, wait_s: float) -> list[pylsl.StreamInfo]:
+    def _discover(self) -> list[pylsl.StreamInfo]:
         """Streams to record that are not recorded yet: markers and optional devices."""
         new = []
         optional = {self.config.source_id(d.name): d.name for d in self.config.devices
                     if d.name not in self.config.recording.streams and not isinstance(d, LslDevice)}
-        for info in pylsl.resolve_streams(wait_s):
+        for info in self._visible():
             key = info.source_id() or info.uid()
             if key in self._known_sources:
                 continue
@@ -301,7 +313,7 @@ class Recorder:
     def _discovery_loop(self) -> None:
         while not self._stop.wait(1.0):
             try:
-                for info in self._discover(0.3):
+                for info in self._discover():
                     taken = set(self._workers)
                     name, spec, inlet = self._open(info, None, taken)
                     self.writer.add_stream(spec)
