@@ -1,13 +1,25 @@
-"""Shared test helpers."""
+"""Shared test helpers.
+
+LSL stays on this machine in tests: liblsl reads its configuration once, at its first
+use, so the loopback configuration (with a session id of this test process, so parallel
+test runs never see each other's streams) is written when this conftest is imported,
+before any test module loads pylsl. Child processes inherit it through ``LSLAPICFG``.
+"""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
 
+from labkit.lsl.loopback import configure_loopback
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+LSL_SESSION_ID = f"labkit-test-{uuid.uuid4().hex}"
+configure_loopback(LSL_SESSION_ID)
 
 
 @pytest.fixture
