@@ -270,7 +270,11 @@ class Recorder:
             self._known_sources.add(info.source_id() or info.uid())
         time.sleep(0.3)  # let marker streams already running answer the resolver
         for info in self._discover():
-            session_name, spec, inlet = self._open(info, None, taken)
+            try:
+                session_name, spec, inlet = self._open(info, None, taken)
+            except Exception as exc:  # a marker stream that vanished: not a reason to fail
+                log.warning("skipping stream %r (%s): %s", info.name(), info.source_id(), exc)
+                continue
             opened.append((session_name, spec, inlet))
             taken.add(session_name)
         self.writer = SessionWriter(
