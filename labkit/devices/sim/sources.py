@@ -221,7 +221,7 @@ class SimulatedSource:
         with self._lock:
             rel = list(self._restart_rel_s)
         while len(self._restart_g) < len(rel):
-            g = math.ceil(rel[len(self._restart_g)] * self.actual_rate_hz)
+            g = math.ceil(rel[len(self._restart_g)] * self.actual_rate_hz - 1e-9)
             if g >= g1:
                 break
             floor = max(self.n_generated, self._restart_g[-1] + 1 if self._restart_g else 1)
@@ -235,7 +235,7 @@ class SimulatedSource:
         self._segment_bounds(g1)
         g = np.arange(g0, g1, dtype=np.int64)
         t = self.true_time_s(g)
-        rel = t - self.t_start
+        rel = g / self.actual_rate_hz  # exact, unlike t - t_start
         with self._lock:
             drops, outs = list(self._dropouts), list(self._outages)
         dropped = np.zeros(g.size, bool)
