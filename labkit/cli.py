@@ -46,7 +46,8 @@ def _root(
 def _console():
     from rich.console import Console
 
-    return Console(highlight=False)
+    # pipes and CI logs get a width that fits the tables; terminals keep their own
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 132)
 
 
 def _jsonable(value: Any) -> Any:
@@ -177,19 +178,59 @@ def repair(
 def demo(
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the session.")]
     = Path("demo_session.h5"),
-    seed: Annotated[int, typer.Option(help="Random seed of the synthetic athlete.")] = 0,
+    trials: Annotated[int, typer.Option(help="Number of cued pulls.")] = 3,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="Hardware config (default: "
+                                                "hardware_configs/simulated.yaml).")] = None,
+    synthetic: Annotated[bool, typer.Option("--synthetic", help="Write a synthetic session "
+                                            "without LSL instead (offline, instant).")] = False,
+    seed: Annotated[int, typer.Option(help="Random seed of --synthetic.")] = 0,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUTPUT if it exists.")]
     = False,
 ) -> None:
-    """Write a synthetic demo session (IMTP with force, EMG, mocap, cues) and inspect it."""
-    from labkit.demo import write_demo_session
+    """Run the simulated lab end to end: cued pulls recorded over LSL, analysed, saved."""
+    console = _console()
+    if synthetic:
+        from labkit.demo import write_demo_session
+        from labkit.session.inspect import inspect_session
 
-    path = write_demo_session(output, seed=seed, overwrite=overwrite)
-    _console().print(f"wrote {path}\n")
+        path = write_demo_session(output, seed=seed, overwrite=overwrite)
+        console.print(f"wrote {path}\n")
+        _print_report(inspect_session(path), show_channels=False)
+        _print_demo_results(path)
+        return
+    from labkit.demo import run_lab_demo
     from labkit.session.inspect import inspect_session
 
-    _print_report(inspect_session(path), show_channels=False)
-    _print_demo_results(path)
+    result = run_lab_demo(output, n_trials=trials, config_path=config, overwrite=overwrite,
+                          progress=lambda msg: console.print(f"[cyan]>[/cyan] {msg}"))
+    console.print(f"\nwrote {result.path}\n")
+    _print_report(inspect_session(result.path), show_channels=False)
+    _print_metrics(result.metrics, result.result_name)
+
+
+def _print_metrics(metrics: Any, result_name: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"isometric mid-thigh pulls (results group '{result_name}'; true values "
+                        "from the simulated athlete in brackets)", title_justify="left")
+    for col in ("trial", "onset error ms", "peak force N", "RFD 0-100 ms N/s", "RFD 0-200 ms N/s",
+                "valid", "flags"):
+        table.add_column(col, justify="right" if col not in ("valid", "flags") else "left")
+    for _, row in metrics.iterrows():
+        has_truth = "true_onset_s" in row and row["true_onset_s"] == row["true_onset_s"]
+
+        def pair(key: str, true_key: str, row=row, has_truth=has_truth) -> str:
+            value = f"{row[key]:.0f}"
+            return f"{value} [{row[true_key]:.0f}]" if has_truth else value
+
+        onset_err = (f"{(row['onset_s'] - row['true_onset_s']) * 1e3:+.1f}" if has_truth else "-")
+        table.add_row(str(row["trial"]), onset_err, pair("peak_force_n", "true_peak_force_n"),
+                      pair("rfd_0_100ms_n_s", "true_rfd_0_100ms_n_s"),
+                      pair("rfd_0_200ms_n_s", "true_rfd_0_200ms_n_s"),
+                      "yes" if row["valid"] else "[red]no[/red]", row["flags"] or "-")
+    _console().print(table)
+    _console().print("onset by the default BW + 5 SD rule (held 30 ms) detects late by design; "
+                     "see docs/metrics.md")
 
 
 def _print_demo_results(path: Path) -> None:

@@ -1,16 +1,20 @@
-"""A synthetic demo session: what a short isometric mid-thigh pull session looks like.
+"""Demos: the simulated lab end to end (:func:`run_lab_demo`), and a synthetic session file.
 
-Stand-in for the simulated lab (which will record real LSL streams): it writes the same
-kinds of streams at the real rates with the session writer, so that the format, reader
-and CLI can be tried on a fresh machine. Ground truth is stored with the data.
+:func:`run_lab_demo` is the README's main job until ``labkit run`` (scripted protocols)
+exists: real LSL streams from the simulated lab, recorded, cued, analysed.
+:func:`write_demo_session` writes a synthetic session straight to a file without LSL
+(quick, deterministic: for trying the format, reader and CLI offline).
 """
 
 from __future__ import annotations
 
 import os
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from labkit.session.writer import ChannelSpec, SessionWriter, StreamSpec
 
@@ -101,3 +105,140 @@ def write_demo_session(path: str | os.PathLike[str], *, seed: int = 0, duration_
                  inputs={"generated": True},
                  arrays={"emg_onset_lead_s": leads})
     return path
+
+
+# -- the simulated lab, end to end -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LabDemoResult:
+    """What :func:`run_lab_demo` produced."""
+
+    path: Path
+    metrics: pd.DataFrame
+    result_name: str
+
+
+def run_lab_demo(path: str | os.PathLike[str], *, n_trials: int = 3, config_path=None,
+                 weigh_s: float = 1.5, effort_s: float = 2.5, rest_s: float = 1.0,
+                 overwrite: bool = False, progress=None) -> LabDemoResult:
+    """Run the simulated lab end to end: cued isometric mid-thigh pulls, recorded and analysed.
+
+    The simulated lab publishes real LSL streams (two force plates, 16 EMG channels, mocap,
+    ground truth); the recorder writes them into ``path``; cues go out on an LSL marker
+    stream, and the simulated athlete reacts to them. Each trial is then analysed with
+    :func:`labkit.signal.force.isometric` on the summed vertical force, and the metrics
+    (with the ground truth beside them) are stored as a results group with provenance.
+
+    Parameters
+    ----------
+    path : str or Path
+        Session file to write.
+    n_trials : int
+        Number of pulls.
+    config_path : path, optional
+        Hardware config (default ``hardware_configs/simulated.yaml``); its source prefix is
+        made unique so that a `labkit simulate` running elsewhere on the machine is not mixed in.
+    weigh_s, effort_s, rest_s : float
+        Quiet standing before ``go``, effort duration, rest after ``stop``.
+    overwrite : bool
+        Replace ``path`` if it exists.
+    progress : callable, optional
+        Called with a line of text at each step.
+    """
+    import uuid
+
+    import pylsl
+
+    from labkit.config.hardware import load_hardware_config
+    from labkit.devices.sim.lab import SimulatedLab
+    from labkit.lsl.streams import create_outlet
+    from labkit.record.recorder import Recorder
+
+    say = progress or (lambda _msg: None)
+    path = Path(path)
+    if path.exists() and not overwrite:
+        from labkit.errors import SessionError
+
+        raise SessionError(f"{path}: file exists; choose a new path or pass --overwrite")
+    config, text = load_hardware_config(config_path)
+    prefix = f"{config.source_prefix}-demo{uuid.uuid4().hex[:6]}"
+    text = text.replace(f"source_prefix: {config.source_prefix}", f"source_prefix: {prefix}")
+    config, text = load_hardware_config(config_path or "simulated.yaml", text=text)
+    cue_spec = StreamSpec("labkit-demo-cues", "markers", [ChannelSpec("cue", "", "marker")], 0.0,
+                          "string", source_id=f"{prefix}-cues")
+    with SimulatedLab(config) as lab:
+        cues = create_outlet(cue_spec)
+        lab.wait_for_cue_streams(1, timeout_s=10)
+        rec = Recorder(config, path, config_text=text, subject="SIM01", operator="labkit demo",
+                       protocol="imtp_demo", notes="simulated lab demo: cued isometric mid-thigh pulls",
+                       overwrite=overwrite)
+        say(f"recording {', '.join(config.recording.streams)} from the simulated lab")
+        rec.start()
+        try:
+            time.sleep(0.5)
+            for k in range(1, n_trials + 1):
+                start = pylsl.local_clock()
+                rec.writer.add_trial(k, "imtp", start, status="running")
+                for cue in (f"trial:{k}", "task:imtp"):
+                    cues.push_sample([cue])
+                say(f"trial {k}: stand still")
+                time.sleep(weigh_s)
+                cues.push_sample(["go"])
+                say(f"trial {k}: GO - pull as fast and hard as possible")
+                time.sleep(effort_s)
+                cues.push_sample(["stop"])
+                say(f"trial {k}: relax")
+                time.sleep(0.3)
+                rec.writer.update_trial(k, end=pylsl.local_clock(), status="recorded")
+                time.sleep(rest_s)
+        finally:
+            rec.stop()
+        lab.check()
+    say("analysing")
+    metrics, params, inputs = _analyse_pulls(path)
+    from labkit.session.results import write_result
+
+    name = write_result(path, "isometric", method="labkit.signal.force.isometric", params=params,
+                        inputs=inputs, tables={"metrics": metrics})
+    return LabDemoResult(path, metrics, name)
+
+
+def _analyse_pulls(path: Path) -> tuple[pd.DataFrame, dict, dict]:
+    import json
+
+    from labkit.session.reader import open_session
+    from labkit.signal import force
+
+    with open_session(path) as s:
+        st = s.stream("force")
+        fz_labels = [lab for lab in st.labels if lab.endswith(".Fz")]
+        fz = st.data[:, [st.labels.index(lab) for lab in fz_labels]].sum(axis=1)
+        t = st.times
+        trials = s.trials
+        truth = {}
+        if "truth" in s.streams:
+            for raw in s.stream("truth").data[:, 0]:
+                msg = json.loads(raw)
+                if msg.get("event") == "effort":
+                    truth[int(msg["trial"])] = msg
+    rows = []
+    params: dict = {}
+    for _, trial in trials.iterrows():
+        win = (t >= trial["start"]) & (t <= trial["end"])
+        r = force.isometric(fz[win], st.rate_hz)
+        params = dict(r.params)
+        onset = float(t[win][0] + r.onset_s) if r.onset_s == r.onset_s else float("nan")
+        row = {"trial": int(trial["id"]), "onset_s": onset, "peak_force_n": r.peak_force_n,
+               "rfd_0_100ms_n_s": r.rfd_n_s[100], "rfd_0_200ms_n_s": r.rfd_n_s[200],
+               "force_at_100ms_n": r.force_at_n[100], "body_weight_n": r.body_weight_n,
+               "valid": bool(r.valid), "flags": ",".join(r.flags)}
+        tr = truth.get(int(trial["id"]))
+        if tr is not None:
+            row.update({"true_onset_s": tr["force_onset_s"], "true_peak_force_n": tr["peak"],
+                        "true_rfd_0_100ms_n_s": tr["rfd_n_s"]["100"],
+                        "true_rfd_0_200ms_n_s": tr["rfd_n_s"]["200"]})
+        rows.append(row)
+    inputs = {"stream": "force", "channels": fz_labels, "signal": "sum of vertical forces",
+              "trials": [int(x) for x in trials["id"]], "windows": "trial start..end"}
+    return pd.DataFrame(rows), params, inputs

@@ -39,9 +39,9 @@ def test_version_and_help_document_every_command():
         assert _labkit(name, "--help").returncode == 0
 
 
-def test_demo_writes_a_session_whose_results_match_its_truth(tmp_path):
+def test_synthetic_demo_writes_a_session_whose_results_match_its_truth(tmp_path):
     out = tmp_path / "demo.h5"
-    run = _labkit("demo", "-o", str(out))
+    run = _labkit("demo", "--synthetic", "-o", str(out))
     assert run.returncode == 0, run.stderr
     assert "no integrity problems found" in run.stdout
     assert "body weight 800.0 N (true 800.0)" in run.stdout
@@ -51,8 +51,31 @@ def test_demo_writes_a_session_whose_results_match_its_truth(tmp_path):
         assert s.trials.loc[1, "test"] == "imtp"
         fz = s.stream("force").data[:, 2]
         assert abs(np.median(fz[:4000]) - 800.0) < 1.0
-    again = _labkit("demo", "-o", str(out))
+    again = _labkit("demo", "--synthetic", "-o", str(out))
     assert again.returncode == 2 and "file exists" in again.stderr
+
+
+def test_lab_demo_records_cued_pulls_and_matches_the_athletes_truth(tmp_path):
+    """The README's main job: simulated lab -> LSL -> recorder -> force analysis -> results."""
+    out = tmp_path / "lab_demo.h5"
+    run = _labkit("demo", "-o", str(out), "--trials", "2")
+    assert run.returncode == 0, run.stderr
+    assert "no integrity problems found" in run.stdout
+    with labkit.open_session(out) as s:
+        metrics = s.result("isometric").tables["metrics"]
+        provenance = s.result("isometric").provenance
+        assert provenance["method"] == "labkit.signal.force.isometric"
+        assert provenance["params"]["onset_k"] == 5.0 and provenance["params"]["fs_hz"] == 2000.0
+        assert len(metrics) == 2 and metrics["valid"].all()
+        # the 5 SD onset lags the true onset by a few samples, never leads it
+        lag_ms = (metrics["onset_s"] - metrics["true_onset_s"]) * 1e3
+        assert ((lag_ms > -0.5) & (lag_ms < 5.0)).all(), lag_ms.tolist()
+        assert np.allclose(metrics["peak_force_n"], metrics["true_peak_force_n"], rtol=0.01)
+        assert np.allclose(metrics["rfd_0_200ms_n_s"], metrics["true_rfd_0_200ms_n_s"], rtol=0.03)
+        cues = s.events[s.events["source"] == "labkit-demo-cues"]["label"].tolist()
+        assert cues.count("go") == 2 and cues.count("stop") == 2
+        report_problems = [p for p in s.streams if s.stream(p).n_samples == 0]
+        assert report_problems == []
 
 
 def test_inspect_json_reports_streams_gaps_and_problems(tmp_path):

@@ -82,6 +82,8 @@ class _InletWorker(threading.Thread):
                        np.empty((self.max_samples, len(spec.channels)), dtype=np.dtype(spec.dtype)))
         self.offset_s = 0.0
         self.error: BaseException | None = None
+        # cue and marker streams are mirrored into /events (the stream keeps the full text)
+        self.mirror_events = spec.is_string and spec.type.lower() == "markers"
 
     def run(self) -> None:
         try:
@@ -90,6 +92,13 @@ class _InletWorker(threading.Thread):
             self.error = exc
             log.exception("stream %s: recording thread failed", self.name_in_session)
             self.recorder._event("stream_failed", f"{self.name_in_session}: {exc}")
+
+    def _mirror(self, text: str, time_s: float) -> None:
+        label, value = text, ""
+        if len(text.encode("utf-8")) > 128:
+            label = "marker"
+            value = text.encode("utf-8")[:1000].decode("utf-8", "ignore")
+        self.recorder.writer.add_event(time_s, label, value, self.name_in_session[:100])
 
     def _measure_clock(self) -> None:
         try:
@@ -114,6 +123,9 @@ class _InletWorker(threading.Thread):
             return 0
         stamps = np.asarray(stamps, dtype=np.float64)
         self.recorder.writer.append(self.name_in_session, data, stamps)
+        if self.mirror_events:
+            for value, stamp in zip(data[:, 0], stamps, strict=True):
+                self._mirror(str(value), float(stamp) + self.offset_s)
         st = self.status
         st.samples += n
         if self.counter_col is not None:
