@@ -236,25 +236,48 @@ def window_power(x, win, step, out):
             out[w, c] = s / win
 
 
+@jit(parallel=True)
+def mask_gap_edges(x, guard, score):
+    """Set ``score`` to NaN within ``guard`` samples of each NaN gap edge of ``x``.
+
+    Only interior edges count (a finite sample next to a NaN sample); the first and the
+    last sample of the record are not gap edges.  ``score`` is modified in place.
+    """
+    n, n_ch = x.shape
+    for c in prange(n_ch):
+        for i in range(n - 1):
+            a = math.isfinite(x[i, c])
+            b = math.isfinite(x[i + 1, c])
+            if a and not b:  # finite run ends at i
+                for q in range(max(0, i + 1 - guard), i + 1):
+                    score[q, c] = np.nan
+            elif b and not a:  # finite run starts at i + 1
+                for q in range(i + 1, min(n, i + 1 + guard)):
+                    score[q, c] = np.nan
+
+
 # ----------------------------------------------------------------- bursts (debounce)
 
 
 @jit(parallel=True)
-def threshold_bursts(score, thr, min_on, min_off, out_on, out_off, out_count):
-    """Debounced supra-threshold bursts of each channel of ``score``.
+def threshold_bursts(score, thr, thr_off, min_on, min_off, out_on, out_off, out_count):
+    """Debounced supra-threshold bursts of each channel of ``score`` with hysteresis.
 
-    A sample is active when ``score > thr[c]`` (NaN is inactive).  Active runs shorter
-    than ``min_on`` samples are dropped first; then a run that starts less than
-    ``min_off`` samples after the end of the previous kept burst is merged into it.
-    Bursts are half-open sample ranges ``[on, off)`` written to ``out_on[:k, c]``,
-    ``out_off[:k, c]``; ``out_count[c] = k``.  Rows beyond capacity are not written and
-    ``out_count[c]`` is set to -1 (the caller must enlarge the output).
+    A burst starts at a sample where ``score > thr[c]`` holds for at least ``min_on``
+    consecutive samples (shorter runs are skipped) and lasts until the first sample
+    with ``score <= thr_off[c]`` (``thr_off <= thr``; equal: no hysteresis; NaN ends a
+    burst and is never active).  Then a burst that starts less than ``min_off`` samples
+    after the end of the previous kept burst is merged into it.  Bursts are half-open
+    sample ranges ``[on, off)`` written to ``out_on[:k, c]``, ``out_off[:k, c]``;
+    ``out_count[c] = k``.  Rows beyond capacity are not written and ``out_count[c]`` is
+    set to -1 (the caller must enlarge the output).
     """
     n, n_ch = score.shape
     cap = out_on.shape[0]
     for c in prange(n_ch):
         k = 0
         t = thr[c]
+        t_off = min(thr_off[c], t)
         i = 0
         overflow = False
         while i < n:
@@ -264,15 +287,19 @@ def threshold_bursts(score, thr, min_on, min_off, out_on, out_off, out_count):
             j = i
             while j < n and score[j, c] > t:
                 j += 1
-            if j - i >= min_on:
-                if k > 0 and i - out_off[k - 1, c] < min_off:
-                    out_off[k - 1, c] = j
-                elif k < cap:
-                    out_on[k, c] = i
-                    out_off[k, c] = j
-                    k += 1
-                else:
-                    overflow = True
+            if j - i < min_on:
+                i = j
+                continue
+            while j < n and score[j, c] > t_off:
+                j += 1
+            if k > 0 and i - out_off[k - 1, c] < min_off:
+                out_off[k - 1, c] = j
+            elif k < cap:
+                out_on[k, c] = i
+                out_off[k, c] = j
+                k += 1
+            else:
+                overflow = True
             i = j
         out_count[c] = -1 if overflow else k
 
@@ -401,6 +428,102 @@ def refine_ramp(x, ch, lo, on, hi, bin_len, dt, ramp_bins, min_pre, max_after, s
                         best = ll
                         best_j = j0
         out[k] = -1 if best_j < 0 else lo[k] + best_j * m
+
+
+@jit
+def _ramp_loglik_vb(e, cum, j0, nr, n_bins, m, dt, vb_known):
+    """As :func:`_ramp_model_loglik` but with a known baseline variance ``vb_known``
+    (> 0) instead of its estimate from the bins before ``j0``."""
+    je = j0 + nr
+    if je > n_bins - 2:
+        return -np.inf
+    vb = vb_known
+    vp = max((cum[n_bins] - cum[je]) / ((n_bins - je) * m), vb)
+    ll = -0.5 * (j0 * m * math.log(vb) + cum[j0] / vb)
+    ll -= 0.5 * (n_bins - je) * m * (math.log(vp) + 1.0)
+    a2 = vp - vb
+    r = nr * dt
+    for j in range(j0, je):
+        tau = (j - j0 + 0.5) * dt
+        v = vb + a2 * (tau / r) * (tau / r)
+        ll -= 0.5 * m * math.log(v) + 0.5 * e[j] / v
+    return ll
+
+
+@jit(parallel=True)
+def refine_ramp_posterior(x, ch, lo, on, hi, bin_len, dt, ramp_bins, min_pre, max_after,
+                          base_var, temperature, out):
+    """Posterior-median onset of the ramp-then-plateau model (Bayesian changepoint).
+
+    Same model, binning and search range as :func:`refine_ramp`, with two changes: the
+    baseline variance is ``base_var[ch[k]]`` when positive (known from the long
+    baseline, not re-estimated from the short window), and instead of the maximum the
+    onset is the **median** of the posterior over onset bins ``t0`` (flat prior on
+    ``t0`` and on the rise time, which is marginalised over ``ramp_bins``).  The
+    log-likelihood is multiplied by ``temperature`` (<= 1) because band-limited samples
+    are correlated and carry fewer independent observations than their count.  The
+    median minimises the expected absolute onset error.  Output as in
+    :func:`refine_ramp`.
+    """
+    n_b = lo.shape[0]
+    n_r = ramp_bins.shape[0]
+    for k in prange(n_b):
+        c = ch[k]
+        m = bin_len
+        n_bins = (hi[k] - lo[k]) // m
+        if n_bins < min_pre + 4:
+            out[k] = -1
+            continue
+        e = np.empty(n_bins)
+        if not _bin_energy(x, c, lo[k], n_bins, m, e):
+            out[k] = -1
+            continue
+        cum = np.empty(n_bins + 1)
+        cum[0] = 0.0
+        for j in range(n_bins):
+            cum[j + 1] = cum[j] + e[j]
+        jc = (on[k] - lo[k]) // m
+        j_last = min(max(jc + max_after, min_pre + 1), n_bins - 3)
+        n_j = j_last + 1 - min_pre
+        lp = np.empty(n_j)
+        lls = np.empty(n_r)
+        top = -np.inf
+        for q in range(n_j):
+            j0 = min_pre + q
+            mx = -np.inf
+            for g in range(n_r):
+                if base_var[c] > 0.0:
+                    ll = _ramp_loglik_vb(e, cum, j0, ramp_bins[g], n_bins, m, dt, base_var[c])
+                else:
+                    ll = _ramp_model_loglik(e, cum, j0, ramp_bins[g], n_bins, m, dt)
+                lls[g] = temperature * ll
+                if lls[g] > mx:
+                    mx = lls[g]
+            if mx == -np.inf:
+                lp[q] = -np.inf
+                continue
+            s = 0.0
+            for g in range(n_r):
+                if lls[g] > -np.inf:
+                    s += math.exp(lls[g] - mx)
+            lp[q] = mx + math.log(s)
+            if lp[q] > top:
+                top = lp[q]
+        if top == -np.inf:
+            out[k] = -1
+            continue
+        total = 0.0
+        for q in range(n_j):
+            lp[q] = math.exp(lp[q] - top) if lp[q] > -np.inf else 0.0
+            total += lp[q]
+        acc = 0.0
+        best = n_j - 1
+        for q in range(n_j):
+            acc += lp[q]
+            if acc >= 0.5 * total:
+                best = q
+                break
+        out[k] = lo[k] + (min_pre + best) * m
 
 
 @jit(parallel=True)

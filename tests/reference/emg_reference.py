@@ -73,25 +73,33 @@ def window_power(x, win, step, n_w):
     return out
 
 
-def threshold_bursts(score, thr, min_on, min_off):
-    """List (per channel) of [on, off) bursts: drop runs < min_on, then merge gaps."""
+def threshold_bursts(score, thr, min_on, min_off, thr_off=None):
+    """List (per channel) of [on, off) bursts: a run above thr of >= min_on samples
+    starts a burst, which lasts while score > thr_off; then gaps < min_off merge."""
     res = []
     for c in range(score.shape[1]):
-        active = [bool(v > thr[c]) for v in score[:, c]]  # NaN > t is False
-        runs = []
+        t = thr[c]
+        t_off = t if thr_off is None else min(thr_off[c], t)
+        s = score[:, c]
+        n = len(s)
+        bursts = []
         i = 0
-        while i < len(active):
-            if active[i]:
-                j = i
-                while j < len(active) and active[j]:
-                    j += 1
-                runs.append([i, j])
-                i = j
-            else:
+        while i < n:
+            if not s[i] > t:  # NaN is never active
                 i += 1
-        runs = [r for r in runs if r[1] - r[0] >= min_on]
+                continue
+            j = i
+            while j < n and s[j] > t:
+                j += 1
+            if j - i < min_on:
+                i = j
+                continue
+            while j < n and s[j] > t_off:
+                j += 1
+            bursts.append([i, j])
+            i = j
         merged = []
-        for r in runs:
+        for r in bursts:
             if merged and r[0] - merged[-1][1] < min_off:
                 merged[-1][1] = r[1]
             else:
@@ -162,6 +170,65 @@ def refine_ramp_model(x, ch, lo, on, hi, m, dt, ramp_bins, min_pre, max_after, s
         if ll2 > ll:
             bj = -neg_j2
         out[k] = lo[k] + bj * m
+    return out
+
+
+def _ramp_ll_known_vb(e, j0, nr, m, dt, vb):
+    n = len(e)
+    je = j0 + nr
+    if je > n - 2:
+        return -np.inf
+    vp = max(e[je:].sum() / ((n - je) * m), vb)
+    ll = -0.5 * (j0 * m * math.log(vb) + e[:j0].sum() / vb)
+    ll -= 0.5 * (n - je) * m * (math.log(vp) + 1.0)
+    for j in range(j0, je):
+        v = vb + (vp - vb) * ((j - j0 + 0.5) / nr) ** 2
+        ll -= 0.5 * m * math.log(v) + 0.5 * e[j] / v
+    return ll
+
+
+def refine_ramp_posterior(x, ch, lo, on, hi, m, dt, ramp_bins, min_pre, max_after,
+                          base_var, temperature):
+    """Posterior over onset bins (flat priors, rise time summed out), then its median."""
+    out = np.empty(len(lo), dtype=np.int64)
+    for k in range(len(lo)):
+        e = _bins(x, ch[k], lo[k], hi[k], m)
+        if e is None or len(e) < min_pre + 4:
+            out[k] = -1
+            continue
+        n = len(e)
+        jc = (on[k] - lo[k]) // m
+        j_last = min(max(jc + max_after, min_pre + 1), n - 3)
+        vb = base_var[ch[k]]
+        logp = []
+        for j0 in range(min_pre, j_last + 1):
+            lls = np.array([
+                temperature * (_ramp_ll_known_vb(e, j0, r, m, dt, vb) if vb > 0
+                               else _ramp_ll(e, j0, r, m, dt))
+                for r in ramp_bins
+            ])
+            logp.append(np.logaddexp.reduce(lls) if np.isfinite(lls).any() else -np.inf)
+        logp = np.array(logp)
+        if not np.isfinite(logp).any():
+            out[k] = -1
+            continue
+        w = np.exp(logp - logp.max())
+        cdf = np.cumsum(w) / w.sum()
+        out[k] = lo[k] + (min_pre + int(np.searchsorted(cdf, 0.5))) * m
+    return out
+
+
+def mask_gap_edges(x, guard, score):
+    out = score.copy()
+    n = x.shape[0]
+    for c in range(x.shape[1]):
+        fin = np.isfinite(x[:, c])
+        for i in range(n - 1):
+            if fin[i] != fin[i + 1]:
+                if fin[i]:
+                    out[max(0, i + 1 - guard) : i + 1, c] = np.nan
+                else:
+                    out[i + 1 : i + 1 + guard, c] = np.nan
     return out
 
 

@@ -81,15 +81,17 @@ def test_window_power(x, win):
 
 
 @SETTINGS
-@given(signals(min_n=1), st.floats(-0.5, 1.5), st.integers(1, 8), st.integers(0, 8))
-def test_threshold_bursts(x, t, min_on, min_off):
+@given(signals(min_n=1), st.floats(-0.5, 1.5), st.floats(0.0, 1.0), st.integers(1, 8),
+       st.integers(0, 8))
+def test_threshold_bursts(x, t, drop, min_on, min_off):
     thr = np.full(x.shape[1], t)
+    thr_off = thr - drop
     cap = x.shape[0] // min_on + 2
     on = np.empty((cap, x.shape[1]), dtype=np.int64)
     off = np.empty_like(on)
     cnt = np.empty(x.shape[1], dtype=np.int64)
-    K.threshold_bursts(x, thr, min_on, min_off, on, off, cnt)
-    ref = R.threshold_bursts(x, thr, min_on, min_off)
+    K.threshold_bursts(x, thr, thr_off, min_on, min_off, on, off, cnt)
+    ref = R.threshold_bursts(x, thr, min_on, min_off, thr_off)
     for c in range(x.shape[1]):
         got = [[int(a), int(b)] for a, b in zip(on[: cnt[c], c], off[: cnt[c], c], strict=True)]
         assert got == ref[c]
@@ -140,6 +142,35 @@ def test_refine_ramp(sig, m, step):
 
 
 @SETTINGS
+@given(burst_windows(), st.integers(1, 3), st.booleans(), st.sampled_from([0.3, 1.0]))
+def test_refine_ramp_posterior(sig, m, known, temperature):
+    x, t0 = sig
+    n = x.shape[0]
+    ch = np.array([0, 0])
+    lo = np.array([0, 5])
+    on = np.array([t0, t0 + 3])
+    hi = np.array([n, n - 7])
+    ramps = np.array([1, 3, 8, 20], dtype=np.int64)
+    vb = np.array([1.0 if known else 0.0])
+    out = np.empty(2, dtype=np.int64)
+    K.refine_ramp_posterior(x, ch, lo, on, hi, m, m / 1000.0, ramps, 3, 10, vb, temperature,
+                            out)
+    ref = R.refine_ramp_posterior(x, ch, lo, on, hi, m, m / 1000.0, ramps, 3, 10, vb,
+                                  temperature)
+    # the median bin may differ by one when the posterior CDF sits at 0.5 to rounding
+    assert np.all(np.abs(out - ref) <= m)
+
+
+@SETTINGS
+@given(signals(min_n=2), st.integers(0, 12))
+def test_mask_gap_edges(x, guard):
+    score = np.abs(np.nan_to_num(x)) + 1.0
+    expect = R.mask_gap_edges(x, guard, score)
+    K.mask_gap_edges(x, guard, score)
+    np.testing.assert_array_equal(score, expect)
+
+
+@SETTINGS
 @given(burst_windows(), st.integers(1, 3))
 def test_refine_step(sig, m):
     x, _ = sig
@@ -160,6 +191,19 @@ def test_window_stats(x):
     K.window_stats(x, start, stop, 0.001, *got)
     for g, r in zip(got, R.window_stats(x, start, stop, 0.001), strict=True):
         np.testing.assert_allclose(g, r, rtol=1e-9, atol=1e-9, equal_nan=True)
+
+
+def test_refine_ramp_posterior_finds_a_step():
+    """A clean variance step: the posterior median lands within a bin of it."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(2000)
+    x[1000:] *= 20
+    out = np.empty(1, dtype=np.int64)
+    K.refine_ramp_posterior(x.reshape(-1, 1), np.array([0]), np.array([700]),
+                            np.array([1010]), np.array([1300]), 3, 0.003,
+                            np.array([1, 5, 20], dtype=np.int64), 7, 10, np.array([1.0]),
+                            0.3, out)
+    assert abs(int(out[0]) - 1000) <= 3
 
 
 def test_refine_ramp_finds_a_step_exactly():
