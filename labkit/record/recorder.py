@@ -11,6 +11,7 @@ by themselves), and the others keep recording.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 _PULL_TIMEOUT_S = 0.05
 _STALL_AFTER_S = 1.0
 _RATE_WINDOW_S = 5.0
+#: Width of one string sample (cue and marker text) in the session.
+MARKER_BYTES = 4096
 
 
 @dataclass
@@ -93,6 +96,17 @@ class _InletWorker(threading.Thread):
             log.exception("stream %s: recording thread failed", self.name_in_session)
             self.recorder._event("stream_failed", f"{self.name_in_session}: {exc}")
 
+    def _fit_strings(self, data: np.ndarray, stamps: Sequence[float]) -> np.ndarray:
+        """Truncate string samples longer than the session holds, saying so in an event."""
+        limit = self.spec.max_string_bytes
+        for (i, j), value in np.ndenumerate(data):
+            raw = str(value).encode("utf-8")
+            if len(raw) > limit:
+                data[i, j] = raw[:limit].decode("utf-8", "ignore")
+                self.recorder._event("marker_truncated", f"{self.name_in_session} at {stamps[i]:.6f}: "
+                                     f"{len(raw)} bytes, kept the first {limit}")
+        return data
+
     def _mirror(self, text: str, time_s: float) -> None:
         label, value = text, ""
         if len(text.encode("utf-8")) > 128:
@@ -114,6 +128,7 @@ class _InletWorker(threading.Thread):
         if self.buffer is None:
             samples, stamps = self.inlet.pull_chunk(timeout=timeout, max_samples=self.max_samples)
             data = np.array(samples, dtype=object).reshape(len(stamps), len(self.spec.channels))
+            data = self._fit_strings(data, stamps)
         else:
             _, stamps = self.inlet.pull_chunk(timeout=timeout, max_samples=self.max_samples,
                                               dest_obj=self.buffer)
@@ -263,6 +278,8 @@ class Recorder:
         full = inlet.info(timeout=5.0)
         session_name = name or _session_name(full.name(), taken)
         spec = spec_from_info(full, name=session_name)
+        if spec.is_string:
+            spec = dataclasses.replace(spec, max_string_bytes=MARKER_BYTES)
         return session_name, spec, inlet
 
     # -- lifecycle -----------------------------------------------------------------------

@@ -172,3 +172,29 @@ def test_cued_isometric_pulls_have_ground_truth_aligned_with_force(tmp_path):
         best = shifts[int(np.argmin([sse(x) for x in shifts]))]
         assert abs(best) <= period + 1e-12, f"onset off by {best * 1e3:.2f} ms"
         assert float(pylsl.local_clock()) > onset
+
+
+def test_marker_streams_are_recorded_mirrored_and_long_markers_flagged(tmp_path):
+    config, text = lab_config(("force",))
+    path = tmp_path / "markers.h5"
+    spec = StreamSpec(f"m-{config.source_prefix}", "markers", [ChannelSpec("m", "", "marker")], 0.0,
+                      "string", source_id=f"{config.source_prefix}-m")
+    long_text = "é" * 3000  # 6000 bytes of UTF-8
+    with SimulatedLab(config, listen_for_cues=False):
+        outlet = create_outlet(spec)
+
+        def send(rec):
+            time.sleep(1.0)
+            for text_ in ("task:imtp", '{"cue": "go", "trial": 2}', long_text):
+                outlet.push_sample([text_])
+                time.sleep(0.2)
+
+        _record(None, config, text, path, 1.5, during=send)
+    with labkit.open_session(path) as s:
+        st = s.stream(spec.name)
+        assert st.data[:2, 0].tolist() == ["task:imtp", '{"cue": "go", "trial": 2}']
+        assert st.data[2, 0] == long_text[:2048]  # 4096 bytes = 2048 two-byte characters
+        ev = s.events
+        mirrored = ev[ev["source"] == spec.name]
+        assert mirrored["label"].tolist()[:2] == ["task:imtp", '{"cue": "go", "trial": 2}']
+        assert "marker_truncated" in ev["label"].tolist()
