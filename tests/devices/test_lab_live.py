@@ -23,7 +23,7 @@ EMG_RATE = 29 / 0.0135
 
 
 def _inlet(source_id: str):
-    infos = resolve(source_id=source_id, timeout_s=10.0)
+    infos = resolve(source_id=source_id, timeout_s=20.0)  # generous: busy CI machines
     assert infos, f"stream {source_id} not found"
     return open_inlet(infos[0])
 

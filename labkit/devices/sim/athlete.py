@@ -362,8 +362,10 @@ class Athlete:
     >>> e = a.go("imtp", cue_s=10.0)
     >>> round(e.onset_s, 3)
     10.18
-    >>> round(float(a.vertical_force(np.array([e.onset_s + 5.0]))[0]), 1)  # relaxed again
-    784.5
+    >>> bw = 80.0 * 9.80665
+    >>> f100 = a.vertical_force(np.array([e.onset_s + 0.1]))[0]
+    >>> bool(abs(f100 - (bw + (2600.0 - bw) * (1 - np.exp(-0.1 / 0.12)))) < 1e-9)
+    True
     """
 
     def __init__(self, params: AthleteParams | None = None):

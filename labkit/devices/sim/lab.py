@@ -162,7 +162,7 @@ class SimulatedLab:
 
     def __init__(self, config: HardwareConfig | None = None, *, athlete: Athlete | None = None,
                  listen_for_cues: bool = True, cue_stream_name: str | None = None,
-                 cue_source_id: str | None = None, chunk_interval_s: float = 0.01):
+                 cue_source_id: str | None = None, chunk_interval_s: float = 0.02):
         if config is None:
             config, _ = load_hardware_config()
         self.config = config
