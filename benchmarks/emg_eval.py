@@ -126,13 +126,13 @@ def neurokit_detectors():
 
     def process(x, fs, thr=None):
         if thr is None:
-            sig, _ = _quiet(nk.emg_process, x, sampling_rate=int(round(fs)))
+            sig, _ = _quiet(nk.emg_process, x, sampling_rate=round(fs))
             return np.flatnonzero(sig["EMG_Onsets"].to_numpy() == 1).astype(float) * (
                 round(fs) / fs)
-        clean = _quiet(nk.emg_clean, x, sampling_rate=int(round(fs)))
+        clean = _quiet(nk.emg_clean, x, sampling_rate=round(fs))
         amp = _quiet(nk.emg_amplitude, clean)
-        act, info = _quiet(nk.emg_activation, emg_amplitude=amp,
-                           sampling_rate=int(round(fs)), threshold=thr)
+        _act, info = _quiet(nk.emg_activation, emg_amplitude=amp,
+                           sampling_rate=round(fs), threshold=thr)
         return np.asarray(info["EMG_Onsets"], dtype=float) * (round(fs) / fs)
 
     # emg_process takes an integer rate: indices are rescaled to the true rate.
@@ -144,7 +144,7 @@ def neurokit_detectors():
 def _nk_threshold(spec, x, fs):
     import neurokit2 as nk
 
-    clean = _quiet(nk.emg_clean, x, sampling_rate=int(round(fs)))
+    clean = _quiet(nk.emg_clean, x, sampling_rate=round(fs))
     amp = _quiet(nk.emg_amplitude, clean)
     return float(spec[2:]) * float(np.std(amp))
 
@@ -210,7 +210,7 @@ def _safe(fn, x, fs, thr):
     """A peer that raises finds nothing on that signal (the error is reported)."""
     try:
         return np.asarray(fn(x, fs, thr), dtype=float)
-    except Exception as exc:  # noqa: BLE001 - report any peer failure, keep going
+    except Exception as exc:
         ERRORS.setdefault(f"{fn.__name__} thr={thr}", f"{type(exc).__name__}: {exc}")
         return np.empty(0)
 
