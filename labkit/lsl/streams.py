@@ -164,8 +164,12 @@ def resolve(*, name: str | None = None, type: str | None = None, source_id: str 
             timeout_s: float = 5.0, minimum: int = 1) -> list[pylsl.StreamInfo]:
     """Find streams by name, type and/or source_id within ``timeout_s``.
 
-    Returns every matching stream seen (possibly more than ``minimum``), or an empty
-    list when none matched in time.
+    Returns the matching streams seen (at least ``minimum`` unless the time ran out, then
+    possibly fewer or none).
+
+    A continuous resolver keeps querying in the background until enough streams answered:
+    one-shot resolves (``pylsl.resolve_bypred``) were seen to miss local streams on busy
+    2-core machines.
     """
     preds = []
     for key, value in (("name", name), ("type", type), ("source_id", source_id)):
@@ -173,9 +177,21 @@ def resolve(*, name: str | None = None, type: str | None = None, source_id: str 
             if "'" in value:
                 raise ConfigError(f"{key}={value!r} must not contain a quote")
             preds.append(f"{key}='{value}'")
-    if preds:
-        return pylsl.resolve_bypred(" and ".join(preds), minimum, timeout_s)
-    return pylsl.resolve_streams(timeout_s)
+    resolver = (pylsl.ContinuousResolver(pred=" and ".join(preds), forget_after=5.0) if preds
+                else pylsl.ContinuousResolver(forget_after=5.0))
+    try:
+        deadline = time.monotonic() + timeout_s
+        found: list[pylsl.StreamInfo] = []
+        while True:
+            found = list(resolver.results())
+            if len(found) >= max(minimum, 1) or time.monotonic() >= deadline:
+                break
+            time.sleep(0.05)
+        if minimum <= 0 and not found:  # "everything visible": give the wave its full time
+            found = list(resolver.results())
+        return found
+    finally:
+        del resolver
 
 
 def open_inlet(info: pylsl.StreamInfo, *, max_buffered_s: int = 360, recover: bool = True,

@@ -1,7 +1,8 @@
-"""LSL on loopback for the device tests, with a session id of its own per test process.
+"""Fixtures for the device tests.
 
-liblsl reads its configuration once, at its first use, so the configuration is written
-when this conftest is imported: before any test module (or labkit module) loads pylsl.
+LSL is configured for loopback once per test process, in the root ``tests/conftest.py``
+(one session id for the process and the children it starts: two ids in one process would
+let a child and its parent miss each other's streams).
 """
 
 from __future__ import annotations
@@ -10,13 +11,10 @@ import uuid
 
 import pytest
 
-from labkit.lsl.loopback import configure_loopback
-
-LSL_SESSION_ID = f"labkit-test-{uuid.uuid4().hex}"
-configure_loopback(LSL_SESSION_ID)
+from tests.conftest import LSL_SESSION_ID
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def lsl_session_id() -> str:
     """The liblsl session id of this test process (only its streams are visible)."""
     return LSL_SESSION_ID
@@ -26,4 +24,3 @@ def lsl_session_id() -> str:
 def prefix() -> str:
     """A source_prefix no other test uses."""
     return f"t{uuid.uuid4().hex[:10]}"
-
