@@ -148,6 +148,10 @@ def run_lab_demo(path: str | os.PathLike[str], *, n_trials: int = 3, config_path
     """
     import uuid
 
+    if "LSLAPICFG" not in os.environ:  # a lab of its own on loopback, unless told otherwise
+        from labkit.lsl.loopback import configure_loopback
+
+        configure_loopback(f"labkit-demo-{uuid.uuid4().hex[:8]}")
     import pylsl
 
     from labkit.config.hardware import load_hardware_config

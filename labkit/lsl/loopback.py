@@ -12,9 +12,14 @@ import os
 import tempfile
 from pathlib import Path
 
+# PortRange: without multicast on the loopback interface (as on some CI machines), liblsl
+# finds streams by a unicast sweep of the port range only; the default 32 ports run out
+# with a few labs on one machine, and outlets on random ports beyond it become invisible
+# (seen: 17 of 40 outlets found with 32 ports, 40 of 40 with 1024).
 CONFIG_TEMPLATE = """\
 [ports]
 IPv6 = disable
+PortRange = 1024
 
 [multicast]
 ResolveScope = machine
