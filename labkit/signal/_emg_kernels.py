@@ -17,6 +17,13 @@ from labkit._numba import jit, prange
 # --------------------------------------------------------------------------- filtering
 
 
+def thread_count():
+    """Number of threads numba's parallel kernels use (1 with the JIT disabled)."""
+    import numba
+
+    return max(1, int(numba.get_num_threads()))
+
+
 @jit
 def _sos_pass(buf, n, sos, zi, scale, reverse):
     """One in-place pass of the SOS cascade over ``buf[:n]`` (direct form II transposed).
@@ -42,13 +49,14 @@ def _sos_pass(buf, n, sos, zi, scale, reverse):
 
 
 @jit
-def _filtfilt_run(x, start, stop, c, sos, zi, padlen, rectify, buf, out):
-    """Zero-phase filter ``x[start:stop, c]`` into ``out[start:stop, c]`` (odd padding)."""
+def _filtfilt_run(x, start, stop, c, off, sos, zi, padlen, rectify, buf, out):
+    """Zero-phase filter ``x[start:stop, c] - off`` (``|.|`` when ``rectify``) into
+    ``out[start:stop, c]`` (odd padding)."""
     n = stop - start
     p = min(padlen, n - 1)
     m = n + 2 * p
     for i in range(n):
-        v = x[start + i, c]
+        v = x[start + i, c] - off
         buf[p + i] = abs(v) if rectify else v
     first = buf[p]
     last = buf[p + n - 1]
@@ -62,16 +70,19 @@ def _filtfilt_run(x, start, stop, c, sos, zi, padlen, rectify, buf, out):
 
 
 @jit(parallel=True)
-def filtfilt_runs(x, sos, zi, padlen, rectify, out):
-    """Zero-phase SOS filter of each finite run of each channel of ``x``.
+def filtfilt_runs(x, off, sos, zi, padlen, rectify, cols, out):
+    """Zero-phase SOS filter of each finite run of the channels ``cols`` of ``x``.
 
     Parameters are scipy's: ``sos`` (n_sections, 6), ``zi = sosfilt_zi(sos)``, odd
-    extension of ``min(padlen, run_length - 1)`` samples at both ends of a run.
-    ``rectify`` filters ``|x|`` instead of ``x`` (fused full-wave rectification).
-    NaN samples stay NaN; a finite run of one sample becomes NaN (cannot be filtered).
+    extension of ``min(padlen, run_length - 1)`` samples at both ends of a run.  The
+    filtered signal is ``x[:, c] - off[c]``, or its absolute value when ``rectify``
+    (fused offset removal and full-wave rectification).  NaN samples stay NaN; a finite
+    run of one sample becomes NaN (cannot be filtered).  Channels not in ``cols`` are
+    not written.
     """
-    n, n_ch = x.shape
-    for c in prange(n_ch):
+    n = x.shape[0]
+    for q in prange(cols.shape[0]):
+        c = cols[q]
         buf = np.empty(n + 2 * padlen)
         i = 0
         while i < n:
@@ -85,8 +96,150 @@ def filtfilt_runs(x, sos, zi, padlen, rectify, out):
             if j - i < 2:
                 out[i, c] = np.nan
             else:
-                _filtfilt_run(x, i, j, c, sos, zi, padlen, rectify, buf, out)
+                _filtfilt_run(x, i, j, c, off[c], sos, zi, padlen, rectify, buf, out)
             i = j
+
+
+#: Channels filtered together by :func:`_filtfilt_block` (two AVX2 registers of float64).
+LANES = 8
+
+
+@jit
+def _sos_step(v, sos, z0, z1):
+    """Advance the SOS cascade one sample for ``LANES`` channels at once: ``v`` in and
+    out, states ``z0[s, :]``, ``z1[s, :]`` (direct form II transposed, the same
+    operation order as scipy's ``sosfilt``).  The fixed lane count lets the channel
+    loop compile to straight SIMD code."""
+    for s in range(sos.shape[0]):
+        b0 = sos[s, 0]
+        b1 = sos[s, 1]
+        b2 = sos[s, 2]
+        a1 = sos[s, 4]
+        a2 = sos[s, 5]
+        for c in range(LANES):
+            xi = v[c]
+            y = b0 * xi + z0[s, c]
+            z0[s, c] = b1 * xi - a1 * y + z1[s, c]
+            z1[s, c] = b2 * xi - a2 * y
+            v[c] = y
+
+
+@jit
+def _sos_init(v, zi, z0, z1):
+    for s in range(zi.shape[0]):
+        for c in range(LANES):
+            z0[s, c] = zi[s, 0] * v[c]
+            z1[s, c] = zi[s, 1] * v[c]
+
+
+@jit
+def _load_row(x, i, c0, w, off, rectify, v, chk):
+    """``v[:w] = x[i, c0:c0 + w] - off`` (``|.|`` when ``rectify``); ``chk`` turns NaN
+    for a lane that sees a non-finite sample.  Full blocks take a fixed-width loop."""
+    if w == LANES:
+        for c in range(LANES):
+            a = x[i, c0 + c] - off[c0 + c]
+            a = abs(a) if rectify else a
+            chk[c] += a * 0.0
+            v[c] = a
+    else:
+        for c in range(w):
+            a = x[i, c0 + c] - off[c0 + c]
+            a = abs(a) if rectify else a
+            chk[c] += a * 0.0
+            v[c] = a
+
+
+@jit
+def _store_row(v, out, i, c0, w):
+    if w == LANES:
+        for c in range(LANES):
+            out[i, c0 + c] = v[c]
+    else:
+        for c in range(w):
+            out[i, c0 + c] = v[c]
+
+
+@jit
+def _load_out_row(out, i, c0, w, v):
+    if w == LANES:
+        for c in range(LANES):
+            v[c] = out[i, c0 + c]
+    else:
+        for c in range(w):
+            v[c] = out[i, c0 + c]
+
+
+@jit
+def _filtfilt_block(x, c0, c1, off, sos, zi, padlen, rectify, out, bad):
+    """Zero-phase filter of the whole columns ``c0:c1`` (at most ``LANES`` of them;
+    ``n >= 2`` rows): the channels of the block advance together in one sweep over the
+    rows, so the channel loop is contiguous in memory and vectorises (unused lanes
+    filter zeros).  Same result as :func:`filtfilt_runs` for a column without NaN;
+    ``bad[c]`` is set True for a column holding a non-finite value (its output is then
+    meaningless and must be recomputed run by run)."""
+    n = x.shape[0]
+    w = c1 - c0
+    n_sec = sos.shape[0]
+    p = min(padlen, n - 1)
+    v = np.zeros(LANES)
+    first = np.zeros(LANES)
+    last = np.zeros(LANES)
+    chk = np.zeros(LANES)
+    z0 = np.empty((n_sec, LANES))
+    z1 = np.empty((n_sec, LANES))
+    tail = np.zeros((max(p, 1), LANES))
+    _load_row(x, 0, c0, w, off, rectify, first, chk)
+    _load_row(x, n - 1, c0, w, off, rectify, last, chk)
+    # forward pass over the odd extension: left pad, signal, right pad (kept in tail)
+    for k in range(p):
+        _load_row(x, p - k, c0, w, off, rectify, v, chk)
+        for c in range(LANES):
+            v[c] = 2.0 * first[c] - v[c]
+        if k == 0:
+            _sos_init(v, zi, z0, z1)
+        _sos_step(v, sos, z0, z1)
+    if p == 0:
+        _sos_init(first, zi, z0, z1)
+    for i in range(n):
+        _load_row(x, i, c0, w, off, rectify, v, chk)
+        _sos_step(v, sos, z0, z1)
+        _store_row(v, out, i, c0, w)
+    for k in range(p):
+        _load_row(x, n - 2 - k, c0, w, off, rectify, v, chk)
+        for c in range(LANES):
+            v[c] = 2.0 * last[c] - v[c]
+        _sos_step(v, sos, z0, z1)
+        for c in range(LANES):
+            tail[k, c] = v[c]
+    # backward pass: right pad (outputs dropped), then the signal in place
+    if p > 0:
+        for c in range(LANES):
+            v[c] = tail[p - 1, c]
+    else:
+        _load_out_row(out, n - 1, c0, w, v)
+    _sos_init(v, zi, z0, z1)
+    for k in range(p):
+        for c in range(LANES):
+            v[c] = tail[p - 1 - k, c]
+        _sos_step(v, sos, z0, z1)
+    for k in range(n):
+        _load_out_row(out, n - 1 - k, c0, w, v)
+        _sos_step(v, sos, z0, z1)
+        _store_row(v, out, n - 1 - k, c0, w)
+    for c in range(w):
+        bad[c0 + c] = chk[c] != 0.0  # True for NaN
+
+
+@jit(parallel=True)
+def filtfilt_blocks(x, off, sos, zi, padlen, rectify, bounds, out, bad):
+    """:func:`_filtfilt_block` over column blocks ``bounds[b]:bounds[b + 1]`` (each at
+    most ``LANES`` wide) in parallel; no shared writes.  ``x.shape[0] >= 2``."""
+    for b in range(bounds.shape[0] - 1):
+        if not 0 <= bounds[b + 1] - bounds[b] <= LANES:
+            raise ValueError("filtfilt_blocks: a column block is wider than LANES")
+    for b in prange(bounds.shape[0] - 1):
+        _filtfilt_block(x, bounds[b], bounds[b + 1], off, sos, zi, padlen, rectify, out, bad)
 
 
 # ------------------------------------------------------------------ moving windows, TKEO
@@ -223,28 +376,44 @@ def quietest_window(x, win, square, out_start):
 
 
 @jit(parallel=True)
-def window_power(x, win, step, out):
+def window_power(x, win, step, bounds, out):
     """Mean of ``x^2`` over windows ``[w * step, w * step + win)`` per channel;
-    NaN when the window holds a NaN.  ``out`` has shape ``(n_windows, n_channels)``."""
+    NaN when the window holds a NaN.  ``out`` has shape ``(n_windows, n_channels)``.
+
+    One sweep over the rows per column block ``bounds[b]:bounds[b + 1]`` (row-major
+    access; blocks in parallel); each window sums its samples in order.
+    """
     n_w = out.shape[0]
-    n_ch = x.shape[1]
-    for c in prange(n_ch):
+    n = min(x.shape[0], (n_w - 1) * step + win) if n_w > 0 else 0
+    for b in prange(bounds.shape[0] - 1):
+        c0 = bounds[b]
+        c1 = bounds[b + 1]
         for w in range(n_w):
-            s = 0.0
-            for i in range(w * step, w * step + win):
-                s += x[i, c] * x[i, c]
-            out[w, c] = s / win
+            for c in range(c0, c1):
+                out[w, c] = 0.0
+        for i in range(n):
+            w_hi = min(i // step, n_w - 1)
+            w_lo = 0 if i < win else (i - win) // step + 1
+            for w in range(w_lo, w_hi + 1):
+                for c in range(c0, c1):
+                    v = x[i, c]
+                    out[w, c] += v * v
+        for w in range(n_w):
+            for c in range(c0, c1):
+                out[w, c] /= win
 
 
 @jit(parallel=True)
-def mask_gap_edges(x, guard, score):
-    """Set ``score`` to NaN within ``guard`` samples of each NaN gap edge of ``x``.
+def mask_gap_edges(x, guard, cols, score):
+    """Set ``score`` to NaN within ``guard`` samples of each NaN gap edge of ``x``, in
+    the channels ``cols`` (the others have no gap).
 
     Only interior edges count (a finite sample next to a NaN sample); the first and the
     last sample of the record are not gap edges.  ``score`` is modified in place.
     """
-    n, n_ch = x.shape
-    for c in prange(n_ch):
+    n = x.shape[0]
+    for k in prange(cols.shape[0]):
+        c = cols[k]
         for i in range(n - 1):
             a = math.isfinite(x[i, c])
             b = math.isfinite(x[i + 1, c])
@@ -259,8 +428,24 @@ def mask_gap_edges(x, guard, score):
 # ----------------------------------------------------------------- bursts (debounce)
 
 
+@jit
+def _emit_burst(c, start, stop, min_off, out_on, out_off, k, overflow):
+    """Append burst ``[start, stop)`` of channel ``c``, merged into the previous one when
+    the gap is shorter than ``min_off``; returns the new count."""
+    if k > 0 and start - out_off[k - 1, c] < min_off:
+        out_off[k - 1, c] = stop
+    elif k < out_on.shape[0]:
+        out_on[k, c] = start
+        out_off[k, c] = stop
+        k += 1
+    else:
+        overflow[c] = True
+    return k
+
+
 @jit(parallel=True)
-def threshold_bursts(score, thr, thr_off, min_on, min_off, out_on, out_off, out_count):
+def threshold_bursts(score, thr, thr_off, min_on, min_off, bounds, out_on, out_off,
+                     out_count):
     """Debounced supra-threshold bursts of each channel of ``score`` with hysteresis.
 
     A burst starts at a sample where ``score > thr[c]`` holds for at least ``min_on``
@@ -271,37 +456,53 @@ def threshold_bursts(score, thr, thr_off, min_on, min_off, out_on, out_off, out_
     sample ranges ``[on, off)`` written to ``out_on[:k, c]``, ``out_off[:k, c]``;
     ``out_count[c] = k``.  Rows beyond capacity are not written and ``out_count[c]`` is
     set to -1 (the caller must enlarge the output).
+
+    A per-channel state machine (idle, above ``thr``, held above ``thr_off``) advanced
+    row by row, so that each column block ``bounds[b]:bounds[b + 1]`` is read once in
+    memory order; blocks run in parallel.
     """
-    n, n_ch = score.shape
-    cap = out_on.shape[0]
-    for c in prange(n_ch):
-        k = 0
-        t = thr[c]
-        t_off = min(thr_off[c], t)
-        i = 0
-        overflow = False
-        while i < n:
-            if not score[i, c] > t:
-                i += 1
-                continue
-            j = i
-            while j < n and score[j, c] > t:
-                j += 1
-            if j - i < min_on:
-                i = j
-                continue
-            while j < n and score[j, c] > t_off:
-                j += 1
-            if k > 0 and i - out_off[k - 1, c] < min_off:
-                out_off[k - 1, c] = j
-            elif k < cap:
-                out_on[k, c] = i
-                out_off[k, c] = j
-                k += 1
-            else:
-                overflow = True
-            i = j
-        out_count[c] = -1 if overflow else k
+    n = score.shape[0]
+    n_ch = score.shape[1]
+    overflow = np.zeros(n_ch, dtype=np.bool_)
+    for b in prange(bounds.shape[0] - 1):
+        c0 = bounds[b]
+        c1 = bounds[b + 1]
+        w = c1 - c0
+        mode = np.zeros(w, dtype=np.int64)  # 0 idle, 1 above thr, 2 held above thr_off
+        start = np.zeros(w, dtype=np.int64)
+        k = np.zeros(w, dtype=np.int64)
+        t = np.empty(w)
+        t_off = np.empty(w)
+        for q in range(w):
+            t[q] = thr[c0 + q]
+            t_off[q] = min(thr_off[c0 + q], thr[c0 + q])
+        for i in range(n):
+            for q in range(w):
+                s = score[i, c0 + q]
+                m = mode[q]
+                if m == 0:
+                    if s > t[q]:
+                        start[q] = i
+                        mode[q] = 1
+                elif m == 1:
+                    if not s > t[q]:
+                        if i - start[q] < min_on:
+                            mode[q] = 0
+                        elif s > t_off[q]:
+                            mode[q] = 2
+                        else:
+                            k[q] = _emit_burst(c0 + q, start[q], i, min_off, out_on,
+                                               out_off, k[q], overflow)
+                            mode[q] = 0
+                elif not s > t_off[q]:
+                    k[q] = _emit_burst(c0 + q, start[q], i, min_off, out_on, out_off,
+                                       k[q], overflow)
+                    mode[q] = 0
+        for q in range(w):
+            if mode[q] == 2 or (mode[q] == 1 and n - start[q] >= min_on):
+                k[q] = _emit_burst(c0 + q, start[q], n, min_off, out_on, out_off, k[q],
+                                   overflow)
+            out_count[c0 + q] = -1 if overflow[c0 + q] else k[q]
 
 
 @jit

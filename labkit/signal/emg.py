@@ -219,13 +219,41 @@ def _padlen(sos: np.ndarray) -> int:
     return 3 * (2 * n_sec + 1 - z)
 
 
-def _filtfilt(x2: np.ndarray, sos: np.ndarray, rectify: bool = False) -> np.ndarray:
+def _blocks(n_ch: int) -> np.ndarray:
+    """Column-block bounds for the row-sweeping kernels: about one block per thread, at
+    most ``_k.LANES`` adjacent channels per block."""
+    threads = _k.thread_count()
+    if n_ch >= threads * _k.LANES:  # enough channels: full-width blocks (fixed-width loops)
+        return np.r_[np.arange(0, n_ch, _k.LANES), n_ch].astype(np.int64)
+    n_blocks = min(max(threads, -(-n_ch // _k.LANES)), max(n_ch, 1))
+    return np.linspace(0, n_ch, n_blocks + 1).round().astype(np.int64)
+
+
+def _filtfilt_gaps(
+    x2: np.ndarray, sos: np.ndarray, rectify: bool = False, offset: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Zero-phase filter of ``x2 - offset`` (``|.|`` when ``rectify``) per finite run,
+    and the indices of the channels that hold a non-finite sample (NaN gaps)."""
     sos = np.ascontiguousarray(sos, dtype=np.float64)
     zi = np.ascontiguousarray(_sps.sosfilt_zi(sos), dtype=np.float64)
+    n, n_ch = x2.shape
+    off = (np.zeros(n_ch) if offset is None
+           else np.ascontiguousarray(offset, dtype=np.float64).reshape(n_ch))
     out = np.empty_like(x2)
-    if x2.shape[0]:
-        _k.filtfilt_runs(x2, sos, zi, _padlen(sos), rectify, out)
-    return out
+    padlen = _padlen(sos)
+    if n >= 2 and n_ch >= 3:  # 1-2 channels: the scalar run kernel is faster than 8 lanes
+        bad = np.zeros(n_ch, dtype=np.bool_)
+        _k.filtfilt_blocks(x2, off, sos, zi, padlen, rectify, _blocks(n_ch), out, bad)
+        cols = np.flatnonzero(bad)
+    else:
+        cols = np.arange(n_ch)
+    if n and cols.size:  # channels with NaN gaps: each finite run on its own
+        _k.filtfilt_runs(x2, off, sos, zi, padlen, rectify, cols.astype(np.int64), out)
+    return out, cols
+
+
+def _filtfilt(x2: np.ndarray, sos: np.ndarray, rectify: bool = False) -> np.ndarray:
+    return _filtfilt_gaps(x2, sos, rectify)[0]
 
 
 def bandpass(
@@ -322,16 +350,25 @@ def notch(
     return _back(_filtfilt(x2, np.vstack(secs)), was_1d)
 
 
-def remove_offset(x: Any, *, method: str = "mean") -> np.ndarray:
-    """Subtract each channel's mean (``method="mean"``) or median, ignoring NaN."""
-    x2, was_1d = _as_2d(x)
+def _offsets(x2: np.ndarray, method: str) -> np.ndarray:
+    """Per-channel offset (mean or median ignoring NaN; 0 for an all-NaN channel)."""
     funcs = {"mean": np.nanmean, "median": np.nanmedian}
     if method not in funcs:
         raise SignalError(f"method={method!r} is not one of {sorted(funcs)}")
+    if method == "mean":
+        off = x2.mean(axis=0)  # one pass; nanmean (a masked copy) only when NaN is present
+        if np.isfinite(off).all():
+            return off
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN channel -> NaN offset
         off = funcs[method](x2, axis=0)
-    return _back(x2 - np.where(np.isfinite(off), off, 0.0), was_1d)
+    return np.where(np.isfinite(off), off, 0.0)
+
+
+def remove_offset(x: Any, *, method: str = "mean") -> np.ndarray:
+    """Subtract each channel's mean (``method="mean"``) or median, ignoring NaN."""
+    x2, was_1d = _as_2d(x)
+    return _back(x2 - _offsets(x2, method), was_1d)
 
 
 def rectify(x: Any) -> np.ndarray:
@@ -512,10 +549,14 @@ def preprocess(
     """
     fs = _check_fs(fs_hz)
     x2, was_1d = _as_2d(x)
-    y = x2 if offset is None else remove_offset(x2, method=offset)
+    off = None if offset is None else _offsets(x2, offset)
+    y = x2
     if notch_hz is not None:
-        y = notch(y, fs, freq_hz=notch_hz)
-    y = bandpass(y, fs, low_hz=low_hz, high_hz=high_hz, order=order)
+        y = notch(x2 if off is None else x2 - off, fs, freq_hz=notch_hz)
+        off = None
+    y, _ = _filtfilt_gaps(
+        y, butter_sos(fs, low_hz=low_hz, high_hz=high_hz, order=order), offset=off
+    )
     if ecg is not None:
         y = suppress_ecg(y, fs, method=ecg)
     env = envelope(y, fs, lowpass_hz=envelope_hz, order=envelope_order)
@@ -794,7 +835,7 @@ def _baseline_ranges(filtered, fs, baseline_s, baseline_window_s, baseline_toler
         step = max(1, win // 2)
         n_w = (n - win) // step + 1
         power = np.empty((n_w, n_ch))
-        _k.window_power(filtered, win, step, power)
+        _k.window_power(filtered, win, step, _blocks(n_ch), power)
         out = []
         for c in range(n_ch):
             p = power[:, c]
@@ -943,10 +984,15 @@ def detect_onsets(
     min_on = _samples("min_on_s", min_on_s, fs)
     min_off = _samples("min_off_s", min_off_s, fs, minimum=0)
 
-    y = x2 if offset is None else remove_offset(x2, method=offset)
+    off = None if offset is None else _offsets(x2, offset)
+    y = x2
     if notch_hz is not None:
-        y = notch(y, fs, freq_hz=notch_hz)
-    filtered = _filtfilt(y, butter_sos(fs, low_hz=low_hz, high_hz=high_hz, order=order))
+        y = notch(x2 if off is None else x2 - off, fs, freq_hz=notch_hz)
+        off = None
+    # offset removal fused into the band-pass kernel (no de-meaned copy of the input)
+    filtered, gap_cols = _filtfilt_gaps(
+        y, butter_sos(fs, low_hz=low_hz, high_hz=high_hz, order=order), offset=off
+    )
     del y
     if ecg is not None:
         filtered, _ = ECG_METHODS[ecg](filtered, fs) if ecg in ECG_METHODS else (None, None)
@@ -958,8 +1004,8 @@ def detect_onsets(
         filtered, fs, base, threshold_sd=threshold_sd, **m_opts
     )
     guard = _samples("gap_guard_s", gap_guard_s, fs, minimum=0)
-    if guard:
-        _k.mask_gap_edges(filtered, guard, score)
+    if guard and gap_cols.size:  # only channels with NaN gaps have gap edges
+        _k.mask_gap_edges(filtered, guard, gap_cols.astype(np.int64), score)
     cap = n // max(min_on, 1) + 2
     on_idx = np.empty((cap, n_ch), dtype=np.int64)
     off_idx = np.empty((cap, n_ch), dtype=np.int64)
@@ -969,7 +1015,8 @@ def detect_onsets(
         thr_off = np.minimum(info["baseline_mean"] + float(offset_sd) * info["baseline_sd"], thr)
     else:  # no hysteresis (or a method whose score has no baseline mean and SD)
         thr_off = thr
-    _k.threshold_bursts(score, thr, thr_off, min_on, min_off, on_idx, off_idx, counts)
+    _k.threshold_bursts(score, thr, thr_off, min_on, min_off, _blocks(n_ch), on_idx, off_idx,
+                        counts)
     del score
     ch = np.concatenate([np.full(counts[c], c, dtype=np.int64) for c in range(n_ch)])
     on = np.concatenate([on_idx[: counts[c], c] for c in range(n_ch)])

@@ -12,9 +12,12 @@ import numpy as np
 from scipy import signal as sps
 
 
-def filtfilt_runs(x, sos, padlen, rectify=False):
-    """scipy.signal.sosfiltfilt on each finite run (padlen clipped to run length - 1)."""
+def filtfilt_runs(x, sos, padlen, rectify=False, offset=None):
+    """scipy.signal.sosfiltfilt of ``x - offset`` (``|x - offset|`` when ``rectify``) on
+    each finite run (padlen clipped to run length - 1)."""
     x = np.asarray(x, dtype=float)
+    if offset is not None:
+        x = x - np.asarray(offset, dtype=float)
     out = np.full_like(x, np.nan)
     for c in range(x.shape[1]):
         col = np.abs(x[:, c]) if rectify else x[:, c]

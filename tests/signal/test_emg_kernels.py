@@ -29,19 +29,89 @@ def signals(draw, min_n=3, max_n=300, nan=True):
     return x
 
 
+def _offset(x, draw_offset):
+    return (np.nan_to_num(np.nanmean(x, axis=0)) * 0.7 if draw_offset
+            else np.zeros(x.shape[1]))
+
+
 @SETTINGS
 @given(signals(), st.sampled_from([1000.0, 1925.925925925926, 2148.148148148148]),
-       st.booleans())
-def test_filtfilt_runs_matches_scipy_per_run(x, fs, rectify):
+       st.booleans(), st.booleans())
+def test_filtfilt_runs_matches_scipy_per_run(x, fs, rectify, with_offset):
     sos = emg.butter_sos(fs, low_hz=20.0, high_hz=450.0, order=4)
     zi = sps.sosfilt_zi(sos)
     padlen = emg._padlen(sos)
-    out = np.empty_like(x)
-    K.filtfilt_runs(x, sos, zi, padlen, rectify, out)
-    ref = R.filtfilt_runs(x, sos, padlen, rectify)
+    off = _offset(x, with_offset)
+    out = np.full_like(x, -7.0)
+    cols = np.arange(x.shape[1])[::2].astype(np.int64)  # only these columns are written
+    K.filtfilt_runs(x, off, sos, zi, padlen, rectify, cols, out)
+    ref = R.filtfilt_runs(x, sos, padlen, rectify, off)
+    assert np.all(np.delete(out, cols, axis=1) == -7.0)
+    out, ref = out[:, cols], ref[:, cols]
     np.testing.assert_array_equal(np.isnan(out), np.isnan(ref))
     scale = np.nanmax(np.abs(x)) if np.isfinite(x).any() else 1.0
     np.testing.assert_allclose(out, ref, rtol=1e-7, atol=1e-9 * scale, equal_nan=True)
+
+
+@st.composite
+def wide_signals(draw):
+    """Up to 20 channels (several column blocks), rows >= 2, NaN in some channels."""
+    n = draw(st.integers(2, 250))
+    n_ch = draw(st.integers(1, 20))
+    rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
+    x = rng.standard_normal((n, n_ch)) * draw(st.sampled_from([1e-4, 1.0, 1e3]))
+    x += draw(st.floats(-5.0, 5.0))
+    if draw(st.booleans()):
+        k = draw(st.integers(1, max(1, n // 10)))
+        x[rng.integers(0, n, k), rng.integers(0, n_ch, k)] = np.nan
+    if draw(st.booleans()):
+        x[rng.integers(0, n), rng.integers(0, n_ch)] = np.inf
+    return x
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # inf samples, JIT disabled
+@SETTINGS
+@given(wide_signals(), st.sampled_from([1000.0, 2148.148148148148]), st.booleans(),
+       st.booleans(), st.integers(1, 6), st.sampled_from(["bandpass", "lowpass", "notch"]))
+def test_filtfilt_blocks_matches_scipy(x, fs, rectify, with_offset, n_blocks, kind):
+    """The column-block kernel equals scipy's sosfiltfilt on every channel without a
+    non-finite sample, and flags exactly the channels that hold one."""
+    if kind == "bandpass":
+        sos = emg.butter_sos(fs, low_hz=20.0, high_hz=450.0, order=4)
+    elif kind == "lowpass":
+        sos = emg.butter_sos(fs, high_hz=20.0, order=4)
+    else:
+        sos = sps.tf2sos(*sps.iirnotch(50.0, 30.0, fs=fs))
+    zi = np.ascontiguousarray(sps.sosfilt_zi(sos))
+    padlen = emg._padlen(sos)
+    n_ch = x.shape[1]
+    n_blocks = min(max(n_blocks, -(-n_ch // K.LANES)), n_ch)
+    bounds = np.linspace(0, n_ch, n_blocks + 1).round().astype(np.int64)
+    off = _offset(x, with_offset)
+    out = np.empty_like(x)
+    bad = np.zeros(n_ch, dtype=np.bool_)
+    K.filtfilt_blocks(x, off, np.ascontiguousarray(sos), zi, padlen, rectify, bounds, out,
+                      bad)
+    np.testing.assert_array_equal(bad, ~np.isfinite(x).all(axis=0))
+    ok = ~bad
+    ref = R.filtfilt_runs(x[:, ok], sos, padlen, rectify, off[ok])
+    scale = np.max(np.abs(x[:, ok]), initial=1.0)
+    np.testing.assert_allclose(out[:, ok], ref, rtol=1e-7, atol=1e-9 * scale)
+
+
+def test_filtfilt_gaps_equals_scipy_per_run_with_gaps_in_some_channels():
+    """emg._filtfilt_gaps: block kernel for clean channels, run kernel for the others."""
+    fs = 2148.148148148148
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3000, 11))
+    x[1000:1010, 3] = np.nan
+    x[5, 7] = np.nan
+    sos = emg.butter_sos(fs, low_hz=20.0, high_hz=450.0)
+    off = np.nanmean(x, axis=0)
+    out, gaps = emg._filtfilt_gaps(x, sos, offset=off)
+    assert gaps.tolist() == [3, 7]
+    ref = R.filtfilt_runs(x, sos, emg._padlen(sos), False, off)
+    np.testing.assert_allclose(out, ref, rtol=1e-9, atol=1e-12, equal_nan=True)
 
 
 @SETTINGS
@@ -76,21 +146,23 @@ def test_window_power(x, win):
     step = max(1, win // 2)
     n_w = (x.shape[0] - win) // step + 1
     out = np.empty((n_w, x.shape[1]))
-    K.window_power(x, win, step, out)
+    K.window_power(x, win, step, emg._blocks(x.shape[1]), out)
     np.testing.assert_allclose(out, R.window_power(x, win, step, n_w), rtol=1e-10)
 
 
 @SETTINGS
 @given(signals(min_n=1), st.floats(-0.5, 1.5), st.floats(0.0, 1.0), st.integers(1, 8),
-       st.integers(0, 8))
-def test_threshold_bursts(x, t, drop, min_on, min_off):
+       st.integers(0, 8), st.integers(1, 3))
+def test_threshold_bursts(x, t, drop, min_on, min_off, n_blocks):
     thr = np.full(x.shape[1], t)
     thr_off = thr - drop
     cap = x.shape[0] // min_on + 2
     on = np.empty((cap, x.shape[1]), dtype=np.int64)
     off = np.empty_like(on)
     cnt = np.empty(x.shape[1], dtype=np.int64)
-    K.threshold_bursts(x, thr, thr_off, min_on, min_off, on, off, cnt)
+    bounds = np.arange(x.shape[1] + 1, dtype=np.int64)[:: max(1, n_blocks)]
+    bounds = np.unique(np.r_[bounds, x.shape[1]])
+    K.threshold_bursts(x, thr, thr_off, min_on, min_off, bounds, on, off, cnt)
     ref = R.threshold_bursts(x, thr, min_on, min_off, thr_off)
     for c in range(x.shape[1]):
         got = [[int(a), int(b)] for a, b in zip(on[: cnt[c], c], off[: cnt[c], c], strict=True)]
@@ -166,7 +238,8 @@ def test_refine_ramp_posterior(sig, m, known, temperature):
 def test_mask_gap_edges(x, guard):
     score = np.abs(np.nan_to_num(x)) + 1.0
     expect = R.mask_gap_edges(x, guard, score)
-    K.mask_gap_edges(x, guard, score)
+    cols = np.flatnonzero(~np.isfinite(x).all(axis=0)).astype(np.int64)
+    K.mask_gap_edges(x, guard, cols, score)
     np.testing.assert_array_equal(score, expect)
 
 
