@@ -45,14 +45,19 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pylsl
 
 from labkit.config.hardware import (
+    DaqForcePlates,
     HardwareConfig,
+    Plate,
     SimEmg,
     SimForcePlates,
     SimGroundTruth,
     SimMocap,
+    SourceFaults,
+    Trigno,
     load_hardware_config,
 )
 from labkit.devices.sim.athlete import TASKS, Athlete, AthleteParams, Effort
@@ -171,8 +176,13 @@ class SimulatedLab:
         self.truth: TruthSource | None = None
         self.emg_labels: list[str] = []
         seed = self.athlete.params.seed
+        self.emulators: dict[str, Any] = {}
         for i, dev in enumerate(config.devices):
             sid = config.source_id(dev.name)
+            driver = self._driver_source(dev, sid)
+            if driver is not None:
+                self.sources[dev.name] = driver
+                continue
             if isinstance(dev, SimForcePlates):
                 producer = ForcePlateProducer(dev, self.athlete, sid)
             elif isinstance(dev, SimEmg):
@@ -189,7 +199,8 @@ class SimulatedLab:
                                                      chunk_interval_s=chunk_interval_s)
         if not self.sources:
             raise ConfigError(f"hardware config {config.name!r} has no simulated devices: add a "
-                              "sim_force_plates, sim_emg or sim_mocap device")
+                              "sim_force_plates, sim_emg or sim_mocap device (or a daqmx_force_plates "
+                              "device with backend: simulated, a trigno device with emulate: true)")
         self.listen_for_cues = listen_for_cues
         self.cue_stream_name, self.cue_source_id = cue_stream_name, cue_source_id
         self.truth_messages: list[dict] = []
@@ -205,6 +216,96 @@ class SimulatedLab:
         self._inlets: dict[str, tuple[pylsl.StreamInlet, float]] = {}
         self._started = False
 
+    # ------------------------------------------------------------------ drivers
+    def _driver_source(self, dev, sid: str):
+        """The real driver for a simulated device that asks for one (None: direct source).
+
+        ``sim_force_plates`` with ``driver: daqmx`` and ``daqmx_force_plates`` with
+        ``backend: simulated`` run the NI driver on the simulated DAQ backend;
+        ``sim_emg`` with ``driver: trigno`` and ``trigno`` with ``emulate: true`` run the
+        Trigno client against the loopback emulator. Faults other than ``rate_error_ppm``
+        (plates) are LSL-level faults of the direct source: such a device runs direct.
+        """
+        from labkit.devices.daqmx import DaqForcePlatesSource, SimulatedDaqBackend, daq_config_for_sim
+
+        if isinstance(dev, SimForcePlates | DaqForcePlates):
+            if isinstance(dev, SimForcePlates):
+                if dev.driver != "daqmx":
+                    return None
+                daq = daq_config_for_sim(dev)
+                plates_dev = dev
+            elif dev.backend == "simulated":
+                daq = dev
+                plates_dev = SimForcePlates(
+                    kind="sim_force_plates", name=dev.name, rate_hz=dev.rate_hz, noise_n=dev.noise_n,
+                    plates=[Plate(name=p.name, kind=p.kind, width_m=p.width_m, length_m=p.length_m,
+                                  origin_m=p.origin_m) for p in dev.plates])
+            else:
+                return None
+            if dev.faults.model_copy(update={"rate_error_ppm": 0.0}) != SourceFaults():
+                log.info("device %s: faults other than rate_error_ppm need the direct simulated source; "
+                         "not running it through the NI driver", dev.name)
+                return None if isinstance(dev, SimForcePlates) else self._unsupported(dev)
+            producer = ForcePlateProducer(plates_dev, self.athlete, sid)
+            backend = SimulatedDaqBackend(producer.produce)
+            src = DaqForcePlatesSource(daq, sid, backend=backend)
+            src.producer = producer
+            return src
+        if isinstance(dev, SimEmg | Trigno):
+            if isinstance(dev, SimEmg) and dev.driver != "trigno":
+                return None
+            if isinstance(dev, Trigno) and not dev.emulate:
+                return None
+            if dev.faults != SourceFaults():
+                log.info("device %s: faults need the direct simulated source; not running it through "
+                         "the Trigno client", dev.name)
+                return None if isinstance(dev, SimEmg) else self._unsupported(dev)
+            return self._trigno_twin(dev, sid)
+        return None
+
+    @staticmethod
+    def _unsupported(dev):
+        raise ConfigError(f"device {dev.name!r}: faults are only simulated for sim_* devices; remove "
+                          f"'faults' or use kind sim_force_plates / sim_emg")
+
+    def _trigno_twin(self, dev, sid: str):
+        from labkit.devices.sim.trigno_server import N_SENSORS, TrignoEmulator
+        from labkit.devices.trigno import TrignoSource
+
+        if isinstance(dev, SimEmg):
+            frame = dev.frame_interval_s
+            spf = round(dev.rate_hz * frame)
+            trigno = Trigno(kind="trigno", name=dev.name, sensors=[s.model_dump() for s in dev.sensors],
+                            command_port=1, emg_port=1, reconnect_s=0.5)
+            emg_dev = dev
+            ports = (0, 0)
+        else:
+            frame, spf = 0.0135, 27
+            trigno = dev
+            emg_dev = SimEmg(kind="sim_emg", name=dev.name, rate_hz=spf / frame,
+                             sensors=[{"sensor": s.sensor, "muscle": s.muscle, "side": s.side}
+                                      for s in dev.sensors])
+            ports = (dev.command_port, dev.emg_port)
+        producer = EmgProducer(emg_dev, self.athlete, sid)
+        self.emg_labels += producer.labels
+        slots = np.array([s.sensor - 1 for s in emg_dev.sensors], dtype=np.intp)
+
+        def samples(index, t_s):
+            out = np.zeros((len(index), N_SENSORS), dtype=np.float32)
+            out[:, slots] = producer.produce(index, t_s)
+            return out
+
+        types = {s.sensor: (getattr(s, "expect_type", None) or "D") for s in trigno.sensors}
+        emulator = TrignoEmulator(samples, samples_per_frame=spf, frame_interval_s=frame,
+                                  sensor_types=types, host="127.0.0.1", command_port=ports[0],
+                                  emg_port=ports[1])
+        self.emulators[dev.name] = emulator
+        src = TrignoSource(trigno, sid)
+        src.producer = producer
+        src.emulator = emulator
+        src.true_time_fn = emulator.true_time_s
+        return src
+
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> SimulatedLab:
         """Create the outlets and start every source (and the cue listener)."""
@@ -213,6 +314,11 @@ class SimulatedLab:
         self._started = True
         if self.truth is not None:
             self.truth.start()
+        for name, emulator in self.emulators.items():
+            emulator.start()
+            src = self.sources[name]
+            src.device = src.device.model_copy(update={"command_port": emulator.command_port,
+                                                       "emg_port": emulator.emg_port})
         for src in self.sources.values():
             src.start()
         if self.listen_for_cues:
@@ -229,6 +335,8 @@ class SimulatedLab:
             self._listener.join(timeout=5.0)
         for src in self.sources.values():
             src.stop()
+        for emulator in self.emulators.values():
+            emulator.stop()
         if self.truth is not None:
             self.truth.stop()
         self._inlets.clear()
@@ -243,7 +351,7 @@ class SimulatedLab:
         """Raise ``DeviceError`` if a source thread has failed."""
         for src in self.sources.values():
             if src.error is not None:
-                raise DeviceError(f"simulated source {src.spec.name!r} failed: {src.error!r}")
+                raise DeviceError(f"simulated source {src.spec.name!r} failed: {src.error}")
 
     @property
     def cue_streams(self) -> list[str]:
