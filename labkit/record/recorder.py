@@ -138,6 +138,8 @@ class _InletWorker(threading.Thread):
             return 0
         stamps = np.asarray(stamps, dtype=np.float64)
         self.recorder.writer.append(self.name_in_session, data, stamps)
+        for tap in self.recorder._taps.get(self.name_in_session, ()):
+            tap(data, stamps + self.offset_s)
         if self.mirror_events:
             for value, stamp in zip(data[:, 0], stamps, strict=True):
                 self._mirror(str(value), float(stamp) + self.offset_s)
@@ -218,12 +220,14 @@ class Recorder:
     def __init__(self, config: HardwareConfig, out_path: str | os.PathLike[str], *,
                  config_text: str = "", protocol_text: str = "", subject: str = "",
                  operator: str = "", protocol: str = "", notes: str = "",
-                 overwrite: bool = False) -> None:
+                 overwrite: bool = False, resume: bool = False) -> None:
         self.config = config
         self.out_path = Path(out_path)
         self._meta = dict(subject=subject, operator=operator, protocol=protocol, notes=notes,
                           hardware_config=config_text, protocol_text=protocol_text)
         self._overwrite = overwrite
+        self._resume = resume
+        self._taps: dict[str, list[Any]] = {}
         self._stop = threading.Event()
         self._workers: dict[str, _InletWorker] = {}
         self._known_sources: set[str] = set()
@@ -306,11 +310,15 @@ class Recorder:
                 continue
             opened.append((session_name, spec, inlet))
             taken.add(session_name)
-        self.writer = SessionWriter(
-            self.out_path, [spec for _, spec, _ in opened],
-            flush_interval_s=self.config.recording.flush_interval_s,
-            overwrite=self._overwrite, **self._meta,
-        )
+        specs = [spec for _, spec, _ in opened]
+        if self._resume:
+            self.writer = SessionWriter.reopen(self.out_path, specs,
+                                               flush_interval_s=self.config.recording.flush_interval_s)
+        else:
+            self.writer = SessionWriter(
+                self.out_path, specs, flush_interval_s=self.config.recording.flush_interval_s,
+                overwrite=self._overwrite, **self._meta,
+            )
         self.started_at = pylsl.local_clock()
         for name, spec, inlet in opened:
             self._start_worker(name, spec, inlet)
@@ -321,6 +329,31 @@ class Recorder:
         self._event("recording_started", ", ".join(sorted(self._workers)))
         log.info("recording %s to %s", sorted(self._workers), self.out_path)
         return self
+
+    def add_tap(self, stream: str, callback: Any) -> None:
+        """Call ``callback(samples, session_times_s)`` with every chunk of ``stream``.
+
+        For live views and live analysis; call before :meth:`start`. Callbacks run on the
+        stream's recording thread: keep them short (copy and return).
+        """
+        self._taps.setdefault(stream, []).append(callback)
+
+    def spec(self, stream: str) -> StreamSpec | None:
+        """The declaration of a recorded stream (None if it is not recorded)."""
+        with self._lock:
+            worker = self._workers.get(stream)
+        return None if worker is None else worker.spec
+
+    def wait_for_stream(self, predicate: Any, timeout_s: float = 10.0) -> str | None:
+        """Wait until a recorded stream's spec satisfies ``predicate``; returns its name."""
+        end = time.monotonic() + timeout_s
+        while time.monotonic() < end:
+            with self._lock:
+                for name, w in self._workers.items():
+                    if predicate(w.spec):
+                        return name
+            time.sleep(0.05)
+        return None
 
     def _start_worker(self, name: str, spec: StreamSpec, inlet: pylsl.StreamInlet) -> None:
         worker = _InletWorker(self, name, spec, inlet)

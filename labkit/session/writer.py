@@ -17,6 +17,7 @@ Design (see ``docs/session-format.md``, section "Crash safety"):
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -100,6 +101,9 @@ class _StreamWriter:
         self.n_channels = len(spec.channels)
         self.dtype = (h5py.string_dtype("utf-8", spec.max_string_bytes) if spec.is_string
                       else np.dtype(spec.dtype))
+        if "data" in group:  # an existing stream (a resumed session): append to it
+            self._bind(group)
+            return
         compressed = compression is not None and not spec.is_string
         row_bytes = self.n_channels * self.dtype.itemsize
         rows = _chunk_rows(spec.nominal_rate_hz, row_bytes, flush_interval_s, compressed)
@@ -118,6 +122,28 @@ class _StreamWriter:
         self.data = _Appendable(data, compressed)
         self.stamps = _Appendable(stamps, compressed)
         self.offsets = _Appendable(offsets, False)
+
+    def _bind(self, group: h5py.Group) -> None:
+        data = group["data"]
+        if data.shape[1] != self.n_channels:
+            raise StreamError(
+                f"stream {self.spec.name!r} has {data.shape[1]} channels in the file but "
+                f"{self.n_channels} now; resume with the same hardware config"
+            )
+        if self.spec.is_string:
+            self.dtype = data.dtype
+            self.spec = dataclasses.replace(self.spec, max_string_bytes=data.dtype.itemsize)
+        elif data.dtype != self.dtype:
+            raise StreamError(
+                f"stream {self.spec.name!r} is {data.dtype} in the file but {self.dtype} now; "
+                "resume with the same devices"
+            )
+        compressed = data.compression is not None
+        self.data = _Appendable(data, compressed)
+        self.stamps = _Appendable(group["time_stamps"], compressed)
+        self.offsets = _Appendable(group["clock_offsets"], False)
+        for app in (self.data, self.stamps, self.offsets):
+            app.n_written = app.dataset.shape[0]
 
     def coerce(self, samples: Any, time_stamps: Any) -> tuple[np.ndarray, np.ndarray]:
         name = self.spec.name
@@ -351,6 +377,67 @@ class SessionWriter:
     def streams(self) -> list[str]:
         """Names of the streams being written."""
         return list(self._streams)
+
+    @classmethod
+    def reopen(cls, path: str | os.PathLike[str], streams: Sequence[StreamSpec], *,
+               flush_interval_s: float | None = None, fsync: bool = True) -> SessionWriter:
+        """Continue writing a closed (or repaired) session: a resumed protocol run.
+
+        Streams already in the file are appended to (same channels and dtype required);
+        new ones are added. Events and trials continue; ``status`` goes back to
+        ``recording`` until :meth:`close`.
+        """
+        self = cls.__new__(cls)
+        self.path = Path(path)
+        from labkit.session._h5 import attr_str, open_h5
+
+        with open_h5(self.path, "r") as probe:  # clear errors for foreign or damaged files
+            if attr_str(probe.attrs.get("status", "")) == fmt.STATUS_RECORDING:
+                raise SessionError(
+                    f"{self.path}: the session is still marked as recording; run "
+                    f"`labkit repair {self.path}` first (or stop the recorder writing it)"
+                )
+        for spec in streams:
+            spec.validate()
+        f = h5py.File(self.path, "r+", libver="latest")
+        try:
+            self._reopen_bind(f, streams, flush_interval_s, fsync)
+        except BaseException:
+            f.close()
+            raise
+        return self
+
+    def _reopen_bind(self, f: h5py.File, streams: Sequence[StreamSpec], flush_interval_s: float | None,
+                     fsync: bool) -> None:
+        from labkit.session._h5 import attr_str
+
+        self._file = f
+        self.session_id = attr_str(f.attrs.get("session_id", ""))
+        self.flush_interval_s = float(flush_interval_s or f.attrs.get("flush_interval_s", 1.0))
+        self.fsync = bool(fsync)
+        self._lock = threading.RLock()
+        self._closed = False
+        self._compression = None
+        self._streams = {}
+        sg = f[fmt.STREAMS_GROUP]
+        for spec in streams:
+            group = sg.get(spec.name)
+            self._streams[spec.name] = (_StreamWriter(spec, group, self.flush_interval_s, None)
+                                        if group is not None else self._create_stream(sg, spec))
+        self._events = _Appendable(f[fmt.EVENTS_PATH], False)
+        self._trials = _Appendable(f[fmt.TRIALS_PATH], False)
+        self._events.n_written = self._events.dataset.shape[0]
+        self._trials.n_written = self._trials.dataset.shape[0]
+        self._trial_buffer = list(self._trials.dataset[()])
+        self._trial_rows = {int(row["id"]): i for i, row in enumerate(self._trial_buffer)}
+        self._dirty_trials = set()
+        self._commit = f[fmt.COMMIT_PATH]
+        self._write_commit_table()
+        f.attrs["status"] = fmt.STATUS_RECORDING
+        f.attrs["ended_utc"] = ""
+        f.flush()
+        f.swmr_mode = True
+        self._last_flush = time.monotonic()
 
     # -- appending ---------------------------------------------------------------------
 

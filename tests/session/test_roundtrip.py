@@ -230,3 +230,37 @@ def test_a_late_stream_joins_without_disturbing_the_others(tmp_path):
         assert s.stream("cues").data[:, 0].tolist() == ["go", "stop"]
         assert s.events["label"].tolist() == ["before", "after"]
         assert s.status == "complete"
+
+
+def test_reopen_continues_a_session_after_a_clean_close(tmp_path):
+    """A resumed protocol run appends to the same file: streams, events and trials continue."""
+    path = tmp_path / "resume.h5"
+    force = StreamSpec("force", "force", [ChannelSpec("fz", "N"), ChannelSpec("counter", "count", "counter")],
+                       100.0, "float64")
+    cues = StreamSpec("cues", "markers", [ChannelSpec("cue")], 0.0, "string", max_string_bytes=64)
+    with SessionWriter(path, [force, cues], subject="A01") as w:
+        w.append("force", np.c_[np.arange(10.0), np.arange(10)], np.arange(10) / 100.0)
+        w.append("cues", [["go"]], [0.05])
+        w.add_trial(1, "imtp", 0.0, 0.09, "valid")
+        w.add_event(0.05, "go")
+    late = StreamSpec("emg", "emg", [ChannelSpec("x", "V")], 1000.0, "float32")
+    w = SessionWriter.reopen(path, [force, cues, late])
+    with labkit.open_session(path) as live:  # SWMR readers see the resumed recording
+        assert live.status == "recording"
+    w.append("force", np.c_[np.arange(10.0, 15.0), np.arange(10, 15)], np.arange(10, 15) / 100.0)
+    w.append("cues", [["stop"]], [0.2])
+    w.append("emg", np.ones((3, 1), np.float32), [0.1, 0.101, 0.102])
+    w.update_trial(1, reason="kept")
+    w.add_trial(2, "imtp", 0.1, 0.2, "invalid", reason="pretension")
+    w.add_event(0.2, "stop")
+    w.close()
+    with labkit.open_session(path) as s:
+        np.testing.assert_array_equal(s.stream("force").data[:, 0], np.arange(15.0))
+        assert s.stream("cues").data[:, 0].tolist() == ["go", "stop"]
+        assert s.stream("emg").n_samples == 3
+        assert s.trials["id"].tolist() == [1, 2] and s.trials.loc[1, "reason"] == "kept"
+        assert s.events["label"].tolist() == ["go", "stop"]
+        assert s.status == "complete" and s.info["subject"] == "A01"
+    wrong = StreamSpec("force", "force", [ChannelSpec("fz", "N")], 100.0, "float64")
+    with pytest.raises(StreamError, match="2 channels in the file but 1 now"):
+        SessionWriter.reopen(path, [wrong])
