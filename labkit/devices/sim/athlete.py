@@ -64,6 +64,7 @@ from labkit.errors import ConfigError
 
 __all__ = [
     "MARKERS",
+    "MEDIAL_MARKERS",
     "SEGMENTS",
     "TASKS",
     "Athlete",
@@ -83,6 +84,9 @@ TRUNK_MUSCLES = ("external_oblique", "internal_oblique", "multifidus")
 JOINTS = ("hip", "knee", "ankle")
 MARKERS = ("LASI", "RASI", "LPSI", "RPSI", "LTHI", "RTHI", "LKNE", "RKNE", "LTIB", "RTIB",
            "LANK", "RANK", "LHEE", "RHEE", "LTOE", "RTOE")
+# medial knee (epicondyle) and medial malleolus, for the simple marker set of
+# docs/kinematics.md; not streamed by the simulated mocap (ask markers() for them)
+MEDIAL_MARKERS = ("LKNM", "RKNM", "LANM", "RANM")
 SEGMENTS = ("pelvis", "thigh_l", "thigh_r", "shank_l", "shank_r", "foot_l", "foot_r")
 
 DEFAULT_EMG_LEAD_S = {
@@ -862,7 +866,10 @@ class Athlete:
         return out
 
     def markers(self, t_s: np.ndarray, names: Sequence[str] = MARKERS) -> np.ndarray:
-        """Marker positions (m; x anterior, y left, z up), noise-free, shape (n, len(names), 3)."""
+        """Marker positions (m; x anterior, y left, z up), noise-free, shape (n, len(names), 3).
+
+        ``names`` may also hold :data:`MEDIAL_MARKERS` (medial knee ``?KNM`` and medial
+        malleolus ``?ANM``, mirroring ``?KNE`` and ``?ANK`` about the joint centres)."""
         t = np.asarray(t_s, dtype=float)
         ch = self._chain(t)
         phi_p = ch["angles"]["pelvis"]
@@ -883,12 +890,15 @@ class Athlete:
             pos[up + "KNE"] = leg["knee"] + 0.05 * lat
             pos[up + "TIB"] = 0.5 * (leg["knee"] + leg["ankle"]) + 0.05 * lat
             pos[up + "ANK"] = leg["ankle"] + 0.04 * lat
+            pos[up + "KNM"] = leg["knee"] - 0.05 * lat
+            pos[up + "ANM"] = leg["ankle"] - 0.04 * lat
             pos[up + "HEE"] = leg["heel"] + np.array([0.0, 0.0, 0.02])
             pos[up + "TOE"] = leg["toe"] + np.array([0.0, 0.0, 0.02])
         try:
             return np.stack([pos[nm] for nm in names], axis=1)
         except KeyError as exc:
-            raise ConfigError(f"marker {exc.args[0]!r} is not simulated; use {', '.join(MARKERS)}") from None
+            raise ConfigError(f"marker {exc.args[0]!r} is not simulated; use "
+                              f"{', '.join(MARKERS + MEDIAL_MARKERS)}") from None
 
     def segments(self, t_s: np.ndarray) -> np.ndarray:
         """Segment frames: origin (m) and orientation quaternion (w, x, y, z) per segment of
