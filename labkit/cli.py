@@ -377,6 +377,209 @@ def record(
     console.print(f"saved {out}; check it with `labkit inspect {out}`")
 
 
+protocols_app = typer.Typer(help="List, show and check protocol files.", no_args_is_help=True)
+app.add_typer(protocols_app, name="protocols")
+
+
+@protocols_app.command("list")
+def protocols_list() -> None:
+    """List the protocols shipped in protocols/."""
+    from rich.table import Table
+
+    from labkit.protocol.schema import load_protocol, shipped_protocols
+
+    table = Table(title="protocols", title_justify="left")
+    for col in ("name", "file", "trials", "description"):
+        table.add_column(col)
+    for path in shipped_protocols():
+        p, _ = load_protocol(path)
+        tests = sorted({t.test for t in p.trial_steps()})
+        table.add_row(p.name, str(path.name), ", ".join(tests), p.description)
+    _console().print(table)
+
+
+@protocols_app.command("show")
+def protocols_show(protocol: Annotated[str, typer.Argument(help="Protocol file or shipped name.")]) -> None:
+    """Show a protocol's steps as the runner will run them."""
+    from labkit.protocol.schema import load_protocol
+
+    p, _ = load_protocol(protocol)
+    console = _console()
+    console.print(f"[bold]{p.name}[/bold] v{p.version}: {p.description}")
+    console.print(f"needs streams {p.requires.streams}; uses {p.requires.optional} when present")
+    for field in p.subject:
+        console.print(f"asks: {field.prompt} ({field.type}{'' if field.required else ', optional'})")
+
+    def walk(steps, depth):
+        for step in steps:
+            body = step.body
+            pad = "  " * depth
+            if step.kind == "repeat":
+                console.print(f"{pad}- repeat until {body.until_valid} valid (at most "
+                              f"{body.max_attempts} attempts):")
+                walk(body.steps, depth + 1)
+            elif step.kind == "per_side":
+                console.print(f"{pad}- for each side {body.sides}:")
+                walk(body.steps, depth + 1)
+            elif step.kind == "trial":
+                extra = " ".join(x for x in (body.side, body.direction, body.muscle) if x)
+                console.print(f"{pad}- trial {body.test} {extra}: quiet {body.quiet_s:g} s, effort "
+                              f"{body.effort_s:g} s, aggregate {body.aggregate}")
+            else:
+                detail = {k: v for k, v in body.model_dump().items() if v not in (None, "")}
+                console.print(f"{pad}- {step.kind} {detail}")
+
+    walk(p.steps, 0)
+
+
+@protocols_app.command("check")
+def protocols_check(files: Annotated[list[Path], typer.Argument(help="Protocol files to check.")]) -> None:
+    """Validate protocol files; print one line per file."""
+    from labkit.errors import ConfigError
+    from labkit.protocol.schema import load_protocol
+
+    bad = 0
+    for path in files:
+        try:
+            p, _ = load_protocol(path)
+            typer.echo(f"{path}: ok ({p.name} v{p.version}, {len(p.trial_steps())} trial steps)")
+        except ConfigError as exc:
+            bad += 1
+            typer.echo(f"labkit: error: {exc}", err=True)
+    if bad:
+        raise typer.Exit(EXIT_ERROR)
+
+
+def _parse_subject(pairs: list[str]) -> dict[str, str]:
+    from labkit.errors import ConfigError
+
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ConfigError(f"--subject {pair!r} is not NAME=VALUE; write e.g. --subject body_mass_kg=80")
+        key, value = pair.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _subject_answers(protocol: Any, athlete: str, given: dict[str, str], unattended: bool,
+                     console: Any) -> dict[str, Any]:
+    from labkit.errors import ConfigError
+
+    answers: dict[str, Any] = dict(given)
+    if athlete:
+        answers.setdefault("athlete", athlete)
+    for field in protocol.subject:
+        value = answers.get(field.name)
+        while value in (None, ""):
+            if unattended or not sys.stdin.isatty():
+                if field.required:
+                    raise ConfigError(f"protocol {protocol.name!r} asks for {field.name!r} "
+                                      f"({field.prompt}); pass --subject {field.name}=VALUE"
+                                      + (" or --athlete CODE" if field.name == "athlete" else ""))
+                break
+            value = console.input(f"{field.prompt}: ").strip()
+            if not value and not field.required:
+                break
+        if value in (None, ""):
+            continue
+        if field.type in ("float", "int"):
+            try:
+                number = float(value) if field.type == "float" else int(value)
+            except ValueError:
+                raise ConfigError(f"{field.name}={value!r} is not a number; give a {field.type}") from None
+            too_low = field.min is not None and number < field.min
+            if too_low or (field.max is not None and number > field.max):
+                raise ConfigError(f"{field.name}={number} is outside [{field.min}, {field.max}]")
+            value = number
+        answers[field.name] = value
+    return answers
+
+
+@app.command()
+def run(
+    protocol: Annotated[str, typer.Argument(help="Protocol file, or a shipped name (e.g. imtp).")],
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="Hardware config (default: "
+                                                "hardware_configs/simulated.yaml).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Session file (default: "
+                                             "<protocol>_<athlete>_<time>.h5).")] = None,
+    athlete: Annotated[str, typer.Option(help="Athlete code.")] = "",
+    operator: Annotated[str, typer.Option(help="Who runs the session.")] = "",
+    subject: Annotated[list[str] | None, typer.Option("--subject", help="Answer a subject question: "
+                                                      "NAME=VALUE (repeatable).")] = None,
+    unattended: Annotated[bool, typer.Option("--unattended", help="No keypresses: log instead of "
+                                             "waiting (automated batteries).")] = False,
+    fast: Annotated[bool, typer.Option("--fast", help="Shorten rests and efforts (demos, tests).")]
+    = False,
+    resume: Annotated[Path | None, typer.Option("--resume", help="Continue an interrupted run in "
+                                                "this session file.")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUT if it exists.")] = False,
+) -> None:
+    """Run a protocol end to end: cues, recording, live analysis, validation, results."""
+    from labkit.config.hardware import load_hardware_config
+    from labkit.protocol.runner import ProtocolRunner, RunOptions, View, default_out_path
+    from labkit.protocol.schema import load_protocol
+
+    console = _console()
+    proto, proto_text = load_protocol(protocol)
+    cfg, cfg_text = load_hardware_config(config)
+    answers = _subject_answers(proto, athlete, _parse_subject(subject or []), unattended, console)
+    code = str(answers.get("athlete", athlete) or "")
+    path = resume or out or default_out_path(proto, code)
+    options = RunOptions(out_path=Path(path), athlete=code, operator=operator, subject_answers=answers,
+                         unattended=unattended, fast=fast, resume=resume is not None, overwrite=overwrite)
+    if console.is_terminal and not unattended:
+        from labkit.protocol.view import RichView
+
+        view: View = RichView(console)
+    else:
+        view = View(lambda msg: console.print(f"[cyan]>[/cyan] {msg}"))
+    runner = ProtocolRunner(proto, proto_text, cfg, cfg_text, options, view)
+    try:
+        table = runner.run()
+    except KeyboardInterrupt:
+        console.print(f"interrupted; the session is saved. Continue with: labkit run {protocol} "
+                      f"--resume {path}")
+        raise typer.Exit(130) from None
+    _print_run_results(table, runner.aggregates, Path(path), runner.result_name)
+
+
+def _print_run_results(table: Any, aggregates: Any, path: Path, result_name: str) -> None:
+    import numpy as np
+    from rich.table import Table
+
+    console = _console()
+    t = Table(title=f"trials ({path}, results group '{result_name}')", title_justify="left")
+    for col in ("trial", "test", "att.", "valid", "peak", "RFD 0-100 ms", "RFD 0-200 ms", "other",
+                "reason"):
+        t.add_column(col)
+    for _, row in table.iterrows():
+        unit = row.get("unit", "N") if isinstance(row.get("unit", "N"), str) else "N"
+        other = ""
+        if isinstance(row.get("jump_height_m"), float) and row["jump_height_m"] == row["jump_height_m"]:
+            other = f"jump {row['jump_height_m'] * 100:.1f} cm"
+        elif isinstance(row.get("mvc_v"), float):
+            other = f"MVC {row['mvc_v'] * 1e3:.3f} mV"
+        emd = [c for c in table.columns if c.startswith("emd_") and row[c] == row[c]]
+        if emd:
+            other = (other + " " if other else "") + f"EMD {np.nanmean([row[c] for c in emd]):.0f} ms"
+        t.add_row(str(row["trial"]), str(row["label"]), str(row["attempt"]),
+                  "yes" if row["valid"] else "[red]no[/red]",
+                  _fmt(row.get("peak_force_n"), 0) + (f" {unit}" if "peak_force_n" in row else ""),
+                  _fmt(row.get("rfd_0_100ms_n_s"), 0), _fmt(row.get("rfd_0_200ms_n_s"), 0), other,
+                  str(row["reason"])[:60])
+    console.print(t)
+    if aggregates is not None and len(aggregates):
+        a = Table(title="per test", title_justify="left")
+        for col in ("test", "metric", "method", "value", "valid/total", "repeat needed"):
+            a.add_column(col)
+        for _, row in aggregates.iterrows():
+            a.add_row(str(row["label"]), str(row["metric"]), str(row["method"]), _fmt(row["value"], 3),
+                      f"{row['n_valid']}/{row['n_trials']}", "yes" if row["repeat_needed"] else "no")
+        console.print(a)
+    console.print(f"saved {path}; open it with labkit.open_session({str(path)!r})")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``labkit`` console script."""
     args = list(sys.argv[1:] if argv is None else argv)

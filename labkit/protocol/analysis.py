@@ -21,6 +21,8 @@ from labkit.protocol.schema import TrialStep
 
 __all__ = ["ANALYSES", "StreamWindow", "TrialOutcome", "analyse_trial"]
 
+#: muscles whose surface EMG picks up the ECG (label prefixes)
+TRUNK_MUSCLES = ("external_oblique", "internal_oblique", "multifidus")
 #: plate of each side in the lab's convention (left leg on fp1)
 SIDE_PLATE = {"left": "fp1", "right": "fp2", "l": "fp1", "r": "fp2"}
 
@@ -100,9 +102,24 @@ def _emg_onsets(emg: StreamWindow | None, force_onset_s: float, step: TrialStep,
     if not labels:
         return {}
     options = dict(step.analysis.get("emg", {}))
-    x = np.column_stack([emg.column(lab) for lab in labels])
-    bursts = emg_core.detect_onsets(x, emg.rate_hz, channels=labels, **options)
-    params = dict(bursts.attrs.get("params", {})) if hasattr(bursts, "attrs") else {}
+    # trunk channels carry ECG (science.md): they get ECG suppression, the limbs do not
+    trunk_ecg = options.pop("trunk_ecg", "template")
+    groups = {"limb": [lab for lab in labels if not lab.startswith(TRUNK_MUSCLES)],
+              "trunk": [lab for lab in labels if lab.startswith(TRUNK_MUSCLES)]}
+    parts, params = [], {}
+    for group, labs in groups.items():
+        if not labs:
+            continue
+        opts = dict(options)
+        if group == "trunk":
+            opts.setdefault("ecg", trunk_ecg)
+        x = np.column_stack([emg.column(lab) for lab in labs])
+        found = emg_core.detect_onsets(x, emg.rate_hz, channels=labs, **opts)
+        parts.append(found)
+        params[group] = dict(found.attrs.get("params", {})) if hasattr(found, "attrs") else {}
+    import pandas as pd
+
+    bursts = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     for lab in labels:
         rows = bursts[bursts["channel"] == lab] if len(bursts) else bursts
         # the burst that belongs to this effort: the first starting within 1 s before the force onset
