@@ -404,6 +404,42 @@ def window_power(x, win, step, bounds, out):
 
 
 @jit(parallel=True)
+def range_stats(x, lo, hi, n_ranges, out):
+    """Statistics of the finite values of ``x[lo[k, c]:hi[k, c], c]`` for
+    ``k < n_ranges[c]``, pooled (overlapping ranges count twice), per channel ``c``:
+    ``out[c] = (count, mean, SD with ddof 1, mean square)``; NaN where undefined.
+    Two passes (mean, then squared deviations) as numpy's ``std``."""
+    n_ch = x.shape[1]
+    for c in prange(n_ch):
+        cnt = 0
+        s = 0.0
+        s2 = 0.0
+        for k in range(n_ranges[c]):
+            for i in range(lo[k, c], hi[k, c]):
+                v = x[i, c]
+                if math.isfinite(v):
+                    cnt += 1
+                    s += v
+                    s2 += v * v
+        out[c, 0] = cnt
+        if cnt == 0:
+            out[c, 1] = np.nan
+            out[c, 2] = np.nan
+            out[c, 3] = np.nan
+            continue
+        mean = s / cnt
+        ss = 0.0
+        for k in range(n_ranges[c]):
+            for i in range(lo[k, c], hi[k, c]):
+                v = x[i, c]
+                if math.isfinite(v):
+                    ss += (v - mean) * (v - mean)
+        out[c, 1] = mean
+        out[c, 2] = math.sqrt(ss / (cnt - 1)) if cnt > 1 else np.nan
+        out[c, 3] = s2 / cnt
+
+
+@jit(parallel=True)
 def mask_gap_edges(x, guard, cols, score):
     """Set ``score`` to NaN within ``guard`` samples of each NaN gap edge of ``x``, in
     the channels ``cols`` (the others have no gap).

@@ -629,26 +629,32 @@ class Bursts:
 # (with defaults) are recorded in the result's params.
 
 
-def _baseline_values(arr: np.ndarray, c: int, base) -> np.ndarray:
-    """Finite values of channel ``c`` of ``arr`` inside the baseline ranges ``base[c]``."""
-    lo, hi = base[c]
-    seg = np.concatenate([arr[a:b, c] for a, b in zip(lo, hi, strict=True)])
-    return seg[np.isfinite(seg)]
+def _range_stats(arr: np.ndarray, base) -> np.ndarray:
+    """Per channel ``(count, mean, SD, mean square)`` of the finite values of ``arr``
+    inside the baseline ranges ``base[c]`` (kernel ``range_stats``)."""
+    n_ch = arr.shape[1]
+    m = max(1, max(len(lo) for lo, _ in base))
+    lo = np.zeros((m, n_ch), dtype=np.int64)
+    hi = np.zeros((m, n_ch), dtype=np.int64)
+    cnt = np.empty(n_ch, dtype=np.int64)
+    for c, (a, b) in enumerate(base):
+        lo[: len(a), c] = a
+        hi[: len(b), c] = b
+        cnt[c] = len(a)
+    out = np.empty((n_ch, 4))
+    _k.range_stats(arr, lo, hi, cnt, out)
+    return out
 
 
 def _baseline_stats(score: np.ndarray, base):
-    mean = np.empty(score.shape[1])
-    sd = np.empty(score.shape[1])
+    st = _range_stats(score, base)
     for c in range(score.shape[1]):
-        seg = _baseline_values(score, c, base)
-        if seg.size < 2:
+        if st[c, 0] < 2:
             raise SignalError(
-                f"baseline window of channel {c} holds {seg.size} finite samples; "
+                f"baseline window of channel {c} holds {int(st[c, 0])} finite samples; "
                 "pass baseline_s=(start_s, stop_s) over quiet signal"
             )
-        mean[c] = seg.mean()
-        sd[c] = seg.std(ddof=1)
-    return mean, sd
+    return st[:, 1].copy(), st[:, 2].copy()
 
 
 def _method_threshold(
@@ -690,9 +696,7 @@ def _method_double_threshold(
     ``threshold_sd`` is not used."""
     from scipy.stats import chi2
 
-    var = np.array(
-        [np.mean(_baseline_values(filtered, c, base) ** 2) for c in range(filtered.shape[1])]
-    )
+    var = _range_stats(filtered, base)[:, 3]
     level = chi2.isf(p_sample, 1) * var
     half = _samples("window_s", window_s, fs) // 2
     score = np.empty_like(filtered)
@@ -1031,8 +1035,7 @@ def detect_onsets(
         prev_off[same] = off[:-1][same[1:]]
         lo = np.maximum(on - pre, prev_off)
         hi = np.minimum(np.minimum(on + post, off), n)
-        base_var = np.array([np.mean(_baseline_values(filtered, c, base) ** 2)
-                             for c in range(n_ch)])
+        base_var = _range_stats(filtered, base)[:, 3]
         new = REFINERS[refiner](filtered, fs, ch, lo, on, hi, base_var, **r_opts)
         ok = (new >= 0) & (new < off)
         on = np.where(ok, new, on)

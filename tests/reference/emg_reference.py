@@ -269,3 +269,19 @@ def window_stats(x, start, stop, dt):
             both = fin[:-1] & fin[1:]
             integ[k, c] = np.sum(0.5 * (seg[:-1] + seg[1:])[both] * dt)
     return mean, peak, integ
+
+
+def range_stats(x, ranges):
+    """(count, mean, SD ddof 1, mean square) of the finite values of the concatenated
+    ranges ``ranges[c] = [(lo, hi), ...]`` of each channel."""
+    out = np.full((x.shape[1], 4), np.nan)
+    for c in range(x.shape[1]):
+        seg = np.concatenate([x[a:b, c] for a, b in ranges[c]] or [np.empty(0)])
+        seg = seg[np.isfinite(seg)]
+        out[c, 0] = seg.size
+        if seg.size:
+            out[c, 1] = seg.mean()
+            out[c, 3] = np.mean(seg * seg)
+        if seg.size > 1:
+            out[c, 2] = seg.std(ddof=1)
+    return out

@@ -151,6 +151,28 @@ def test_window_power(x, win):
 
 
 @SETTINGS
+@given(signals(min_n=4), st.data())
+def test_range_stats(x, data):
+    n, n_ch = x.shape
+    ranges = []
+    for _ in range(n_ch):
+        k = data.draw(st.integers(0, 4))
+        starts = data.draw(st.lists(st.integers(0, n - 1), min_size=k, max_size=k))
+        ranges.append([(a, data.draw(st.integers(a, n))) for a in starts])
+    m = max(1, max(len(r) for r in ranges))
+    lo = np.zeros((m, n_ch), dtype=np.int64)
+    hi = np.zeros((m, n_ch), dtype=np.int64)
+    for c, r in enumerate(ranges):
+        for k, (a, b) in enumerate(r):
+            lo[k, c], hi[k, c] = a, b
+    cnt = np.array([len(r) for r in ranges], dtype=np.int64)
+    out = np.empty((n_ch, 4))
+    K.range_stats(x, lo, hi, cnt, out)
+    np.testing.assert_allclose(out, R.range_stats(x, ranges), rtol=1e-9, atol=1e-12,
+                               equal_nan=True)
+
+
+@SETTINGS
 @given(signals(min_n=1), st.floats(-0.5, 1.5), st.floats(0.0, 1.0), st.integers(1, 8),
        st.integers(0, 8), st.integers(1, 3))
 def test_threshold_bursts(x, t, drop, min_on, min_off, n_blocks):
