@@ -52,17 +52,23 @@ class SampleClockStamper:
             raise DeviceError(f"sample clock rate {rate_hz!r} Hz is invalid; the device must report > 0")
         self.rate_hz = float(rate_hz)
         self.anchor_s: float | None = None
+        self.floor_s = -np.inf
 
-    def reset(self) -> None:
-        """A new acquisition run (the device restarted its sample clock)."""
+    def reset(self, *, not_before_s: float | None = None) -> None:
+        """A new acquisition run (the device restarted its sample clock).
+
+        ``not_before_s``: local time before the run was started (its first sample cannot
+        be earlier); bounds the anchor while only late blocks have been seen.
+        """
         self.anchor_s = None
+        self.floor_s = -np.inf if not_before_s is None else float(not_before_s)
 
     def stamps(self, first_index: int, n: int, arrival_s: float) -> np.ndarray:
         """Stamps of samples ``first_index .. first_index + n - 1`` of the run, delivered at
         ``arrival_s`` (local LSL clock)."""
         bound = float(arrival_s) - (first_index + n) / self.rate_hz
         if self.anchor_s is None or bound < self.anchor_s:
-            self.anchor_s = bound
+            self.anchor_s = max(bound, self.floor_s)
         return self.anchor_s + (first_index + np.arange(n, dtype=np.float64)) / self.rate_hz
 
 

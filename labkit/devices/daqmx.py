@@ -587,6 +587,9 @@ class DaqForcePlatesSource(DeviceSource):
         self._device_index += self._buffer.shape[1]
 
     def _run(self) -> None:
+        import pylsl
+
+        self.stamper.reset(not_before_s=pylsl.local_clock())
         self.backend.start(self._on_samples)
         next_stamp: float | None = None
         while not self._stop.is_set():
@@ -611,10 +614,12 @@ class DaqForcePlatesSource(DeviceSource):
         self.n_overflows += 1
         self.gap_pending = "buffer overflow; task restarted"
         log.warning("device %s: buffer overflow; restarting the task", self.device.name)
+        import pylsl
+
+        self.stamper.reset(not_before_s=pylsl.local_clock())
         self.backend.restart()
         self._run_index += 1
         self._device_index = 0
-        self.stamper.reset()
         while True:  # blocks queued before the overflow belong to the old run: drop them
             try:
                 self._queue.get_nowait()

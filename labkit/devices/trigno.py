@@ -205,11 +205,14 @@ class TrignoSource(DeviceSource):
         data.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         data.settimeout(0.2)
         self._data = data
+        import pylsl
+
+        self.stamper = SampleClockStamper(self.rate_hz)
+        self.stamper.reset(not_before_s=pylsl.local_clock())
         reply = self._cmd.query("START")
         if reply.upper() != "OK":
             raise DeviceError(f"Trigno refused START ({reply!r}); check the sensors are on and paired")
         self._run_index += 1
-        self.stamper = SampleClockStamper(self.rate_hz)
 
     def _disconnect(self, *, polite: bool) -> None:
         if self._cmd is not None:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from labkit.config.hardware import SourceFaults, load_hardware_config
+from labkit.devices.base import DeviceSource
 from labkit.devices.sim.athlete import Athlete, AthleteParams, G
 from labkit.devices.sim.lab import SimulatedLab, parse_cue, run_simulated_lab
 from labkit.devices.sim.producers import ForcePlateProducer
@@ -90,6 +91,11 @@ def test_streams_metadata_counters_rates_and_true_times(prefix):
             assert (len(true) - 1) / span == pytest.approx(2000.0 * (1 + 100e-6), rel=1e-9)
             fz = x[:, 2] + x[:, 8]
             assert fz.mean() == pytest.approx(80.0 * G, abs=1.0)
+        elif isinstance(src, DeviceSource):  # a real driver stamps from its sample clock
+            lag = stamps - true
+            assert lag.min() > -1e-4 and lag.max() < 3e-3, (name, lag.min(), lag.max())
+            assert np.median(np.diff(stamps)) == pytest.approx(1.0 / nominal, rel=1e-9)
+            assert np.diff(stamps).min() > 0
         else:
             np.testing.assert_allclose(stamps, true, atol=1e-9)
 
