@@ -140,9 +140,7 @@ def _axes(spec: StreamSpec, device: LslMocap) -> tuple[str, str, str]:
     if up == "auto":
         dev = {k.lower(): str(v).lower() for k, v in spec.device.items()}
         hint = dev.get("up_axis") or dev.get("coordinate_system") or ""
-        if "y" in hint.replace("y-up", "y").split()[:1] or hint.startswith("y"):
-            up = "y"
-        elif not hint and any(w in dev.get("manufacturer", "") for w in ("optitrack", "naturalpoint")):
+        if "y" in hint.replace("y-up", "y").split()[:1] or hint.startswith("y") or (not hint and any(w in dev.get("manufacturer", "") for w in ("optitrack", "naturalpoint"))):
             up = "y"
         else:
             up = "z"

@@ -217,10 +217,12 @@ class TrignoSource(DeviceSource):
     def _disconnect(self, *, polite: bool) -> None:
         if self._cmd is not None:
             if polite:
-                with contextlib.suppress(DeviceError):
-                    self._cmd.query("STOP")
-                with contextlib.suppress(DeviceError):
-                    self._cmd.query("QUIT")
+                for command in ("STOP", "QUIT"):
+                    try:
+                        self._cmd.query(command)
+                    except DeviceError as exc:
+                        log.info("Trigno %s: %s not acknowledged: %s", self.device.name, command, exc)
+                        break
             self._cmd.close()
             self._cmd = None
         if self._data is not None:
@@ -238,14 +240,15 @@ class TrignoSource(DeviceSource):
         self._disconnect(polite=True)
 
     def _run(self) -> None:
-        next_stamp: float | None = None
         while not self._stop.is_set():
             try:
-                next_stamp = self._stream(next_stamp)
+                self._stream()
             except (OSError, DeviceError) as exc:
                 if self._stop.is_set():
                     return
                 log.warning("Trigno %s: connection lost (%s); reconnecting", self.device.name, exc)
+            if self._stop.is_set():
+                return  # stop() sends STOP and QUIT
             self._disconnect(polite=False)
             while not self._stop.is_set():
                 if self._stop.wait(self.device.reconnect_s):
@@ -263,8 +266,10 @@ class TrignoSource(DeviceSource):
 
     _gap_reason: str | None = None
 
-    def _stream(self, next_stamp: float | None) -> float | None:
-        """Receive until the connection drops or stop; returns the next expected stamp."""
+    _next_stamp: float | None = None
+
+    def _stream(self) -> None:
+        """Receive until the connection drops or stop."""
         import pylsl
 
         buf = self._recv
@@ -291,13 +296,12 @@ class TrignoSource(DeviceSource):
                 buf[:have - used] = buf[used:have]
             have -= used
             stamps = self.stamper.stamps(index, n, arrival)
-            if self._gap_reason is not None and next_stamp is not None:
-                self._skip(round((stamps[0] - next_stamp) * self.rate_hz), self._gap_reason)
+            if self._gap_reason is not None and self._next_stamp is not None:
+                self._skip(round((stamps[0] - self._next_stamp) * self.rate_hz), self._gap_reason)
             self._gap_reason = None
-            next_stamp = stamps[-1] + 1.0 / self.rate_hz
+            self._next_stamp = stamps[-1] + 1.0 / self.rate_hz
             self._publish(values, stamps, run, index)
             index += n
-        return next_stamp
 
     @property
     def status(self) -> dict:
