@@ -548,6 +548,8 @@ def _print_run_results(table: Any, aggregates: Any, path: Path, result_name: str
     import numpy as np
     from rich.table import Table
 
+    from labkit.protocol.runner import aggregate_metric
+
     console = _console()
     t = Table(title=f"trials ({path}, results group '{result_name}')", title_justify="left")
     for col in ("trial", "test", "att.", "valid", "peak", "RFD 0-100 ms", "RFD 0-200 ms", "other",
@@ -560,12 +562,16 @@ def _print_run_results(table: Any, aggregates: Any, path: Path, result_name: str
             other = f"jump {row['jump_height_m'] * 100:.1f} cm"
         elif isinstance(row.get("mvc_v"), float):
             other = f"MVC {row['mvc_v'] * 1e3:.3f} mV"
-        emd = [c for c in table.columns if c.startswith("emd_") and row[c] == row[c]]
+        # EMD of the muscles that switched on with this effort (a plausible 0-300 ms lead)
+        emd = [row[c] for c in table.columns if c.startswith("emd_") and 0 <= row[c] <= 300]
         if emd:
-            other = (other + " " if other else "") + f"EMD {np.nanmean([row[c] for c in emd]):.0f} ms"
+            other = (other + " " if other else "") + f"EMD {np.median(emd):.0f} ms ({len(emd)} mm.)"
+        key = aggregate_metric(str(row["test"]))
+        peak = row.get(key) if key.endswith("force_n") else row.get("peak_force_n")
         t.add_row(str(row["trial"]), str(row["label"]), str(row["attempt"]),
                   "yes" if row["valid"] else "[red]no[/red]",
-                  _fmt(row.get("peak_force_n"), 0) + (f" {unit}" if "peak_force_n" in row else ""),
+                  _fmt(peak, 0) + (f" {unit}" if peak is not None else "")
+                  + (" net" if key == "net_peak_force_n" else ""),
                   _fmt(row.get("rfd_0_100ms_n_s"), 0), _fmt(row.get("rfd_0_200ms_n_s"), 0), other,
                   str(row["reason"])[:60])
     console.print(t)

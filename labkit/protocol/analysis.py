@@ -165,6 +165,10 @@ def _analyse_isometric(step: TrialStep, force_w: StreamWindow | None, emg_w: Str
     kwargs = {k: val for k, val in step.analysis.items() if k not in ("plate", "emg")}
     kwargs.update(max_pretension_n=v.max_pretension_n, max_weighing_range_n=v.max_weighing_range_n,
                   countermovement_k=v.countermovement_k, min_effort_s=v.min_effort_s)
+    # weigh in the last second before GO (the window opens quiet_s before it), not at the very
+    # start, where the previous effort may still be fading
+    weighing_s = float(kwargs.get("weighing_s", 1.0))
+    kwargs.setdefault("weighing_start_s", max(0.0, step.quiet_s - weighing_s - 0.1))
     if has_bw and body_weight_n is not None:
         kwargs.setdefault("body_weight_n", body_weight_n)
     r = force.isometric(signal, force_w.rate_hz, **kwargs)

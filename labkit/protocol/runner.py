@@ -44,6 +44,7 @@ SIM_TASK = {"imtp": "imtp", "isometric_squat": "imtp",
 FAST_REST_S = 2.0
 FAST_EFFORT_S = 3.0
 SETTLE_S = 0.35
+MIN_BETWEEN_TRIALS_S = 2.0
 
 
 @dataclass
@@ -101,12 +102,14 @@ class View:
         o = trial.outcome
         verdict = "VALID" if trial.valid else f"INVALID: {trial.reason}"
         summary = ""
-        if o is not None and "peak_force_n" in o.metrics:
+        if o is not None and "jump_height_m" in o.metrics:
+            summary = (f"jump height {o.metrics['jump_height_m'] * 100:.1f} cm, peak force "
+                       f"{o.metrics.get('peak_force_n', float('nan')):.0f} N, ")
+        elif o is not None and "peak_force_n" in o.metrics:
             unit = o.metrics.get("unit", "N")
-            summary = (f"peak {o.metrics['peak_force_n']:.0f} {unit}, "
+            key = aggregate_metric(trial.step.test)
+            summary = (f"{'peak' if key == 'peak_force_n' else 'net peak'} {o.metrics[key]:.0f} {unit}, "
                        f"RFD 0-100 ms {o.metrics.get('rfd_0_100ms_n_s', float('nan')):.0f} {unit}/s, ")
-        elif o is not None and "jump_height_m" in o.metrics:
-            summary = f"jump height {o.metrics['jump_height_m'] * 100:.1f} cm, "
         elif o is not None and "mvc_v" in o.metrics:
             summary = f"MVC {o.metrics['mvc_v'] * 1e3:.3f} mV, "
         self.echo(f"trial {trial.trial_id} ({_label(trial.step, trial.side)}, attempt "
@@ -187,6 +190,7 @@ class ProtocolRunner:
         self._done_steps: set[str] = set()
         self._done_trials: dict[str, TrialRecord] = {}
         self._next_id = 1
+        self._last_trial_end = float("-inf")
         self._lab = None
         self._recorder = None
         self._cues = None
@@ -490,12 +494,19 @@ class ProtocolRunner:
         return StreamWindow(window.labels, data, window.times, window.rate_hz, window.name)
 
     def _run_trial(self, step: TrialStep, path: str, side: str | None) -> TrialRecord:
+        side = step.side or side
+        if side and step.side is None and step.test in ("isometric_hip_extension",
+                                                        "isometric_hip_flexion"):
+            step = step.model_copy(update={"side": side})  # the per_side step's side
         if path in self._done_trials:
             record = self._done_trials[path]
+            record.step = step
             self.trials.append(record)
             return record
-        side = step.side or side
         attempt = int(path.rsplit(".a", 1)[1].split(".")[0]) if ".a" in path else 1
+        since = self._now() - self._last_trial_end
+        if since < MIN_BETWEEN_TRIALS_S:  # let the last effort die away before the quiet window
+            self._sleep(MIN_BETWEEN_TRIALS_S - since)
         trial_id = self._next_id
         self._next_id += 1
         label = _label(step, side)
@@ -525,6 +536,7 @@ class ProtocolRunner:
         self.view.trial_phase(info, "relax")
         self._sleep(SETTLE_S)
         end = self._now()
+        self._last_trial_end = end
         self.current = {}
         outcome = analyse_trial(step, self._tared(self._window("force", start, end)),
                                 self._window("emg", start, end), body_weight_n=self.body_weight_n)
@@ -595,8 +607,7 @@ def analyse_session_trials(path: Path, trials: list[TrialRecord], body_weight_n:
     for key in dict.fromkeys(r["label"] for r in rows):
         group = [(t, o) for t, o in outcomes if _label(t.step, t.side) == key]
         step = group[0][0].step
-        metric = "mvc_v" if step.test == "mvc" else (
-            "jump_height_m" if step.test in ("cmj", "squat_jump") else "peak_force_n")
+        metric = aggregate_metric(step.test)
         values = [float(o.metrics.get(metric, float("nan"))) for t, o in group if t.valid]
         values = [v for v in values if math.isfinite(v)]
         entry = {"label": key, "test": step.test, "metric": metric, "method": step.aggregate,
@@ -608,6 +619,17 @@ def analyse_session_trials(path: Path, trials: list[TrialRecord], body_weight_n:
             entry.update(value=float("nan"), n_used=0, repeat_needed=True, note=str(exc)[:200])
         agg_rows.append(entry)
     return table, pd.DataFrame(agg_rows), params
+
+
+def aggregate_metric(test: str) -> str:
+    """The metric a test's trials are ranked and aggregated by."""
+    if test == "mvc":
+        return "mvc_v"
+    if test in ("cmj", "squat_jump"):
+        return "jump_height_m"
+    if test in ("imtp", "isometric_squat"):
+        return "peak_force_n"
+    return "net_peak_force_n"  # one plate or the free moment: force above the quiet baseline
 
 
 def default_out_path(protocol: Protocol, athlete: str) -> Path:
