@@ -176,6 +176,10 @@ class ProtocolRunner:
                         for d in config.devices)
         self.simulate = simulated if options.simulate is None else options.simulate
         if self.simulate:  # a lab of its own: other LSL streams on the machine are not mixed in
+            if "LSLAPICFG" not in os.environ:
+                from labkit.lsl.loopback import configure_loopback
+
+                configure_loopback(f"labkit-run-{uuid.uuid4().hex[:8]}")
             prefix = f"{config.source_prefix}-run{uuid.uuid4().hex[:6]}"
             config_text = config_text.replace(f"source_prefix: {config.source_prefix}",
                                               f"source_prefix: {prefix}")
