@@ -44,3 +44,11 @@ class SignalError(LabkitError, ValueError):
 
 class DeviceError(LabkitError):
     """A device or driver failed or is missing."""
+
+
+class LabkitWarning(UserWarning):
+    """Base class of every warning labkit issues on purpose (filter them all at once)."""
+
+
+class EMGWarning(LabkitWarning):
+    """An EMG parameter was adjusted (e.g. a cutoff clamped below Nyquist)."""

@@ -541,12 +541,13 @@ def threshold_bursts(score, thr, thr_off, min_on, min_off, bounds, out_on, out_o
             out_count[c0 + q] = -1 if overflow[c0 + q] else k[q]
 
 
-@jit
+@jit(parallel=True)
 def burst_peak_rms(x, ch, on, off, win, out):
     """Peak of the moving RMS (trailing window of ``win`` samples, shorter at the burst
     start) of ``x[on[k]:off[k], ch[k]]`` for each burst ``k``; NaN samples are skipped
-    (they add nothing to the window sum); NaN when the burst holds no finite sample."""
-    for k in range(on.shape[0]):
+    (they add nothing to the window sum); NaN when the burst holds no finite sample.
+    Bursts in parallel (one output each)."""
+    for k in prange(on.shape[0]):
         c = ch[k]
         acc = 0.0
         cnt = 0

@@ -38,7 +38,7 @@ import numpy as np
 from scipy import signal as _sps
 
 from labkit._version import __version__
-from labkit.errors import SignalError
+from labkit.errors import EMGWarning, SignalError
 from labkit.signal import _emg_kernels as _k
 
 __all__ = [
@@ -70,10 +70,6 @@ __all__ = [
     "tkeo",
     "window_amplitude",
 ]
-
-
-class EMGWarning(UserWarning):
-    """A parameter was adjusted (e.g. a cutoff clamped below Nyquist)."""
 
 
 # ============================================================================ helpers

@@ -58,6 +58,13 @@ def test_uncorrected_design_is_minus_6db_at_the_parameter():
     assert g == pytest.approx(-6.02, abs=0.1)
 
 
+def test_emg_warning_is_a_labkit_warning():
+    from labkit.errors import EMGWarning, LabkitWarning
+
+    assert emg.EMGWarning is EMGWarning and issubclass(EMGWarning, LabkitWarning)
+    assert issubclass(LabkitWarning, UserWarning)
+
+
 def test_high_cutoff_is_clamped_below_nyquist_with_a_warning():
     with pytest.warns(emg.EMGWarning, match="clamped"):
         y = emg.bandpass(np.random.default_rng(0).standard_normal(3000), 1000.0, high_hz=600.0)
