@@ -216,8 +216,8 @@ def check_devices(config: HardwareConfig | str | os.PathLike[str] | None = None,
                 app = any(_matches(i, dev.match) and i.source_id() != sid for i in infos)
                 hardware_ok = app
                 if not app:
-                    problems.append(f"the mocap app's stream {dev.match.model_dump(exclude_none=True)} is not "
-                                    "visible; start its LSL output")
+                    want = dev.match.model_dump(exclude_none=True)
+                    problems.append(f"the mocap app's stream {want} is not visible; start its LSL output")
             if not visible:
                 problems.append("stream not visible: start the driver (labkit simulate for simulated "
                                 "devices)")

@@ -602,13 +602,17 @@ class DaqForcePlatesSource(DeviceSource):
                 continue
             stamps = self.stamper.stamps(block.device_start, block.volts.shape[1], block.arrival_s)
             if self.gap_pending is not None and next_stamp is not None:
-                missing = round((stamps[0] - next_stamp) * self.rate_hz)
+                # the new run started right after restart() was called (no start trigger
+                # re-armed in between): a tighter estimate than the first block's arrival
+                start = self._restart_s if self._restart_s is not None else stamps[0]
+                missing = round((start - next_stamp) * self.rate_hz)
                 self._skip(missing, self.gap_pending)
                 self.gap_pending = None
             next_stamp = stamps[-1] + 1.0 / self.rate_hz
             self._ingest(block, stamps)
 
     gap_pending: str | None = None
+    _restart_s: float | None = None
 
     def _overflow(self, next_stamp: float | None) -> None:
         self.n_overflows += 1
@@ -616,7 +620,8 @@ class DaqForcePlatesSource(DeviceSource):
         log.warning("device %s: buffer overflow; restarting the task", self.device.name)
         import pylsl
 
-        self.stamper.reset(not_before_s=pylsl.local_clock())
+        self._restart_s = pylsl.local_clock()
+        self.stamper.reset(not_before_s=self._restart_s)
         self.backend.restart()
         self._run_index += 1
         self._device_index = 0

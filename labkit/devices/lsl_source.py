@@ -140,10 +140,8 @@ def _axes(spec: StreamSpec, device: LslMocap) -> tuple[str, str, str]:
     if up == "auto":
         dev = {k.lower(): str(v).lower() for k, v in spec.device.items()}
         hint = dev.get("up_axis") or dev.get("coordinate_system") or ""
-        if "y" in hint.replace("y-up", "y").split()[:1] or hint.startswith("y") or (not hint and any(w in dev.get("manufacturer", "") for w in ("optitrack", "naturalpoint"))):
-            up = "y"
-        else:
-            up = "z"
+        optitrack = any(w in dev.get("manufacturer", "") for w in ("optitrack", "naturalpoint"))
+        up = "y" if hint.startswith("y") or (not hint and optitrack) else "z"
     return ("x", "-z", "y") if up == "y" else ("x", "y", "z")
 
 
@@ -177,7 +175,7 @@ class LslMocapSource(DeviceSource):
         self.source_spec: StreamSpec | None = None
         self.mapping: MocapMapping | None = None
         self._pending: tuple[np.ndarray, np.ndarray] | None = None
-        self._frame0: int | None = None
+        self.first_frame: int | None = None
         self.spec = StreamSpec(device.name, "mocap", [COUNTER], 0.0, "float32", source_id=source_id)
 
     def _open(self) -> None:
@@ -265,15 +263,15 @@ class LslMocapSource(DeviceSource):
         fc = self.mapping.frame_column
         if fc is not None:
             frames = np.rint(rows[:, fc]).astype(np.int64)
-            if self._frame0 is None:
-                self._frame0 = int(frames[0])
+            if self.first_frame is None:
+                self.first_frame = int(frames[0])
             # publish contiguous runs of frames; the counter skips frames the app dropped
             cuts = np.flatnonzero(np.diff(frames) != 1) + 1
             for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(frames)], strict=True):
-                gap = int(frames[lo]) - (self._frame0 + self._counter)
+                gap = int(frames[lo]) - (self.first_frame + self._counter)
                 if gap > 0:
                     self._skip(gap, "the mocap app skipped frames")
-                self._publish(values[lo:hi], stamps[lo:hi], 0, int(frames[lo]) - self._frame0)
+                self._publish(values[lo:hi], stamps[lo:hi], 0, int(frames[lo]) - self.first_frame)
         else:
             self._publish(values, stamps, 0, self._counter)
 

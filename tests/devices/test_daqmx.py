@@ -58,7 +58,7 @@ def _fake_nidaqmx(actual_rate: float = 1999.9):
 
 
 def test_nidaqmx_configuration_calls():
-    task, reader, tf, rf = _fake_nidaqmx(1999.9)
+    task, _reader, tf, rf = _fake_nidaqmx(1999.9)
     dev = _device(start_trigger="/Dev1/PFI0", sample_clock_source="/Dev1/PFI7", min_v=-5.0, max_v=5.0)
     backend = NidaqmxBackend(task_factory=tf, reader_factory=rf)
     actual = backend.configure(dev, 20)
@@ -144,7 +144,7 @@ def test_read_loop_converts_volts_to_newtons_and_overflow_restarts_the_task(pref
 
 
 def test_device_not_found_is_one_clear_line():
-    task, reader, tf, rf = _fake_nidaqmx()
+    task, _reader, tf, rf = _fake_nidaqmx()
     task.ai_channels.add_ai_voltage_chan.side_effect = DaqError("Device identifier is invalid.", -200220)
     with pytest.raises(DeviceError) as info:
         NidaqmxBackend(task_factory=tf, reader_factory=rf).configure(_device(), 20)
