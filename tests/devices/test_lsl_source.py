@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pylsl
@@ -129,7 +130,7 @@ def test_devices_check_with_the_lab_running_and_not(prefix, tmp_path):
 
 def test_devices_check_reports_missing_driver_and_refused_port_and_bad_fields(prefix, tmp_path):
     config, _ = load_hardware_config("hardware_configs/amti_trigno_qualisys.yaml")
-    text = open("hardware_configs/amti_trigno_qualisys.yaml").read()
+    text = Path("hardware_configs/amti_trigno_qualisys.yaml").read_text()
     config, _ = load_hardware_config("lab.yaml", text=text.replace("command_port: 50040", "command_port: 9")
                                                       .replace("host: 192.168.1.20", "host: 127.0.0.1"))
     report = check_devices(config, timeout_s=0.5)
