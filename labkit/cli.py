@@ -523,8 +523,14 @@ def run(
     console = _console()
     proto, proto_text = load_protocol(protocol)
     cfg, cfg_text = load_hardware_config(config)
-    answers = _subject_answers(proto, athlete, _parse_subject(subject or []), unattended, console)
-    code = str(answers.get("athlete", athlete) or "")
+    if resume is not None:  # the answers were given when the run started; they are in the file
+        from labkit.session.reader import open_session
+
+        with open_session(resume) as s:
+            answers, code = {}, str(s.info.get("subject", ""))
+    else:
+        answers = _subject_answers(proto, athlete, _parse_subject(subject or []), unattended, console)
+        code = str(answers.get("athlete", athlete) or "")
     path = resume or out or default_out_path(proto, code)
     options = RunOptions(out_path=Path(path), athlete=code, operator=operator, subject_answers=answers,
                          unattended=unattended, fast=fast, resume=resume is not None, overwrite=overwrite)
