@@ -16,6 +16,7 @@ process (VmHWM after resetting it via /proc/self/clear_refs, above the RSS once 
 is loaded and the kernels are compiled).  Timings are medians of ``--repeat`` runs.
 
     .venv/bin/python benchmarks/bench_emg.py [--minutes 10] [--repeat 5] [--no-peers]
+        [--threads 1]                       # labkit on one thread (scipy/numpy use one)
     benchmarks/.venv-peers/bin/python benchmarks/bench_emg.py     # same; peers either way
 """
 
@@ -274,6 +275,8 @@ def main():
     ap.add_argument("--peer-seconds", type=float, default=60.0)
     ap.add_argument("--peer-repeat", type=int, default=3)
     ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="numba threads for labkit (default: numba's, one per CPU)")
     ap.add_argument("--peer-worker", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.peer_worker:
@@ -283,11 +286,14 @@ def main():
 
     from labkit.signal import emg
 
+    if a.threads:
+        numba.set_num_threads(a.threads)
     t0 = time.perf_counter()
     x, fs = make_input(a.minutes, a.channels)
     print(f"input: {x.shape[0]} x {x.shape[1]} at {fs:.3f} Hz = {x.size / 1e6:.1f} M samples "
           f"({x.nbytes / 2**20:.0f} MiB float64; generated in {time.perf_counter() - t0:.0f} s)"
-          f"; numba threads {numba.get_num_threads()}, {os.cpu_count()} CPUs (shared)")
+          f"; numba threads {numba.get_num_threads()}, {os.cpu_count()} CPUs, load average "
+          f"{os.getloadavg()[0]:.1f}")
     emg.detect_onsets(x[: round(20 * fs)], fs)  # compile / load the cache
     numpy_pipeline(x[: round(20 * fs)], fs)
 
