@@ -331,8 +331,10 @@ class ProtocolRunner:
     def _stop(self) -> None:
         if self._recorder is not None and self._recorder.writer is not None:
             self._recorder.stop()
+        self._cues = None  # destroys the cue outlet: a finished run leaves no stream behind
         if self._lab is not None:
             self._lab.stop()
+            self._lab = None
 
     def run(self) -> pd.DataFrame:
         """Run (or resume) the protocol; returns the per-trial results table."""

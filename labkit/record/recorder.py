@@ -424,6 +424,7 @@ class Recorder:
         self.writer.close()
         for w in self._workers.values():
             w.inlet.close_stream()
+        self._resolver = None
         return self.out_path
 
     def __enter__(self) -> Recorder:
