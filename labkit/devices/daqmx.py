@@ -452,25 +452,29 @@ class SimulatedDaqBackend(DaqBackend):
             self._overflow_pending = 1
 
     def _acquire(self) -> None:
-        period = self.n / self.actual_hz
+        """Deliver block after block at its due time; the volts of the next block are made
+        ahead (they are deterministic), so delivery latency is only the thread wake-up,
+        as with hardware that fills its buffer by DMA."""
+        ahead: tuple[int, int, np.ndarray] | None = None
         while not self._stop.is_set():
             with self._lock:
-                run, start = self.run, self.run_starts[-1]
-                due = math.floor((self._clock() - start) * self.actual_hz) // self.n
-                todo = due - self._written // self.n
-            for _ in range(max(todo, 0)):
-                with self._lock:
-                    if run != self.run:
-                        break
-                    i0 = self._written
-                    idx = np.arange(i0, i0 + self.n)
-                    volts = self.volts_for(self.true_loads(run, idx))
-                    pos = i0 % self.capacity
-                    self._buf[:, pos:pos + self.n] = volts.T
-                    self._written += self.n
-                if self._callback is not None:
-                    self._callback(self.n)
-            self._stop.wait(min(period / 2, 0.005))
+                run, start, i0 = self.run, self.run_starts[-1], self._written
+            if ahead is None or ahead[:2] != (run, i0):
+                ahead = (run, i0, self.volts_for(self.true_loads(run, np.arange(i0, i0 + self.n))))
+            wait = start + (i0 + self.n) / self.actual_hz - self._clock()
+            if wait > 0:
+                if self._stop.wait(wait):
+                    return
+                continue  # re-check (a restart may have happened meanwhile)
+            with self._lock:
+                if run != self.run or i0 != self._written:
+                    continue
+                pos = i0 % self.capacity
+                self._buf[:, pos:pos + self.n] = ahead[2].T
+                self._written += self.n
+            ahead = None
+            if self._callback is not None:
+                self._callback(self.n)
 
     def read(self, out: np.ndarray) -> None:
         n = out.shape[1]

@@ -291,32 +291,47 @@ class TrignoEmulator:
 
     # ------------------------------------------------------------------ data
     def _stream_loop(self) -> None:
+        """Send each frame when its last sample is due; the next frame's bytes are made
+        ahead so the send latency is only the thread wake-up (frames that are already
+        due, e.g. after backpressure, go out together)."""
         spf = self.samples_per_frame
+        ahead: tuple[int, bytes] | None = None
         while not self._stop.is_set():
             with self._lock:
-                conn, streaming = self._data_conn, self.streaming
-                due = (math.floor((self._clock() - self.t0) * self.rate_hz / spf) * spf
-                       if streaming and self.t0 is not None else 0)
-                g0 = self._sent_g
-            if streaming and conn is not None and due > g0:
-                g = np.arange(g0, due, dtype=np.int64)
-                x = np.asarray(self.samples_fn(g, self.t0 + g / self.rate_hz), dtype="<f4")
-                try:
-                    self._send(conn, x.tobytes())
-                except OSError:
-                    with self._lock:
-                        if self._data_conn is conn:
-                            self._data_conn = None
-                            self.streaming = False
-                    continue
-                with self._lock:
-                    if self._sent_g == g0:
-                        self._sent_g = due
-                        self.frames_sent += (due - g0) // spf
-            elif streaming and conn is None and due > g0:
+                conn, streaming, g0, t0 = self._data_conn, self.streaming, self._sent_g, self.t0
+            if not streaming or t0 is None:
+                self._stop.wait(self.frame_interval_s / 3)
+                continue
+            now = self._clock()
+            due = math.floor((now - t0) * self.rate_hz / spf) * spf
+            if due <= g0:
+                if ahead is None or ahead[0] != g0:
+                    g = np.arange(g0, g0 + spf, dtype=np.int64)
+                    ahead = (g0, np.asarray(self.samples_fn(g, t0 + g / self.rate_hz), dtype="<f4").tobytes())
+                self._stop.wait(max(t0 + (g0 + spf) / self.rate_hz - self._clock(), 0.0))
+                continue
+            if conn is None:
                 with self._lock:  # no client: the frames are gone
                     self._sent_g = max(self._sent_g, due)
-            self._stop.wait(self.frame_interval_s / 3)
+                continue
+            if ahead is not None and ahead[0] == g0 and due == g0 + spf:
+                payload = ahead[1]
+            else:
+                g = np.arange(g0, due, dtype=np.int64)
+                payload = np.asarray(self.samples_fn(g, t0 + g / self.rate_hz), dtype="<f4").tobytes()
+            ahead = None
+            try:
+                self._send(conn, payload)
+            except OSError:
+                with self._lock:
+                    if self._data_conn is conn:
+                        self._data_conn = None
+                        self.streaming = False
+                continue
+            with self._lock:
+                if self._sent_g == g0:
+                    self._sent_g = due
+                    self.frames_sent += (due - g0) // spf
 
     def _send(self, conn: socket.socket, payload: bytes) -> None:
         if not self.split_max_bytes:
