@@ -182,15 +182,17 @@ def test_calibration_inverse_round_trips_every_plate_kind():
 
 
 def test_tare_from_a_quiet_window_zeroes_amplifier_offsets(prefix):
-    dev = _device(tare_window_s=(0.0, 0.3))
+    dev = _device(tare_window_s=(1.0, 1.5))
     offsets = np.linspace(-0.02, 0.03, 12)  # V
     backend = SimulatedDaqBackend(lambda g, t: np.zeros((len(g), 12)), offsets_v=offsets)
     src = DaqForcePlatesSource(dev, f"{prefix}-force", backend=backend)
     with src:
         inlet = _inlet(f"{prefix}-force")
-        x = _pull(inlet, 1600)
-    before = x[:100, :12]
+        x = _pull(inlet, 3600)
+    counter = x[:, 12]
+    before = x[counter < 2800, :12]  # published before the tare at 1.5 s
     after = x[-200:, :12]
+    assert len(before) > 100 and counter[-200] > 3200
     lsb_n = np.abs(CAL).sum(axis=1).max() * backend.lsb_v / 10.0
     expected = np.hstack([(offsets[:6] / 10.0) @ CAL.T,
                           offsets[6:] * np.array([100, 100, 200, 50e-3, 50e-3, 30e-3])])
