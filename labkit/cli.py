@@ -5,6 +5,7 @@ Errors print one line and exit non-zero; ``--debug`` shows the traceback instead
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sys
@@ -294,13 +295,18 @@ def simulate(
                                                    "seconds (default: until Ctrl-C).")] = None,
 ) -> None:
     """Run the simulated lab: real LSL streams from a simulated athlete until Ctrl-C."""
+    import signal
+
     from labkit.devices.sim.lab import run_simulated_lab
 
+    def _terminate(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)  # `kill` (service managers, scripts) stops it cleanly
     _console().print("simulated lab running; Ctrl-C to stop")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         run_simulated_lab(config, duration_s=duration)
-    except KeyboardInterrupt:
-        _console().print("simulated lab stopped")
+    _console().print("simulated lab stopped")
 
 
 def _status_table(recorder: Any):
@@ -375,6 +381,26 @@ def record(
         signal.signal(signal.SIGTERM, previous)
     console.print(_status_table(rec))
     console.print(f"saved {out}; check it with `labkit inspect {out}`")
+
+
+devices_app = typer.Typer(help="Check a lab's devices and streams.", no_args_is_help=True)
+app.add_typer(devices_app, name="devices")
+
+
+@devices_app.command("check")
+def devices_check(
+    config: Annotated[Path | None, typer.Argument(help="Hardware config (default: "
+                                                  "hardware_configs/simulated.yaml).")] = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to look for each device.")] = 3.0,
+) -> None:
+    """Validate a hardware config and report which devices and streams are reachable, and why not."""
+    from labkit.devices.check import check_devices
+
+    report = check_devices(config, timeout_s=timeout)
+    for line in report.lines():
+        typer.echo(line)
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)
 
 
 protocols_app = typer.Typer(help="List, show and check protocol files.", no_args_is_help=True)

@@ -10,6 +10,7 @@ type ``counter`` so that loss is detectable end to end.
 from __future__ import annotations
 
 import ctypes
+import os
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -18,6 +19,11 @@ from typing import Any
 
 import numpy as np
 import pylsl
+
+if "LSLAPICFG" not in os.environ:
+    # liblsl logs INFO lines to stderr by default, which would spoil labkit's one-line errors;
+    # a user's own lsl_api.cfg (LSLAPICFG) is left alone
+    pylsl.set_config_content("[log]\nlevel = -2\n")
 
 from labkit.errors import ConfigError, DeviceError
 from labkit.spec import CHANNEL_FIELDS, ChannelSpec, StreamSpec
