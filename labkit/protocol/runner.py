@@ -370,6 +370,7 @@ class ProtocolRunner:
 
     def _mark_done(self, path: str) -> None:
         self._event("step_done", path)
+        self._recorder.writer.flush()  # resume depends on it: commit now, not at the next flush
         self._done_steps.add(path)
 
     def _run_step(self, step: Step, path: str, side: str | None) -> TrialRecord | None:
@@ -548,6 +549,7 @@ class ProtocolRunner:
                                 self._window("emg", start, end), body_weight_n=self.body_weight_n)
         writer.update_trial(trial_id, end=end, status="valid" if outcome.valid else "invalid",
                             reason=outcome.reason[:1000])
+        writer.flush()  # the verdict is committed before it is announced (resume relies on it)
         record = TrialRecord(trial_id, path, step, side, attempt, start, end, outcome.valid,
                              outcome.reason, outcome)
         self.trials.append(record)
