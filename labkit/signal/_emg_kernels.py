@@ -679,12 +679,25 @@ def _ramp_loglik_vb(e, cum, j0, nr, n_bins, m, dt, vb_known):
     vp = max((cum[n_bins] - cum[je]) / ((n_bins - je) * m), vb)
     ll = -0.5 * (j0 * m * math.log(vb) + cum[j0] / vb)
     ll -= 0.5 * (n_bins - je) * m * (math.log(vp) + 1.0)
-    a2 = vp - vb
+    # ramp bins: v_j = vb * w_j with w_j = 1 + (vp / vb - 1) (tau / R)^2 >= 1; the sum
+    # of log v_j is nr log vb + log of the product of the w_j, taken in chunks (one log
+    # per chunk instead of one per bin; the product is flushed before it can overflow)
+    rr = (vp - vb) / vb
     r = nr * dt
+    log_w = 0.0
+    prod = 1.0
     for j in range(j0, je):
         tau = (j - j0 + 0.5) * dt
-        v = vb + a2 * (tau / r) * (tau / r)
-        ll -= 0.5 * m * math.log(v) + 0.5 * e[j] / v
+        w = 1.0 + rr * (tau / r) * (tau / r)
+        ll -= 0.5 * e[j] / (vb * w)
+        if w > 1e100:
+            log_w += math.log(w)
+        else:
+            prod *= w
+            if prod > 1e100:
+                log_w += math.log(prod)
+                prod = 1.0
+    ll -= 0.5 * m * (nr * math.log(vb) + log_w + math.log(prod))
     return ll
 
 

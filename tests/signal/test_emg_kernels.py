@@ -236,16 +236,20 @@ def test_refine_ramp(sig, m, step):
 
 
 @SETTINGS
-@given(burst_windows(), st.integers(1, 3), st.booleans(), st.sampled_from([0.3, 1.0]))
-def test_refine_ramp_posterior(sig, m, known, temperature):
+@given(burst_windows(), st.integers(1, 3), st.booleans(), st.sampled_from([0.3, 1.0]),
+       st.sampled_from([1e-5, 1.0, 1e3]))
+def test_refine_ramp_posterior(sig, m, known, temperature, scale):
+    """Kernel (chunked product of the ramp variances, one log per chunk) and reference
+    (one log per bin) agree, at EMG scale (1e-5 V) and far from it."""
     x, t0 = sig
+    x = x * scale
     n = x.shape[0]
     ch = np.array([0, 0])
     lo = np.array([0, 5])
     on = np.array([t0, t0 + 3])
     hi = np.array([n, n - 7])
     ramps = np.array([1, 3, 8, 20], dtype=np.int64)
-    vb = np.array([1.0 if known else 0.0])
+    vb = np.array([scale**2 if known else 0.0])
     out = np.empty(2, dtype=np.int64)
     K.refine_ramp_posterior(x, ch, lo, on, hi, m, m / 1000.0, ramps, 3, 10, vb, temperature,
                             out)
