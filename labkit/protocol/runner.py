@@ -43,7 +43,7 @@ SIM_TASK = {"imtp": "imtp", "isometric_squat": "imtp",
             "cmj": "cmj", "squat_jump": "cmj", "mvc": "mvc"}
 FAST_REST_S = 2.0
 FAST_EFFORT_S = 3.0
-SETTLE_S = 0.35
+SETTLE_S = 0.8  # after stop: the athlete relaxes (reaction + decay) inside the window
 MIN_BETWEEN_TRIALS_S = 2.0
 
 

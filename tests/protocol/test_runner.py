@@ -96,12 +96,8 @@ def test_trunk_emg_onsets_match_the_truth(tmp_path):
     assert np.median(errors) <= 10.0 and np.percentile(errors, 90) <= 25.0
 
 
-@pytest.mark.parametrize(("what", "words"), [
-    pytest.param("pretension", "pretension", marks=pytest.mark.xfail(
-        strict=True, reason="the simulated athlete pre-tensions only after GO (from its reaction "
-        "time), after the quiet window the pretension rule weighs; a real athlete pre-tensions "
-        "while getting set: the sim must start it at the task cue")),
-    ("countermovement", "countermovement")])
+@pytest.mark.parametrize(("what", "words"), [("pretension", "pretension"),
+                                              ("countermovement", "countermovement")])
 def test_a_misbehaving_trial_is_invalid_with_its_reason_and_repeated(tmp_path, what, words):
     _, table = _run(tmp_path, view=Misbehave({2: what}))
     with labkit.open_session(tmp_path / "run.h5") as s:

@@ -251,6 +251,8 @@ class Effort:
     direction: str | None = None
     misbehave: tuple[str, ...] = ()
     shifted_s: float = 0.0
+    #: when pretension began (set when the athlete pre-tensioned while getting set, before GO)
+    pretension_start_s: float | None = None
 
     def has(self, what: str) -> bool:
         return any(m == what or m.startswith(what + ":") for m in self.misbehave)
@@ -448,9 +450,10 @@ class Athlete:
             muscle = "gluteus_maximus"
         start = cue_s + p.reaction_time_s
         onset = start
+        set_pretension = self._take_pretension_hold() if "pretension" in misbehave else None
         if "countermovement" in misbehave and task != "step_off":
             onset += p.countermovement_duration_s
-        if "pretension" in misbehave and task != "step_off":
+        if "pretension" in misbehave and task != "step_off" and set_pretension is None:
             onset += p.pretension_lead_s
         hold = p.hold_s if hold_s is None else float(hold_s)
         if task == "step_off":
@@ -464,7 +467,7 @@ class Athlete:
         start = min(start, onset - lead)
         effort = Effort(task=task, cue_s=float(cue_s), onset_s=onset, end_s=end, start_s=start,
                         trial=trial, side=side, muscle=muscle, direction=direction,
-                        misbehave=misbehave)
+                        misbehave=misbehave, pretension_start_s=set_pretension)
         if not_before_s is not None and start < not_before_s:
             d = not_before_s - start
             effort = dataclasses.replace(effort, onset_s=onset + d, end_s=end + d, start_s=start + d,
@@ -472,6 +475,32 @@ class Athlete:
         with self._lock:
             self._efforts = (*self._efforts, effort)
         return effort
+
+    def get_set(self, cue_s: float, *, not_before_s: float | None = None) -> float:
+        """Pre-tension while getting set (before GO): ``pretension_n`` from the reaction time
+        after ``cue_s`` until the next :meth:`go` (whose pull adds on top) relaxes.
+
+        Returns the time the pretension starts. Used for the ``pretension`` misbehaviour when
+        a task is announced before GO, as a real athlete takes up the slack early.
+        """
+        start = float(cue_s) + self.params.reaction_time_s
+        if not_before_s is not None:
+            start = max(start, float(not_before_s))
+        hold = Effort(task="pretension", cue_s=float(cue_s), onset_s=start, end_s=math.inf,
+                      start_s=start, misbehave=("pretension",), pretension_start_s=start)
+        with self._lock:
+            self._efforts = (*self._efforts, hold)
+        return start
+
+    def _take_pretension_hold(self) -> float | None:
+        """Remove the open pretension hold (if any) and return when it started."""
+        with self._lock:
+            for i in range(len(self._efforts) - 1, -1, -1):
+                e = self._efforts[i]
+                if e.task == "pretension" and math.isinf(e.end_s):
+                    self._efforts = (*self._efforts[:i], *self._efforts[i + 1:])
+                    return e.pretension_start_s
+        return None
 
     def relax(self, cue_s: float, *, not_before_s: float | None = None) -> Effort | None:
         """End the effort in progress at ``cue_s + reaction_time_s`` (a ``stop`` cue).
@@ -543,7 +572,8 @@ class Athlete:
                 back = _smoothstep((t - e.end_s) / p.step_ramp_s)
                 both -= p.body_weight_n * off * (1.0 - back)
                 continue
-            pre_start = e.cue_s + p.reaction_time_s + e.shifted_s
+            pre_start = (e.pretension_start_s if e.pretension_start_s is not None
+                         else e.cue_s + p.reaction_time_s + e.shifted_s)
             if e.has("countermovement"):
                 d = p.countermovement_duration_s
                 s = t - (e.onset_s - d)

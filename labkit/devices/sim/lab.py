@@ -210,6 +210,8 @@ class SimulatedLab:
         self._pending: list[str] = []
         self._next_trial: int | None = None
         self._n_go = 0
+        self._announced = False
+        self._getting_set = False
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._listener: threading.Thread | None = None
@@ -398,6 +400,8 @@ class SimulatedLab:
             self._next_trial = int(c["trial"])
         elif cmd == "misbehave":
             self._pending += list(c.get("misbehave", []))
+            if self._announced:
+                self._maybe_get_set(stamp, now)
         elif cmd == "task":
             task = c.get("task", "imtp")
             if task not in TASKS:
@@ -407,6 +411,8 @@ class SimulatedLab:
             self._pending += list(c.get("misbehave", []))
             if "trial" in c:
                 self._next_trial = int(c["trial"])
+            self._announced = True
+            self._maybe_get_set(stamp, now)
             out.append(self._publish({"event": "task", "cue_s": round(stamp, 6), **self._task}, stamp))
         elif cmd in ("go", "step_off"):
             if "task" in c:
@@ -416,6 +422,8 @@ class SimulatedLab:
             if cmd == "step_off":
                 spec = {"task": "step_off"}
             self._pending = []
+            self._announced = False
+            self._getting_set = False
             self._n_go += 1
             trial = c.get("trial", self._next_trial if self._next_trial is not None else self._n_go)
             self._next_trial = None
@@ -436,6 +444,13 @@ class SimulatedLab:
             if effort is not None:
                 out.append(self._publish(self._relax_message(effort, stamp), stamp))
         return out
+
+    def _maybe_get_set(self, stamp: float, now: float) -> None:
+        """A ``pretension`` misbehaviour starts while getting set (after the task cue), so the
+        quiet window before GO already carries it, as with a real athlete."""
+        if "pretension" in self._pending and not self._getting_set:
+            self._getting_set = True
+            self.athlete.get_set(stamp, not_before_s=now + SAFETY_MARGIN_S)
 
     def _relax_message(self, effort: Effort, stamp: float) -> dict:
         head = self.athlete.truth(effort)[0]
