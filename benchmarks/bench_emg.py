@@ -321,8 +321,15 @@ def main():
     emg.detect_onsets(x[: round(20 * fs)], fs)  # compile / load the cache
     numpy_pipeline(x[: round(20 * fs)], fs)
 
-    t_full, t_coarse, t_np = [], [], []
+    t_full, t_coarse, t_np, t_one = [], [], [], []
+    threads = numba.get_num_threads()
     for _ in range(a.repeat):  # interleaved so that machine load hits all alike
+        if threads > 1:  # labkit on one thread too (robust to a busy shared core)
+            numba.set_num_threads(1)
+            t0 = time.perf_counter()
+            emg.detect_onsets(x, fs, refine=False)
+            t_one.append(time.perf_counter() - t0)
+            numba.set_num_threads(threads)
         t0 = time.perf_counter()
         df = emg.detect_onsets(x, fs)
         t_full.append(time.perf_counter() - t0)
@@ -357,9 +364,15 @@ def main():
     print(f"  scipy sosfiltfilt + numpy, same steps {npt:7.3f} s  {sps_ / npt / 1e6:6.1f} M "
           f"samples/s  ({n_np} bursts; identical to labkit's: {same})")
     print(f"  ratio (a) scipy+numpy / labkit:       {npt / coarse:7.2f} x   (target >= 2)")
+    if t_one:
+        one = med(t_one)
+        print(f"  labkit no refinement, 1 thread        {one:7.3f} s  {sps_ / one / 1e6:6.1f} M "
+              f"samples/s; ratio scipy+numpy / labkit 1 thread: {npt / one:.2f} x")
     print(f"  labkit refinement (posterior) alone   {refine:7.3f} s  ({len(df)} onsets; same "
           f"onsets as detect_onsets: {same_ref})")
-    print("  runs (s): coarse " + " ".join(f"{t:.2f}" for t in t_coarse) + "; scipy+numpy "
+    print("  runs (s): coarse " + " ".join(f"{t:.2f}" for t in t_coarse)
+          + ("; coarse 1 thread " + " ".join(f"{t:.2f}" for t in t_one) if t_one else "")
+          + "; scipy+numpy "
           + " ".join(f"{t:.2f}" for t in t_np) + "; refined " + " ".join(f"{t:.2f}" for t in t_full))
     print(f"  labkit detect_onsets, default (refined) {full:5.3f} s  {sps_ / full / 1e6:6.1f} M "
           f"samples/s; scipy+numpy (unrefined) / labkit refined: {npt / full:.2f} x")
