@@ -26,6 +26,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 
+import labkit.lsl.streams  # noqa: F401  (liblsl's configuration before its first use)
 from labkit.config.hardware import (
     DaqForcePlates,
     HardwareConfig,
@@ -219,8 +220,8 @@ def check_devices(config: HardwareConfig | str | os.PathLike[str] | None = None,
                     want = dev.match.model_dump(exclude_none=True)
                     problems.append(f"the mocap app's stream {want} is not visible; start its LSL output")
             if not visible:
-                problems.append("stream not visible: start the driver (labkit simulate for simulated "
-                                "devices)")
+                problems.append("stream not visible: start `labkit simulate`" if dev.kind.startswith("sim_")
+                                else "stream not visible: start its driver or application")
         out.append(DeviceCheck(dev.name, dev.kind, dev.name in required, hardware_ok, visible, stream,
                                problems))
     report = CheckReport(config.name, out)

@@ -20,13 +20,15 @@ from typing import Any
 import numpy as np
 import pylsl
 
-if "LSLAPICFG" not in os.environ:
-    # liblsl logs INFO lines to stderr by default, which would spoil labkit's one-line errors;
-    # a user's own lsl_api.cfg (LSLAPICFG) is left alone
-    pylsl.set_config_content("[log]\nlevel = -2\n")
-
 from labkit.errors import ConfigError, DeviceError
 from labkit.spec import CHANNEL_FIELDS, ChannelSpec, StreamSpec
+
+_USER_CONFIGS = ("lsl_api.cfg", "~/lsl_api/lsl_api.cfg", "/etc/lsl_api/lsl_api.cfg")
+if "LSLAPICFG" not in os.environ and not any(os.path.exists(os.path.expanduser(p))
+                                              for p in _USER_CONFIGS):
+    # liblsl logs INFO lines to stderr by default, which would spoil labkit's one-line errors;
+    # a user's own lsl_api.cfg (wherever liblsl looks for one) is left alone
+    pylsl.set_config_content("[log]\nlevel = -2\n")
 
 __all__ = [
     "ClockOffset",
