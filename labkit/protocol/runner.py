@@ -433,16 +433,22 @@ class ProtocolRunner:
         else:
             self.view.message(body.text)
 
-    def _step_weigh(self, body: Any) -> None:
+    def _quiet_force(self, body: Any, cue: str, settle_s: float, what: str
+                     ) -> tuple[StreamWindow, float, float]:
+        """Cue, let the athlete settle, and capture ``body.duration_s`` of force."""
         self.view.message(body.text)
-        self._cue("task:quiet")
-        self._sleep(0.5)
+        self._cue(cue)
+        self._sleep(settle_s)
         start = self._now()
         self._sleep(body.duration_s)
         end = self._now()
         window = self._window("force", start, end)
         if window is None:
-            raise SessionError("no force data during weighing; check the force plates")
+            raise SessionError(f"no force data during {what}; check the force plates")
+        return window, start, end
+
+    def _step_weigh(self, body: Any) -> None:
+        window, start, end = self._quiet_force(body, "task:quiet", 0.5, "weighing")
         fz, _ = window.sum_of(".Fz")
         fz = fz - sum(self.tare_n.get(lab, 0.0) for lab in window.labels if lab.endswith(".Fz"))
         self.body_weight_n = float(np.mean(fz))
@@ -456,15 +462,7 @@ class ProtocolRunner:
             self.view.message(f"note: the plates say {mass:.1f} kg but {stated} kg was entered")
 
     def _step_tare(self, body: Any) -> None:
-        self.view.message(body.text)
-        self._cue("step_off")
-        self._sleep(0.6)
-        start = self._now()
-        self._sleep(body.duration_s)
-        end = self._now()
-        window = self._window("force", start, end)
-        if window is None:
-            raise SessionError("no force data during tare; check the force plates")
+        window, _, _ = self._quiet_force(body, "step_off", 0.6, "tare")
         self.tare_n = {lab: float(np.mean(window.column(lab))) for lab in window.labels
                        if lab != "counter"}
         self._event("tare", self.tare_n)
