@@ -165,3 +165,26 @@ def test_hip_battery_runs_unattended_without_a_keypress(tmp_path):
                                  "cmj"}
     assert (agg["n_valid"] >= 2).all(), agg[["label", "n_valid", "n_trials"]]
     assert (trials["status"] == "valid").sum() >= 16
+
+
+def test_tare_zeroes_the_plates_and_weigh_measures_body_weight(tmp_path):
+    text = """
+name: tare_weigh
+steps:
+  - tare: {duration_s: 0.5}
+  - weigh: {duration_s: 1.0}
+  - trial: {test: imtp, effort_s: 2.5}
+"""
+    proto, proto_text = load_protocol("tare_weigh.yaml", text=text)
+    cfg, cfg_text = load_hardware_config()
+    opts = RunOptions(out_path=tmp_path / "tw.h5", athlete="SIM01", unattended=True, fast=True)
+    runner = ProtocolRunner(proto, proto_text, cfg, cfg_text, opts, View(lambda msg: None))
+    table = runner.run()
+    # the simulated plates have no offset: unloaded they read noise around 0 N
+    fz = [v for k, v in runner.tare_n.items() if k.endswith(".Fz")]
+    assert len(fz) == 2 and max(abs(v) for v in fz) < 2.0, runner.tare_n
+    assert runner.body_weight_n == pytest.approx(80.0 * 9.80665, abs=2.0)
+    assert bool(table.loc[0, "valid"])
+    with labkit.open_session(tmp_path / "tw.h5") as s:
+        labels = s.events["label"].tolist()
+        assert "tare" in labels and "weigh" in labels and labels.count("step_done") == 2
