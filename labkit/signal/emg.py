@@ -416,8 +416,27 @@ def tkeo(x: Any) -> np.ndarray:
 
 
 def _ecg_highpass(x2: np.ndarray, fs: float, *, cutoff_hz: float = 30.0, order: int = 4):
+    """Zero-phase high-pass at ``cutoff_hz`` (removes only the QRS energy below it)."""
     sos = butter_sos(fs, low_hz=cutoff_hz, order=order)
     return _filtfilt(x2, sos), {"cutoff_hz": cutoff_hz, "order": order}
+
+
+def _quiet_level(env: np.ndarray, block: int) -> float:
+    """Median of ``env`` over the quietest quarter of ``block``-sample blocks (by their
+    median): the noise level of a feature, unaffected by bursts and sparse beats."""
+    n = env.size
+    k = max(1, n // block)
+    med = (np.median(env[: k * block].reshape(k, block), axis=1) if n >= block
+           else np.array([np.median(env)]))
+    keep = med <= np.quantile(med, 0.25)
+    return float(np.median(med[keep]))
+
+
+def _xcorr_shift(x: np.ndarray, ref: np.ndarray, start: int, max_shift: int) -> int:
+    """Shift in ``[-max_shift, max_shift]`` maximising ``x[start + s : start + s + m] @ ref``."""
+    m = ref.size
+    c = [float(x[start + s : start + s + m] @ ref) for s in range(-max_shift, max_shift + 1)]
+    return int(np.argmax(c)) - max_shift
 
 
 def _ecg_template(
@@ -425,43 +444,107 @@ def _ecg_template(
     fs: float,
     *,
     qrs_band_hz: tuple[float, float] = (5.0, 30.0),
+    emg_band_hz: tuple[float, float] = (100.0, 400.0),
+    envelope_hz: float = 10.0,
     min_rr_s: float = 0.33,
-    threshold_mad: float = 6.0,
-    window_s: tuple[float, float] = (0.1, 0.15),
+    threshold: float = 6.0,
+    window_s: tuple[float, float] = (0.1, 0.12),
+    max_shift_s: float = 0.03,
+    amplitude_sd: float = 0.25,
 ):
-    """QRS template subtraction per channel: R peaks from the 5-30 Hz band, median
-    template over ``window_s`` (before, after) each peak, least-squares scaled per beat."""
-    sos = butter_sos(fs, low_hz=qrs_band_hz[0], high_hz=qrs_band_hz[1], order=2)
-    qrs = _filtfilt(x2, sos)
+    """QRS template subtraction, robust to EMG bursts and short windows.
+
+    Per channel: the envelopes of the QRS band (``qrs_band_hz``) and of an EMG band
+    above the QRS (``emg_band_hz``) give a beat score: the QRS-band envelope over the
+    level expected there from the noise (the quietest quarter of the signal) plus the
+    EMG (the EMG band's envelope above its noise level times the EMG's own QRS/EMG band
+    ratio, measured where the EMG band is active).  Beats are score peaks above
+    ``threshold`` at least ``min_rr_s`` apart (one beat is enough).  Each sample gets a
+    variance from the local EMG-band envelope.  Beats are aligned by cross-correlation;
+    the template is their inverse-variance weighted mean over ``window_s`` (before,
+    after) the R peak; each beat is fitted by weighted least squares with the template
+    and its derivative (amplitude, prior 1 +/- ``amplitude_sd``, and sub-sample shift)
+    and subtracted.  Beats buried in a strong burst are not found and stay (they do not
+    move an onset)."""
+    n, n_ch = x2.shape
     out = x2.copy()
     pre = _samples("window_s[0]", window_s[0], fs)
     post = _samples("window_s[1]", window_s[1], fs)
+    shift = _samples("max_shift_s", max_shift_s, fs)
     dist = _samples("min_rr_s", min_rr_s, fs)
+    pad = pre + post + shift
+    hi_emg = min(emg_band_hz[1], 0.45 * fs)
+    env_sos = butter_sos(fs, high_hz=envelope_hz, order=2)
+    q = _filtfilt(x2, butter_sos(fs, low_hz=qrs_band_hz[0], high_hz=qrs_band_hz[1], order=2))
+    eq = _filtfilt(q, env_sos, rectify=True)
+    eh = _filtfilt(
+        _filtfilt(x2, butter_sos(fs, low_hz=emg_band_hz[0], high_hz=hi_emg, order=2)),
+        env_sos, rectify=True,
+    )
+    ex = _filtfilt(x2, env_sos, rectify=True)
+    block = max(4, _samples("block", 0.25, fs))
+    taper = _sps.windows.tukey(pre + post, 0.3)
+    span = np.arange(-pre, post)
     n_beats = []
-    for c in range(x2.shape[1]):
-        q = np.abs(np.nan_to_num(qrs[:, c]))
-        mad = np.median(np.abs(q - np.median(q))) + 1e-300
-        peaks, _ = _sps.find_peaks(q, height=np.median(q) + threshold_mad * mad, distance=dist)
-        peaks = peaks[(peaks >= pre) & (peaks + post < x2.shape[0])]
-        n_beats.append(len(peaks))
-        if len(peaks) < 3:
+    for c in range(n_ch):
+        fin = np.isfinite(x2[:, c])
+        fq = np.nan_to_num(eq[:, c])
+        fh = np.nan_to_num(eh[:, c])
+        nq = _quiet_level(fq[fin], block) + 1e-300 if fin.any() else 1.0
+        nh = _quiet_level(fh[fin], block) + 1e-300 if fin.any() else 1.0
+        sd0 = _quiet_level(np.nan_to_num(ex[:, c])[fin], block) * math.sqrt(math.pi / 2) \
+            if fin.any() else 1.0
+        act = (fh > 4.0 * nh) & fin
+        ratio = float(np.median(fq[act] / fh[act])) if act.sum() > block else 0.0
+        score = np.where(fin, fq / (nq + ratio * np.maximum(fh - nh, 0.0)), 0.0)
+        peaks, _ = _sps.find_peaks(score, height=threshold, distance=dist)
+        n_beats.append(int(peaks.size))
+        if peaks.size == 0:
             continue
-        idx = peaks[:, None] + np.arange(-pre, post)[None, :]
-        seg = x2[idx, c]
-        ok = np.all(np.isfinite(seg), axis=1)
-        if ok.sum() < 3:
-            continue
-        tpl = np.median(seg[ok], axis=0)
-        tpl -= tpl.mean()
-        denom = float(tpl @ tpl) or 1.0
-        for p, s, good in zip(peaks, seg, ok, strict=True):
-            if good:
-                out[p - pre : p + post, c] -= (float(s @ tpl) / denom) * tpl
+        # padded copies: every beat has a full window; padding and NaN get zero weight
+        xp = np.pad(np.where(fin, x2[:, c], 0.0), pad)
+        qp = np.pad(np.nan_to_num(q[:, c]), pad)
+        wp = np.pad(np.where(fin, 1.0 / (sd0 * np.maximum(fh / nh, 1.0)) ** 2, 0.0), pad)
+        pk = peaks + pad
+        best = pk[np.argmax(score[peaks])]
+        ref = qp[best - pre : best + post]
+        pk = np.array([p + _xcorr_shift(qp, ref, p - pre, shift) for p in pk])
+        for it in range(3):
+            idx = pk[:, None] + span[None, :]
+            w = wp[idx]
+            tpl = (w * xp[idx]).sum(axis=0) / np.maximum(w.sum(axis=0), 1e-300)
+            tpl = (tpl - tpl.mean()) * taper
+            if it < 2:
+                pk = np.array([p + _xcorr_shift(xp, tpl, p - pre, shift // 2 + 1) for p in pk])
+        d_tpl = np.gradient(tpl)
+        prior_a = 1.0 / amplitude_sd**2
+        for p in pk:
+            seg, w = xp[p - pre : p + post], wp[p - pre : p + post]
+            # weighted ridge: amplitude ~ N(1, amplitude_sd^2), shift ~ N(0, 1 sample^2)
+            g11 = float(w @ (tpl * tpl)) + prior_a
+            g12 = float(w @ (tpl * d_tpl))
+            g22 = float(w @ (d_tpl * d_tpl)) + prior_a
+            r1 = float(w @ (tpl * seg)) + prior_a
+            r2 = float(w @ (d_tpl * seg))
+            det = g11 * g22 - g12 * g12
+            if det <= 0:
+                continue
+            a = (g22 * r1 - g12 * r2) / det
+            b = (g11 * r2 - g12 * r1) / det
+            if a <= 0:
+                continue
+            lo, hi = max(0, p - pre - pad), min(n, p + post - pad)
+            k0 = lo - (p - pre - pad)
+            out[lo:hi, c] -= (a * tpl + b * d_tpl)[k0 : k0 + hi - lo]
     return out, {
         "qrs_band_hz": tuple(qrs_band_hz),
+        "emg_band_hz": tuple(emg_band_hz),
+        "envelope_hz": envelope_hz,
         "min_rr_s": min_rr_s,
-        "threshold_mad": threshold_mad,
+        "threshold": threshold,
         "window_s": tuple(window_s),
+        "max_shift_s": max_shift_s,
+        "amplitude_sd": amplitude_sd,
         "n_beats": n_beats,
     }
 

@@ -86,6 +86,7 @@ def synth_emg(
     burst_s: tuple[float, float] = (0.4, 1.2),
     gap_s: tuple[float, float] = (0.8, 2.0),
     lead_s: float = 1.5,
+    tail_s: float = 0.5,
     amplitude_v: float = 1e-4,
     amplitude_jitter: float = 0.3,
     shape: str = "linear",
@@ -111,6 +112,8 @@ def synth_emg(
         (onset to offset) and the rest between bursts.
     lead_s : float
         Rest before the first burst starts (at least this, plus up to 0.5 s).
+    tail_s : float
+        Minimum rest after the last burst ends (0.5 s).
     amplitude_v : float
         Nominal plateau RMS in volts (each burst scaled by 1 +/- ``amplitude_jitter``).
     shape : {"linear", "cosine"}
@@ -145,7 +148,7 @@ def synth_emg(
         r = rng.uniform(*rise_s)
         fl = rng.uniform(*fall_s)
         dur = max(dur, r + fl + 0.05)
-        if tb + dur > t[-1] - 0.5:
+        if tb + dur > t[-1] - tail_s:
             break
         a = amplitude_v * (1.0 + amplitude_jitter * rng.uniform(-1.0, 1.0))
         i0 = math.ceil(tb * fs)
@@ -180,7 +183,7 @@ def synth_emg(
         "function": "labkit.signal.emg_synth.synth_emg",
         "fs_hz": fs, "duration_s": duration_s, "snr_db": snr_db, "rise_s": tuple(rise_s),
         "fall_s": tuple(fall_s), "burst_s": tuple(burst_s), "gap_s": tuple(gap_s),
-        "lead_s": lead_s, "amplitude_v": amplitude_v, "amplitude_jitter": amplitude_jitter,
+        "lead_s": lead_s, "tail_s": tail_s, "amplitude_v": amplitude_v, "amplitude_jitter": amplitude_jitter,
         "shape": shape, "drift_ratio": drift_ratio, "ecg_ratio": ecg_ratio,
         "heart_rate_bpm": heart_rate_bpm, "mains_ratio": mains_ratio, "mains_hz": mains_hz,
         "seed": seed,
