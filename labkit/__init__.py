@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from labkit._version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
+    from labkit.analysis.tidy import analyze
     from labkit.session.reader import Session, open_session
     from labkit.session.repair import repair_session
     from labkit.session.writer import SessionWriter
@@ -26,11 +27,13 @@ __all__ = [
     "SessionWriter",
     "StreamSpec",
     "__version__",
+    "analyze",
     "open_session",
     "repair_session",
 ]
 
 _LAZY = {
+    "analyze": "labkit.analysis.tidy",
     "open_session": "labkit.session.reader",
     "Session": "labkit.session.reader",
     "repair_session": "labkit.session.repair",

@@ -618,6 +618,32 @@ def _print_run_results(table: Any, aggregates: Any, path: Path, result_name: str
     console.print(f"saved {path}; open it with labkit.open_session({str(path)!r})")
 
 
+# -- analysis (labkit.analysis; issue 9) ------------------------------------------------
+@app.command()
+def analyze(
+    files: Annotated[list[Path], typer.Argument(help="Session files (.h5).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Tidy table: .csv or .parquet.")],
+    params: Annotated[Path | None, typer.Option("--params", help="YAML/JSON per-test analysis "
+                                                "overrides, e.g. 'imtp: {onset_k: 3.0}'.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Worker processes (default: "
+                                                "CPUs).")] = None,
+    dask: Annotated[str | None, typer.Option("--dask", help="Run on Dask: a scheduler address or "
+                                             "'local'.")] = None,
+    write: Annotated[bool, typer.Option("--write", help="Store each re-analysis as a new results "
+                                        "group in its file.")] = False,
+) -> None:
+    """Analyse session files into one tidy table (one row per session x trial x metric)."""
+    from labkit.analysis.batch import cli_analyze
+
+    code = cli_analyze([str(f) for f in files], str(output), params_file=str(params) if params else None,
+                       workers=workers, dask=dask, write=write, echo=typer.echo)
+    if code:
+        raise typer.Exit(code)
+
+
+# -- end of analysis commands -------------------------------------------------------------
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``labkit`` console script."""
     args = list(sys.argv[1:] if argv is None else argv)

@@ -284,6 +284,27 @@ class Session:
                 arrays[key] = ds[()]
         return Result(name, provenance, tables, arrays)
 
+    def metrics(self, params: dict[str, Any] | None = None, *, result: str | None = None
+                ) -> pd.DataFrame:
+        """This session's metrics as a tidy table (see :func:`labkit.analyze`).
+
+        Parameters
+        ----------
+        params : dict, optional
+            Per-test analysis overrides; when given, the trials are analysed again (nothing
+            is written; use ``labkit.analyze(path, params, write=True)`` to store it).
+        result : str, optional
+            Read this results group instead of the newest one.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per trial x metric.
+        """
+        from labkit.analysis.tidy import session_metrics
+
+        return session_metrics(self, params, result=result)
+
 
 def open_session(path: str | os.PathLike[str], **sync_params: Any) -> Session:
     """Open a session file read-only.
