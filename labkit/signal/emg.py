@@ -432,11 +432,53 @@ def _quiet_level(env: np.ndarray, block: int) -> float:
     return float(np.median(med[keep]))
 
 
-def _xcorr_shift(x: np.ndarray, ref: np.ndarray, start: int, max_shift: int) -> int:
-    """Shift in ``[-max_shift, max_shift]`` maximising ``x[start + s : start + s + m] @ ref``."""
+def _match_shift(xw: np.ndarray, w: np.ndarray, ref: np.ndarray, start: int,
+                 max_shift: int) -> int:
+    """Shift ``s`` in ``[-max_shift, max_shift]`` that maximises the matched-filter
+    statistic of ``ref`` at ``start + s`` under noise of inverse variance ``w``:
+    ``sum(w x ref) / sqrt(sum(w ref^2))`` (``xw = w * x``)."""
     m = ref.size
-    c = [float(x[start + s : start + s + m] @ ref) for s in range(-max_shift, max_shift + 1)]
-    return int(np.argmax(c)) - max_shift
+    a, b = start - max_shift, start + max_shift + m
+    num = np.correlate(xw[a:b], ref, "valid")
+    den = np.correlate(w[a:b], ref * ref, "valid")
+    return int(np.argmax(num / np.sqrt(np.maximum(den, 1e-300)))) - max_shift
+
+
+def _medoid_template(xp, cand, pre, post, shift, sos, taper) -> np.ndarray:
+    """Of the beats at ``cand``, the low-passed, tapered segment that matches the others
+    best (sum over the others of the maximum normalised cross-correlation within
+    ``shift`` samples)."""
+    m = pre + post
+    cores = [_sps.sosfiltfilt(sos, xp[p - pre : p + post]) * taper for p in cand]
+    segs = [xp[p - pre - shift : p + post + shift] for p in cand]
+    norms = [np.sqrt(np.maximum(np.convolve(sg * sg, np.ones(m), "valid"), 1e-300)) for sg in segs]
+    total = np.zeros(len(cand))
+    for i, core in enumerate(cores):
+        cn = math.sqrt(float(core @ core)) or 1.0
+        for sg, nm in zip(segs, norms, strict=True):
+            total[i] += float(np.max(np.correlate(sg, core, "valid") / nm)) / cn
+    return cores[int(np.argmax(total))]
+
+
+def _fit_beat(xp, wp, start, tpl, amplitude_sd):
+    """Weighted least-squares fit of ``a tpl + b tpl'`` to ``xp[start:start+m]`` with
+    sample weights ``wp`` (inverse variances): ``(a, b, a_ls, z)``, where ``a, b`` have
+    the priors ``a ~ N(1, amplitude_sd^2)``, ``b ~ N(0, amplitude_sd^-2)`` (None: no
+    prior), ``a_ls`` is the unregularised amplitude and ``z`` its signal-to-noise."""
+    m = tpl.size
+    seg, w = xp[start : start + m], wp[start : start + m]
+    d = np.gradient(tpl)
+    g11, g12, g22 = float(w @ (tpl * tpl)), float(w @ (tpl * d)), float(w @ (d * d))
+    r1, r2 = float(w @ (tpl * seg)), float(w @ (d * seg))
+    a_ls = r1 / g11 if g11 > 0 else 0.0
+    z = a_ls * math.sqrt(g11) if g11 > 0 else 0.0
+    if amplitude_sd is not None:
+        prior = 1.0 / amplitude_sd**2
+        g11, g22, r1 = g11 + prior, g22 + prior, r1 + prior
+    det = g11 * g22 - g12 * g12
+    if det <= 0:
+        return 0.0, 0.0, a_ls, z
+    return (g22 * r1 - g12 * r2) / det, (g11 * r2 - g12 * r1) / det, a_ls, z
 
 
 def _ecg_template(
@@ -449,8 +491,10 @@ def _ecg_template(
     min_rr_s: float = 0.33,
     threshold: float = 6.0,
     window_s: tuple[float, float] = (0.1, 0.12),
-    max_shift_s: float = 0.03,
+    max_shift_s: float = 0.06,
     amplitude_sd: float = 0.25,
+    template_hz: float = 60.0,
+    min_z: float = 4.0,
 ):
     """QRS template subtraction, robust to EMG bursts and short windows.
 
@@ -484,8 +528,10 @@ def _ecg_template(
     ex = _filtfilt(x2, env_sos, rectify=True)
     block = max(4, _samples("block", 0.25, fs))
     taper = _sps.windows.tukey(pre + post, 0.3)
+    # the QRS is low-frequency: the template's noise above template_hz is dropped
+    tpl_sos = butter_sos(fs, high_hz=template_hz, order=2)
     span = np.arange(-pre, post)
-    n_beats = []
+    n_beats, subtracted = [], []
     for c in range(n_ch):
         fin = np.isfinite(x2[:, c])
         fq = np.nan_to_num(eq[:, c])
@@ -497,45 +543,44 @@ def _ecg_template(
         act = (fh > 4.0 * nh) & fin
         ratio = float(np.median(fq[act] / fh[act])) if act.sum() > block else 0.0
         score = np.where(fin, fq / (nq + ratio * np.maximum(fh - nh, 0.0)), 0.0)
-        peaks, _ = _sps.find_peaks(score, height=threshold, distance=dist)
+        # zero ends: a beat cut by the start or end of the signal still makes a peak
+        peaks, _ = _sps.find_peaks(np.r_[0.0, score, 0.0], height=threshold, distance=dist)
+        peaks -= 1
         n_beats.append(int(peaks.size))
         if peaks.size == 0:
+            subtracted.append(0)
             continue
         # padded copies: every beat has a full window; padding and NaN get zero weight
         xp = np.pad(np.where(fin, x2[:, c], 0.0), pad)
-        qp = np.pad(np.nan_to_num(q[:, c]), pad)
         wp = np.pad(np.where(fin, 1.0 / (sd0 * np.maximum(fh / nh, 1.0)) ** 2, 0.0), pad)
+        xw = xp * wp
         pk = peaks + pad
-        best = pk[np.argmax(score[peaks])]
-        ref = qp[best - pre : best + post]
-        pk = np.array([p + _xcorr_shift(qp, ref, p - pre, shift) for p in pk])
-        for it in range(3):
-            idx = pk[:, None] + span[None, :]
+        # first template: the medoid of the clearest candidates (the one that matches
+        # the others best), robust to an EMG transient among them
+        top = pk[np.argsort(-score[peaks], kind="stable")[:16]]
+        tpl = _medoid_template(xp, top, pre, post, shift, tpl_sos, taper)
+        keep = np.ones(pk.size, dtype=bool)
+        for it in range(4):
+            s_max = shift if it < 2 else max(2, shift // 4)
+            pk = np.array([p + _match_shift(xw, wp, tpl, p - pre, s_max) for p in pk])
+            fits = np.array([_fit_beat(xp, wp, p - pre, tpl, None) for p in pk])
+            # a beat: the template is clearly there (z) at a plausible amplitude
+            keep = (fits[:, 3] >= min_z) & (fits[:, 2] > 0.3) & (fits[:, 2] < 3.0)
+            if not keep.any():
+                break
+            idx = pk[keep, None] + span[None, :]
             w = wp[idx]
             tpl = (w * xp[idx]).sum(axis=0) / np.maximum(w.sum(axis=0), 1e-300)
-            tpl = (tpl - tpl.mean()) * taper
-            if it < 2:
-                pk = np.array([p + _xcorr_shift(xp, tpl, p - pre, shift // 2 + 1) for p in pk])
-        d_tpl = np.gradient(tpl)
-        prior_a = 1.0 / amplitude_sd**2
-        for p in pk:
-            seg, w = xp[p - pre : p + post], wp[p - pre : p + post]
-            # weighted ridge: amplitude ~ N(1, amplitude_sd^2), shift ~ N(0, 1 sample^2)
-            g11 = float(w @ (tpl * tpl)) + prior_a
-            g12 = float(w @ (tpl * d_tpl))
-            g22 = float(w @ (d_tpl * d_tpl)) + prior_a
-            r1 = float(w @ (tpl * seg)) + prior_a
-            r2 = float(w @ (d_tpl * seg))
-            det = g11 * g22 - g12 * g12
-            if det <= 0:
-                continue
-            a = (g22 * r1 - g12 * r2) / det
-            b = (g11 * r2 - g12 * r1) / det
-            if a <= 0:
-                continue
+            tpl = _sps.sosfiltfilt(tpl_sos, tpl - tpl.mean()) * taper
+            if it == 0:  # centre the window on the template's energy
+                e = np.convolve(tpl * tpl, np.ones(max(1, pre // 4)), "same")
+                pk = pk + (int(np.argmax(e)) - pre)
+        subtracted.append(int(keep.sum()))
+        for p in pk[keep]:
+            a, b = _fit_beat(xp, wp, p - pre, tpl, amplitude_sd)[:2]
             lo, hi = max(0, p - pre - pad), min(n, p + post - pad)
             k0 = lo - (p - pre - pad)
-            out[lo:hi, c] -= (a * tpl + b * d_tpl)[k0 : k0 + hi - lo]
+            out[lo:hi, c] -= (a * tpl + b * np.gradient(tpl))[k0 : k0 + hi - lo]
     return out, {
         "qrs_band_hz": tuple(qrs_band_hz),
         "emg_band_hz": tuple(emg_band_hz),
@@ -545,7 +590,10 @@ def _ecg_template(
         "window_s": tuple(window_s),
         "max_shift_s": max_shift_s,
         "amplitude_sd": amplitude_sd,
-        "n_beats": n_beats,
+        "template_hz": template_hz,
+        "min_z": min_z,
+        "n_candidates": n_beats,
+        "n_beats": subtracted,
     }
 
 
