@@ -641,6 +641,30 @@ def analyze(
         raise typer.Exit(code)
 
 
+@app.command()
+def report(
+    file: Annotated[Path, typer.Argument(help="Session file (.h5).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write.")] = Path("report.html"),
+) -> None:
+    """Write a self-contained HTML report (summary, plots, metrics) of a session."""
+    from labkit.analysis.report import write_report
+
+    typer.echo(f"wrote {write_report(file, output)}")
+
+
+@app.command()
+def plot(
+    file: Annotated[Path, typer.Argument(help="Session file (.h5).")],
+    trial: Annotated[int, typer.Option("--trial", help="Trial id.")],
+    out_dir: Annotated[Path, typer.Option("-o", "--out-dir", help="Folder for the PNG files.")] = Path("."),
+) -> None:
+    """Save one trial's figures (force, EMG, joint angles) as PNG files."""
+    from labkit.analysis.report import save_trial_pngs
+
+    for path in save_trial_pngs(file, trial, out_dir):
+        typer.echo(f"wrote {path}")
+
+
 # -- end of analysis commands -------------------------------------------------------------
 
 

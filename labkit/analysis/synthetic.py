@@ -71,7 +71,8 @@ def write_battery_session(path: str | os.PathLike[str], *, seed: int = 0, n_tria
         The file, holding a ``protocol`` results group (method ``labkit.protocol.runner``).
     """
     from labkit.analysis.replay import step_at
-    from labkit.devices.sim.athlete import MARKERS, Athlete, AthleteParams
+    from labkit.devices.sim.athlete import MARKERS as SIM_MARKERS
+    from labkit.devices.sim.athlete import MEDIAL_MARKERS, Athlete, AthleteParams
     from labkit.protocol.runner import TrialRecord, analyse_session_trials
     from labkit.protocol.schema import load_protocol
     from labkit.session.results import write_result
@@ -97,7 +98,8 @@ def write_battery_session(path: str | os.PathLike[str], *, seed: int = 0, n_tria
         start = end + 2.5
     duration = start - t0
     path = Path(path)
-    streams = _streams(MARKERS)
+    markers = (*SIM_MARKERS, *MEDIAL_MARKERS)
+    streams = _streams(markers)
     with SessionWriter(path, streams, protocol_text=protocol_text, subject=athlete or f"SIM{seed:03d}",
                        operator="labkit.analysis.synthetic", protocol=protocol.name,
                        notes="synthetic imtp battery", overwrite=overwrite, fsync=False) as w:
@@ -113,7 +115,7 @@ def write_battery_session(path: str | os.PathLike[str], *, seed: int = 0, n_tria
         w.append("emg", np.c_[a.emg(idx, t, labels, EMG_RATE_HZ), idx], t)
         n = int(duration * MOCAP_RATE_HZ)
         t = t0 + np.arange(n) / MOCAP_RATE_HZ
-        pos = a.markers(t, MARKERS).reshape(n, -1) + rng.normal(0, 2e-4, (n, 3 * len(MARKERS)))
+        pos = a.markers(t, markers).reshape(n, -1) + rng.normal(0, 2e-4, (n, 3 * len(markers)))
         w.append("mocap", np.c_[pos, np.arange(n)], t)
         w.add_event(t0 + 0.1, "protocol_started", json.dumps({"name": protocol.name,
                                                               "version": protocol.version}), "protocol")
