@@ -490,7 +490,7 @@ def _ecg_template(
     envelope_hz: float = 10.0,
     min_rr_s: float = 0.33,
     threshold: float = 6.0,
-    window_s: tuple[float, float] = (0.1, 0.12),
+    window_s: tuple[float, float] = (0.15, 0.15),
     max_shift_s: float = 0.06,
     amplitude_sd: float = 0.25,
     template_hz: float = 60.0,
@@ -557,7 +557,8 @@ def _ecg_template(
         pk = peaks + pad
         # first template: the medoid of the clearest candidates (the one that matches
         # the others best), robust to an EMG transient among them
-        top = pk[np.argsort(-score[peaks], kind="stable")[:16]]
+        clear = score[peaks] >= 0.5 * score[peaks].max()
+        top = pk[clear][np.argsort(-score[peaks][clear], kind="stable")[:16]]
         tpl = _medoid_template(xp, top, pre, post, shift, tpl_sos, taper)
         keep = np.ones(pk.size, dtype=bool)
         for it in range(4):
@@ -576,6 +577,10 @@ def _ecg_template(
                 e = np.convolve(tpl * tpl, np.ones(max(1, pre // 4)), "same")
                 pk = pk + (int(np.argmax(e)) - pre)
         subtracted.append(int(keep.sum()))
+        import os
+        if os.environ.get("ECGDBG"):
+            print("ch", c, "cand", peaks / fs, "score", score[peaks].round(1), "pk", (pk - pad) / fs,
+                  "fits", fits.round(2).tolist(), "keep", keep, "nq nh ratio", nq, nh, ratio)
         for p in pk[keep]:
             a, b = _fit_beat(xp, wp, p - pre, tpl, amplitude_sd)[:2]
             lo, hi = max(0, p - pre - pad), min(n, p + post - pad)
@@ -1125,10 +1130,11 @@ def detect_onsets(
         y, butter_sos(fs, low_hz=low_hz, high_hz=high_hz, order=order), offset=off
     )
     del y
+    ecg_info: dict = {}
     if ecg is not None:
-        filtered, _ = ECG_METHODS[ecg](filtered, fs) if ecg in ECG_METHODS else (None, None)
-        if filtered is None:
+        if ecg not in ECG_METHODS:
             raise SignalError(f"ecg={ecg!r} is not one of {sorted(ECG_METHODS)} or None")
+        filtered, ecg_info = ECG_METHODS[ecg](filtered, fs)
 
     base = _baseline_ranges(filtered, fs, baseline_s, baseline_window_s, baseline_tolerance)
     score, thr, info = ONSET_METHODS[method](
@@ -1205,6 +1211,7 @@ def detect_onsets(
             "offset": offset,
             "notch_hz": notch_hz,
             "ecg": ecg,
+            "ecg_info": ecg_info,
             "peak_window_s": peak_window_s,
             "method_info": {k: np.asarray(v).tolist() for k, v in info.items()},
         },
