@@ -84,9 +84,6 @@ def test_imtp_metrics_match_the_simulated_truth(tmp_path):
     assert agg.loc[0, "value"] == pytest.approx(stored["peak_force_n"].max())
 
 
-@pytest.mark.xfail(strict=True, reason="ECG on the trunk channels (obliques, multifidus) is still "
-                   "detected as activity: the EMG core's ECG template subtraction fails in short "
-                   "windows; see docs/emg.md and the open EMG work")
 def test_trunk_emg_onsets_match_the_truth(tmp_path):
     _, table = _run(tmp_path)
     with labkit.open_session(tmp_path / "run.h5") as s:
