@@ -488,67 +488,97 @@ def _ecg_template(
     qrs_band_hz: tuple[float, float] = (5.0, 30.0),
     emg_band_hz: tuple[float, float] = (100.0, 400.0),
     envelope_hz: float = 10.0,
+    emg_near_s: float = 0.1,
     min_rr_s: float = 0.33,
     threshold: float = 6.0,
     window_s: tuple[float, float] = (0.15, 0.15),
     max_shift_s: float = 0.06,
     amplitude_sd: float = 0.25,
     template_hz: float = 60.0,
-    min_z: float = 4.0,
+    min_z: float = 6.0,
+    amplitude_range: tuple[float, float] = (0.5, 2.0),
 ):
     """QRS template subtraction, robust to EMG bursts and short windows.
 
-    Per channel: the envelopes of the QRS band (``qrs_band_hz``) and of an EMG band
-    above the QRS (``emg_band_hz``) give a beat score: the QRS-band envelope over the
-    level expected there from the noise (the quietest quarter of the signal) plus the
-    EMG (the EMG band's envelope above its noise level times the EMG's own QRS/EMG band
-    ratio, measured where the EMG band is active).  Beats are score peaks above
-    ``threshold`` at least ``min_rr_s`` apart (one beat is enough).  Each sample gets a
-    variance from the local EMG-band envelope.  Beats are aligned by cross-correlation;
-    the template is their inverse-variance weighted mean over ``window_s`` (before,
-    after) the R peak; each beat is fitted by weighted least squares with the template
-    and its derivative (amplitude, prior 1 +/- ``amplitude_sd``, and sub-sample shift)
-    and subtracted.  Beats buried in a strong burst are not found and stay (they do not
-    move an onset)."""
+    Per channel:
+
+    1. Candidate beats.  The envelopes of the QRS band (``qrs_band_hz``) and of an EMG
+       band above the QRS (``emg_band_hz``) give a score: the QRS-band envelope over the
+       level expected there from the noise (its median in the quietest quarter of the
+       signal) plus the EMG (the largest EMG-band envelope within ``emg_near_s``, above
+       its noise level, times the EMG's own QRS/EMG band ratio measured where the EMG
+       band is active).  Candidates are score peaks above ``threshold`` at least
+       ``min_rr_s`` apart; one is enough.
+    2. Template.  Every sample gets an inverse variance from the local EMG-band envelope.
+       The candidates are aligned (weighted matched filter, within ``max_shift_s``) to
+       the medoid of the clearest ones, then to their inverse-variance weighted mean over
+       ``window_s`` (before, after), low-passed at ``template_hz`` and tapered; a
+       candidate counts if the template is clearly in it (z >= ``min_z``) at an
+       amplitude in ``amplitude_range``.
+    3. Beats.  Weighted matched filter of the template over the whole signal: every peak
+       with z >= ``min_z`` and an amplitude in ``amplitude_range``, ``min_rr_s`` apart,
+       is a beat (this finds beats next to an onset, cut by the signal's ends, or in
+       weak EMG).  The template is re-estimated from them and each beat is fitted by
+       weighted least squares with the template and its derivative (amplitude, prior
+       1 +/- ``amplitude_sd``, and sub-sample shift) and subtracted.
+
+    Beats buried in a strong burst stay (they do not move an onset)."""
+    from scipy.ndimage import maximum_filter1d
+
     n, n_ch = x2.shape
     out = x2.copy()
     pre = _samples("window_s[0]", window_s[0], fs)
     post = _samples("window_s[1]", window_s[1], fs)
+    m = pre + post
     shift = _samples("max_shift_s", max_shift_s, fs)
     dist = _samples("min_rr_s", min_rr_s, fs)
-    pad = pre + post + shift
+    near = 2 * _samples("emg_near_s", emg_near_s, fs) + 1
+    edge = _samples("edge", 0.05, fs)
+    a_lo, a_hi = (float(v) for v in amplitude_range)
+    pad = m + shift
     hi_emg = min(emg_band_hz[1], 0.45 * fs)
     env_sos = butter_sos(fs, high_hz=envelope_hz, order=2)
     q = _filtfilt(x2, butter_sos(fs, low_hz=qrs_band_hz[0], high_hz=qrs_band_hz[1], order=2))
     eq = _filtfilt(q, env_sos, rectify=True)
+    del q
     eh = _filtfilt(
         _filtfilt(x2, butter_sos(fs, low_hz=emg_band_hz[0], high_hz=hi_emg, order=2)),
         env_sos, rectify=True,
     )
     ex = _filtfilt(x2, env_sos, rectify=True)
     block = max(4, _samples("block", 0.25, fs))
-    taper = _sps.windows.tukey(pre + post, 0.3)
+    taper = _sps.windows.tukey(m, 0.3)
     # the QRS is low-frequency: the template's noise above template_hz is dropped
     tpl_sos = butter_sos(fs, high_hz=template_hz, order=2)
     span = np.arange(-pre, post)
-    n_beats, subtracted = [], []
+
+    def mean_template(xp, wp, pk):
+        idx = pk[:, None] + span[None, :]
+        w = wp[idx]
+        tpl = (w * xp[idx]).sum(axis=0) / np.maximum(w.sum(axis=0), 1e-300)
+        return _sps.sosfiltfilt(tpl_sos, tpl - tpl.mean()) * taper
+
+    n_cand, n_beats = [], []
     for c in range(n_ch):
         fin = np.isfinite(x2[:, c])
+        n_cand.append(0)
+        n_beats.append(0)
+        if fin.sum() < 2 * m:
+            continue
         fq = np.nan_to_num(eq[:, c])
         fh = np.nan_to_num(eh[:, c])
-        nq = _quiet_level(fq[fin], block) + 1e-300 if fin.any() else 1.0
-        nh = _quiet_level(fh[fin], block) + 1e-300 if fin.any() else 1.0
-        sd0 = _quiet_level(np.nan_to_num(ex[:, c])[fin], block) * math.sqrt(math.pi / 2) \
-            if fin.any() else 1.0
-        act = (fh > 4.0 * nh) & fin
-        ratio = float(np.median(fq[act] / fh[act])) if act.sum() > block else 0.0
-        score = np.where(fin, fq / (nq + ratio * np.maximum(fh - nh, 0.0)), 0.0)
-        # zero ends: a beat cut by the start or end of the signal still makes a peak
-        peaks, _ = _sps.find_peaks(np.r_[0.0, score, 0.0], height=threshold, distance=dist)
-        peaks -= 1
-        n_beats.append(int(peaks.size))
+        nq = _quiet_level(fq[fin], block) + 1e-300
+        nh = _quiet_level(fh[fin], block) + 1e-300
+        sd0 = _quiet_level(np.nan_to_num(ex[:, c])[fin], block) * math.sqrt(math.pi / 2) + 1e-300
+        # the EMG's own QRS-band / EMG-band envelope ratio (noise's if there is no EMG)
+        act = (fh > 2.0 * nh) & fin
+        ratio = float(np.median(fq[act] / fh[act])) if act.sum() > block else nq / nh
+        emg_near = maximum_filter1d(fh, near)
+        score = np.where(fin, fq / (nq + ratio * np.maximum(emg_near - nh, 0.0)), 0.0)
+        score[:edge] = score[n - edge :] = 0.0  # filter transients at the ends
+        peaks, _ = _sps.find_peaks(score, height=threshold, distance=dist)
+        n_cand[c] = int(peaks.size)
         if peaks.size == 0:
-            subtracted.append(0)
             continue
         # padded copies: every beat has a full window; padding and NaN get zero weight
         xp = np.pad(np.where(fin, x2[:, c], 0.0), pad)
@@ -560,36 +590,44 @@ def _ecg_template(
         clear = score[peaks] >= 0.5 * score[peaks].max()
         top = pk[clear][np.argsort(-score[peaks][clear], kind="stable")[:16]]
         tpl = _medoid_template(xp, top, pre, post, shift, tpl_sos, taper)
-        keep = np.ones(pk.size, dtype=bool)
+        keep = np.zeros(pk.size, dtype=bool)
         for it in range(4):
             s_max = shift if it < 2 else max(2, shift // 4)
             pk = np.array([p + _match_shift(xw, wp, tpl, p - pre, s_max) for p in pk])
             fits = np.array([_fit_beat(xp, wp, p - pre, tpl, None) for p in pk])
-            # a beat: the template is clearly there (z) at a plausible amplitude
-            keep = (fits[:, 3] >= min_z) & (fits[:, 2] > 0.3) & (fits[:, 2] < 3.0)
+            keep = (fits[:, 3] >= min_z) & (fits[:, 2] >= a_lo) & (fits[:, 2] <= a_hi)
             if not keep.any():
                 break
-            idx = pk[keep, None] + span[None, :]
-            w = wp[idx]
-            tpl = (w * xp[idx]).sum(axis=0) / np.maximum(w.sum(axis=0), 1e-300)
-            tpl = _sps.sosfiltfilt(tpl_sos, tpl - tpl.mean()) * taper
+            tpl = mean_template(xp, wp, pk[keep])
             if it == 0:  # centre the window on the template's energy
                 e = np.convolve(tpl * tpl, np.ones(max(1, pre // 4)), "same")
                 pk = pk + (int(np.argmax(e)) - pre)
-        subtracted.append(int(keep.sum()))
-        import os
-        if os.environ.get("ECGDBG"):
-            print("ch", c, "cand", peaks / fs, "score", score[peaks].round(1), "pk", (pk - pad) / fs,
-                  "fits", fits.round(2).tolist(), "keep", keep, "nq nh ratio", nq, nh, ratio)
-        for p in pk[keep]:
+                tpl = mean_template(xp, wp, pk[keep])
+        if not keep.any():
+            continue
+        # every beat: peaks of the weighted matched filter of the template
+        num = _sps.oaconvolve(xw, tpl[::-1], mode="valid")
+        den = np.maximum(_sps.oaconvolve(wp, (tpl * tpl)[::-1], mode="valid"), 1e-300)
+        z = num / np.sqrt(den)
+        amp = num / den
+        z[(amp < a_lo) | (amp > a_hi)] = 0.0
+        starts, _ = _sps.find_peaks(np.r_[0.0, z, 0.0], height=min_z, distance=dist)
+        pk = starts - 1 + pre
+        if pk.size == 0:
+            continue
+        tpl = mean_template(xp, wp, pk)
+        d_tpl = np.gradient(tpl)
+        n_beats[c] = int(pk.size)
+        for p in pk:
             a, b = _fit_beat(xp, wp, p - pre, tpl, amplitude_sd)[:2]
             lo, hi = max(0, p - pre - pad), min(n, p + post - pad)
             k0 = lo - (p - pre - pad)
-            out[lo:hi, c] -= (a * tpl + b * np.gradient(tpl))[k0 : k0 + hi - lo]
+            out[lo:hi, c] -= (a * tpl + b * d_tpl)[k0 : k0 + hi - lo]
     return out, {
         "qrs_band_hz": tuple(qrs_band_hz),
         "emg_band_hz": tuple(emg_band_hz),
         "envelope_hz": envelope_hz,
+        "emg_near_s": emg_near_s,
         "min_rr_s": min_rr_s,
         "threshold": threshold,
         "window_s": tuple(window_s),
@@ -597,8 +635,9 @@ def _ecg_template(
         "amplitude_sd": amplitude_sd,
         "template_hz": template_hz,
         "min_z": min_z,
-        "n_candidates": n_beats,
-        "n_beats": subtracted,
+        "amplitude_range": (a_lo, a_hi),
+        "n_candidates": n_cand,
+        "n_beats": n_beats,
     }
 
 
