@@ -128,7 +128,10 @@ def test_moving_rms(x, half):
 def test_tkeo(x):
     out = np.empty_like(x)
     K.tkeo(x, out)
-    np.testing.assert_allclose(out, R.tkeo(x), rtol=1e-12, equal_nan=True)
+    # x^2 - x[n-1] x[n+1] can cancel: the kernel may fuse it (FMA), so the tolerance is
+    # relative to the size of the terms, not of their difference
+    scale = float(np.nanmax(x * x)) if np.isfinite(x).any() else 0.0
+    np.testing.assert_allclose(out, R.tkeo(x), rtol=1e-12, atol=1e-13 * scale, equal_nan=True)
 
 
 @SETTINGS
