@@ -648,11 +648,14 @@ ECG_METHODS: dict[str, Callable[..., tuple[np.ndarray, dict]]] = {
 }
 
 
-def suppress_ecg(x: Any, fs_hz: float, *, method: str = "highpass", **options) -> np.ndarray:
-    """Suppress ECG on trunk channels (obliques, multifidus).
+def suppress_ecg(x: Any, fs_hz: float, *, method: str = "template", **options) -> np.ndarray:
+    """Suppress ECG on trunk channels (obliques, multifidus); pass band-passed EMG.
 
-    ``method="highpass"`` (default): zero-phase 4th-order high-pass at ``cutoff_hz=30``.
-    ``method="template"``: subtract a median QRS template at each detected R peak.
+    ``method="template"`` (default): find the beats (QRS band against the EMG band,
+    thresholds from the quietest part; one beat is enough), build a QRS template and
+    subtract it, fitted per beat (see ``_ecg_template`` and docs/emg.md).
+    ``method="highpass"``: zero-phase 4th-order high-pass at ``cutoff_hz=30`` (keeps
+    most of the QRS energy left by a 20 Hz band-pass; for comparison).
     Options are passed to the method in :data:`ECG_METHODS`.
     """
     fs = _check_fs(fs_hz)
@@ -708,8 +711,9 @@ def preprocess(
         Band-pass (see :func:`bandpass`; -3 dB of the zero-phase response).
     notch_hz : float or None
         Mains notch frequency (50 or 60) or None.
-    ecg : {"highpass", "template", None}
-        ECG suppression for trunk channels (see :func:`suppress_ecg`).
+    ecg : {"template", "highpass", None}
+        ECG suppression for trunk channels (see :func:`suppress_ecg`; ``"template"``
+        is the one that works, docs/emg.md).
     envelope_hz, envelope_order : float, int
         Linear-envelope low-pass (6 Hz for amplitude, 25-50 Hz for timing).
 
