@@ -1115,7 +1115,9 @@ def detect_onsets(
     refine_pre_s, refine_post_s : float
         Refinement window around each coarse onset (never before the previous burst).
     low_hz, high_hz, order, offset, notch_hz, ecg
-        Preprocessing, as in :func:`preprocess`.
+        Preprocessing, as in :func:`preprocess`.  ``ecg="template"`` on trunk channels
+        (obliques, multifidus); the method's options and the beats it found per channel
+        are in ``params["ecg_info"]``.
     peak_window_s : float
         Moving-RMS window for ``peak``.
     channels : sequence of str, optional
