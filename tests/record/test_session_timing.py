@@ -24,6 +24,8 @@ LIMB = ("gluteus_maximus", "gluteus_medius", "rectus_femoris", "tensor_fasciae_l
 
 
 def test_electromechanical_delay_per_muscle_from_a_recorded_session(tmp_path):
+    """Six cued pulls; the mean EMD of every limb muscle within 5 ms of the truth (the force
+    detector's ~1 ms 5 SD bias is part of every EMD, so the mean needs a few trials)."""
     config, text = lab_config(("force", "emg", "truth"))
     path = tmp_path / "emd.h5"
     cue_spec = StreamSpec(f"cues-{config.source_prefix}", "markers", [ChannelSpec("cue")], 0.0,
@@ -35,7 +37,7 @@ def test_electromechanical_delay_per_muscle_from_a_recorded_session(tmp_path):
         with Recorder(config, path, config_text=text) as rec:
             assert rec.wait_for_stream(lambda s: s.source_id == cue_spec.source_id, 15)
             time.sleep(1.0)
-            for k in range(1, 5):
+            for k in range(1, 7):
                 cues.push_sample([f"trial:{k}"])
                 cues.push_sample(["task:imtp"])
                 time.sleep(1.5)
@@ -56,10 +58,10 @@ def test_electromechanical_delay_per_muscle_from_a_recorded_session(tmp_path):
     emg = {m["trial"]: m for m in truth if m["event"] == "emg"}
     true_emd = pd.DataFrame(
         [{c: 1e3 * (efforts[k]["force_onset_s"] - emg[k]["emg_onset_s"][c]) for c in channels}
-         for k in range(1, 5)], index=r.emd_ms.index)
+         for k in range(1, 7)], index=r.emd_ms.index)
     err = r.emd_ms[channels] - true_emd
     assert not err.isna().any().any()
     assert err.mean().abs().max() <= 5.0, err.mean().round(2).to_dict()
     force_err_ms = 1e3 * (r.trials["force_onset_s"].to_numpy()
-                          - np.array([efforts[k]["force_onset_s"] for k in range(1, 5)]))
+                          - np.array([efforts[k]["force_onset_s"] for k in range(1, 7)]))
     assert np.all((force_err_ms > -0.5) & (force_err_ms < 3.0)), force_err_ms
