@@ -193,14 +193,14 @@ def run_lab_demo(path: str | os.PathLike[str], *, n_trials: int = 3, config_path
                 time.sleep(effort_s)
                 cues.push_sample(["stop"])
                 say(f"trial {k}: relax")
-                time.sleep(0.3)
+                time.sleep(0.8)  # the athlete relaxes (reaction + decay) inside the window
                 rec.writer.update_trial(k, end=pylsl.local_clock(), status="recorded")
                 time.sleep(rest_s)
         finally:
             rec.stop()
         lab.check()
     say("analysing")
-    metrics, params, inputs = _analyse_pulls(path)
+    metrics, params, inputs = _analyse_pulls(path, weigh_s=weigh_s)
     from labkit.session.results import write_result
 
     name = write_result(path, "isometric", method="labkit.signal.force.isometric", params=params,
@@ -208,7 +208,7 @@ def run_lab_demo(path: str | os.PathLike[str], *, n_trials: int = 3, config_path
     return LabDemoResult(path, metrics, name)
 
 
-def _analyse_pulls(path: Path) -> tuple[pd.DataFrame, dict, dict]:
+def _analyse_pulls(path: Path, weigh_s: float = 1.5) -> tuple[pd.DataFrame, dict, dict]:
     import json
 
     from labkit.session.reader import open_session
@@ -230,7 +230,8 @@ def _analyse_pulls(path: Path) -> tuple[pd.DataFrame, dict, dict]:
     params: dict = {}
     for _, trial in trials.iterrows():
         win = (t >= trial["start"]) & (t <= trial["end"])
-        r = force.isometric(fz[win], st.rate_hz)
+        # weigh in the last second before GO (the window opens weigh_s before it)
+        r = force.isometric(fz[win], st.rate_hz, weighing_start_s=max(0.0, weigh_s - 1.1))
         params = dict(r.params)
         onset = float(t[win][0] + r.onset_s) if r.onset_s == r.onset_s else float("nan")
         row = {"trial": int(trial["id"]), "onset_s": onset, "peak_force_n": r.peak_force_n,
