@@ -16,7 +16,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labkit.session.writer import ChannelSpec, SessionWriter, StreamSpec
+from labkit.session.writer import SessionWriter
+from labkit.spec import (
+    COUNTER,
+    PLATE_COMPONENTS,
+    ChannelSpec,
+    StreamSpec,
+    emg_channel,
+    marker_channels,
+    plate_channel,
+)
 
 EMG_RATE_HZ = 29 / 0.0135  # Delsys Trigno: 29 samples per 13.5 ms frame, 2148.148... Hz
 FORCE_RATE_HZ = 2000.0
@@ -29,14 +38,11 @@ MARKERS = ("LASI", "RASI", "LPSI", "RPSI", "LTHI", "RTHI", "LKNE", "RKNE", "LTIB
 
 def demo_streams() -> list[StreamSpec]:
     """Stream declarations of the demo lab (force plate, EMG, mocap, cue markers)."""
-    plate = [ChannelSpec(f"fp1.{c}", "N" if c.startswith("F") else "N.m", "force",
-                         device_channel=f"ai{i}", extra={"plate": "fp1", "component": c})
-             for i, c in enumerate(("Fx", "Fy", "Fz", "Mx", "My", "Mz"))]
-    emg = [ChannelSpec(f"{m}_{s}", "V", "emg", muscle=m, side=s, device_channel=str(i + 1))
+    plate = [plate_channel("fp1", c, f"ai{i}") for i, c in enumerate(PLATE_COMPONENTS)]
+    emg = [emg_channel(m, s, str(i + 1))
            for i, (m, s) in enumerate((m, s) for s in ("l", "r") for m in MUSCLES)]
-    mocap = [ChannelSpec(f"{m}.{a}", "m", "position", extra={"marker": m, "axis": a})
-             for m in MARKERS for a in "xyz"]
-    counter = ChannelSpec("counter", "count", "counter")
+    mocap = [c for m in MARKERS for c in marker_channels(m)]
+    counter = COUNTER
     return [
         StreamSpec("force", "force", [*plate, counter], FORCE_RATE_HZ, "float64",
                    source_id="demo-force-fp1",

@@ -134,3 +134,31 @@ class StreamSpec:
                 )
         elif self.max_string_bytes < 1:
             raise ConfigError(f"{where} has max_string_bytes={self.max_string_bytes}: use >= 1")
+
+
+# -- the lab's channel conventions (design.md: ``<plate>.<component>``, ``<muscle>_<side>``,
+# ``<marker>.<axis>``, and a ``counter`` channel on every stream labkit publishes)
+
+#: Components of a 6-channel force plate, in stream order.
+PLATE_COMPONENTS = ("Fx", "Fy", "Fz", "Mx", "My", "Mz")
+
+#: The sample counter every labkit stream carries, so that loss is detectable end to end.
+COUNTER = ChannelSpec("counter", "count", "counter")
+
+
+def plate_channel(plate: str, component: str, device_channel: str = "") -> ChannelSpec:
+    """``fp1.Fz`` (N) or ``fp1.Mx`` (N.m), with ``plate`` and ``component`` columns."""
+    return ChannelSpec(f"{plate}.{component}", "N" if component.startswith("F") else "N.m", "force",
+                       device_channel=device_channel, extra={"plate": plate, "component": component})
+
+
+def emg_channel(muscle: str, side: str, device_channel: str = "") -> ChannelSpec:
+    """``gluteus_maximus_r`` (V), with ``muscle`` and ``side`` columns."""
+    return ChannelSpec(f"{muscle}_{side}", "V", "emg", muscle=muscle, side=side,
+                       device_channel=device_channel)
+
+
+def marker_channels(marker: str, kind: str = "marker") -> list[ChannelSpec]:
+    """``LASI.x``, ``LASI.y``, ``LASI.z`` (m), with ``<kind>`` and ``axis`` columns."""
+    return [ChannelSpec(f"{marker}.{a}", "m", "position", extra={kind: marker, "axis": a})
+            for a in "xyz"]

@@ -24,17 +24,14 @@ EMG_MUSCLES = ("gluteus_maximus", "gluteus_medius", "rectus_femoris", "biceps_fe
 
 
 def _streams(markers: tuple[str, ...]):
-    from labkit.spec import ChannelSpec, StreamSpec
+    from labkit.spec import COUNTER, PLATE_COMPONENTS, StreamSpec, emg_channel, marker_channels, plate_channel
 
-    plate = [ChannelSpec(f"{p}.{c}", "N" if c.startswith("F") else "N.m", "force",
-                         device_channel=f"ai{6 * k + i}", extra={"plate": p, "component": c})
-             for k, p in enumerate(("fp1", "fp2"))
-             for i, c in enumerate(("Fx", "Fy", "Fz", "Mx", "My", "Mz"))]
-    emg = [ChannelSpec(f"{m}_{s}", "V", "emg", muscle=m, side=s, device_channel=str(i + 1))
+    plate = [plate_channel(p, c, f"ai{6 * k + i}") for k, p in enumerate(("fp1", "fp2"))
+             for i, c in enumerate(PLATE_COMPONENTS)]
+    emg = [emg_channel(m, s, str(i + 1))
            for i, (m, s) in enumerate((m, s) for s in ("l", "r") for m in EMG_MUSCLES)]
-    mocap = [ChannelSpec(f"{m}.{a}", "m", "position", extra={"marker": m, "axis": a})
-             for m in markers for a in "xyz"]
-    counter = ChannelSpec("counter", "count", "counter")
+    mocap = [c for m in markers for c in marker_channels(m)]
+    counter = COUNTER
     return [
         StreamSpec("force", "force", [*plate, counter], FORCE_RATE_HZ, "float64",
                    source_id="synthetic-force", device={"manufacturer": "labkit", "model": "synthetic"}),

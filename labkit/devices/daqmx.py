@@ -36,15 +36,14 @@ from labkit.config.hardware import DaqForcePlates, DaqPlate, SimForcePlates
 from labkit.devices.base import DeviceSource, SampleClockStamper
 from labkit.errors import ConfigError, DeviceError
 from labkit.signal.force_plates import kistler_8ch, plate_6ch
-from labkit.spec import ChannelSpec, StreamSpec
+from labkit.spec import COUNTER, PLATE_COMPONENTS, ChannelSpec, StreamSpec, plate_channel
 
 __all__ = ["BufferOverflow", "DaqBackend", "DaqForcePlatesSource", "NidaqmxBackend", "PlateCalibration",
            "SimulatedDaqBackend", "daq_config_for_sim", "default_calibration", "plates_spec"]
 
 log = logging.getLogger(__name__)
 
-COMPONENTS = ("Fx", "Fy", "Fz", "Mx", "My", "Mz")
-COUNTER = ChannelSpec("counter", "count", "counter")
+COMPONENTS = PLATE_COMPONENTS
 OVERFLOW_CODES = {-200279: "the input buffer overflowed (DAQmx -200279: samples were overwritten "
                            "before they were read)",
                   -200361: "the device's onboard memory overflowed (DAQmx -200361)",
@@ -156,8 +155,7 @@ def plates_spec(device: DaqForcePlates, source_id: str, *, rate_hz: float, model
     for p in device.plates:
         for j, comp in enumerate(COMPONENTS):
             dev_ch = p.channels[j] if len(p.channels) == 6 else ",".join(p.channels)
-            channels.append(ChannelSpec(f"{p.name}.{comp}", "N" if comp[0] == "F" else "N.m", "force",
-                                        device_channel=dev_ch, extra={"plate": p.name, "component": comp}))
+            channels.append(plate_channel(p.name, comp, dev_ch))
     return StreamSpec(device.name, "force", [*channels, COUNTER], rate_hz, "float64", source_id=source_id,
                       device={"manufacturer": "National Instruments" if device.backend == "nidaqmx"
                               else "labkit", "model": model, "serial": source_id,

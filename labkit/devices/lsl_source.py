@@ -33,7 +33,7 @@ import numpy as np
 from labkit.config.hardware import LslMocap
 from labkit.devices.base import DeviceSource
 from labkit.errors import ConfigError, DeviceError
-from labkit.spec import ChannelSpec, StreamSpec
+from labkit.spec import COUNTER, ChannelSpec, StreamSpec
 
 __all__ = ["LslMocapSource", "MocapMapping", "axes_matrix", "map_channels"]
 
@@ -44,7 +44,6 @@ UNITS_TO_M = {"m": 1.0, "meter": 1.0, "meters": 1.0, "metre": 1.0, "metres": 1.0
               "cm": 1e-2, "centimeter": 1e-2, "centimeters": 1e-2, "centimetre": 1e-2, "centimetres": 1e-2}
 _LABEL = re.compile(r"^(?P<name>.+?)[._\s:\-]?(?P<axis>[XYZxyz]|[Qq][WXYZwxyz])$")
 _FRAME = {"frame", "framenumber", "frame_number", "frameno", "frame_no"}
-COUNTER = ChannelSpec("counter", "count", "counter")
 
 
 def axes_matrix(axes) -> np.ndarray:

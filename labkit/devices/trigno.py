@@ -37,7 +37,7 @@ import numpy as np
 from labkit.config.hardware import Trigno
 from labkit.devices.base import DeviceSource, SampleClockStamper
 from labkit.errors import DeviceError
-from labkit.spec import ChannelSpec, StreamSpec
+from labkit.spec import COUNTER, StreamSpec, emg_channel
 
 __all__ = ["N_SENSORS", "TrignoCommandClient", "TrignoSource", "emg_spec"]
 
@@ -46,14 +46,12 @@ log = logging.getLogger(__name__)
 TERM = b"\r\n\r\n"
 N_SENSORS = 16
 SAMPLE_BYTES = N_SENSORS * 4
-COUNTER = ChannelSpec("counter", "count", "counter")
 
 
 def emg_spec(device: Trigno, source_id: str, *, rate_hz: float, model: str = "Delsys Trigno",
              types: dict[int, str] | None = None) -> StreamSpec:
     """The EMG stream: ``<muscle>_<side>`` (V) per configured sensor, then ``counter``."""
-    channels = [ChannelSpec(f"{s.muscle}_{s.side}", "V", "emg", muscle=s.muscle, side=s.side,
-                            device_channel=str(s.sensor)) for s in device.sensors]
+    channels = [emg_channel(s.muscle, s.side, str(s.sensor)) for s in device.sensors]
     dev = {"manufacturer": "Delsys", "model": model, "serial": source_id}
     if types:
         dev["sensor_types"] = ",".join(f"{k}:{v}" for k, v in sorted(types.items()))

@@ -25,12 +25,19 @@ import numpy as np
 
 from labkit.config.hardware import SimEmg, SimForcePlates, SimMocap
 from labkit.devices.sim.athlete import MARKERS, SEGMENTS, Athlete, IndexedNoise
-from labkit.spec import ChannelSpec, StreamSpec
+from labkit.spec import (
+    COUNTER,
+    PLATE_COMPONENTS,
+    ChannelSpec,
+    StreamSpec,
+    emg_channel,
+    marker_channels,
+    plate_channel,
+)
 
 __all__ = ["COUNTER", "EmgProducer", "ForcePlateProducer", "MocapProducer", "Producer"]
 
-COUNTER = ChannelSpec("counter", "count", "counter")
-COMPONENTS = ("Fx", "Fy", "Fz", "Mx", "My", "Mz")
+COMPONENTS = PLATE_COMPONENTS
 #: Lever (m) that turns the plate's force noise into its moment noise.
 MOMENT_NOISE_LEVER_M = 0.05
 
@@ -77,9 +84,7 @@ class ForcePlateProducer(Producer):
         k = 0
         for plate in device.plates:
             for comp in COMPONENTS:
-                channels.append(ChannelSpec(f"{plate.name}.{comp}", "N" if comp[0] == "F" else "N.m",
-                                            "force", device_channel=f"ai{k}",
-                                            extra={"plate": plate.name, "component": comp}))
+                channels.append(plate_channel(plate.name, comp, f"ai{k}"))
                 k += 1
         self.spec = StreamSpec(device.name, "force", [*channels, COUNTER], self.rate_hz, "float64",
                                source_id=source_id,
@@ -105,8 +110,7 @@ class EmgProducer(Producer):
 
     def __init__(self, device: SimEmg, athlete: Athlete, source_id: str):
         self.device, self.athlete, self.rate_hz = device, athlete, float(device.rate_hz)
-        channels = [ChannelSpec(f"{s.muscle}_{s.side}", "V", "emg", muscle=s.muscle, side=s.side,
-                                device_channel=str(s.sensor)) for s in device.sensors]
+        channels = [emg_channel(s.muscle, s.side, str(s.sensor)) for s in device.sensors]
         self.labels = [c.label for c in channels]
         self.spec = StreamSpec(device.name, "emg", [*channels, COUNTER], self.rate_hz, "float32",
                                source_id=source_id,
@@ -126,8 +130,7 @@ class MocapProducer(Producer):
     def __init__(self, device: SimMocap, athlete: Athlete, source_id: str):
         self.device, self.athlete, self.rate_hz = device, athlete, float(device.rate_hz)
         if device.output == "markers":
-            channels = [ChannelSpec(f"{m}.{a}", "m", "position", extra={"marker": m, "axis": a})
-                        for m in MARKERS for a in "xyz"]
+            channels = [c for m in MARKERS for c in marker_channels(m)]
         else:
             channels = []
             for seg in SEGMENTS:
