@@ -158,7 +158,7 @@ def write_table(table: pd.DataFrame, out: str | os.PathLike[str]) -> Path:
         try:
             table.to_parquet(out, index=False)
         except ImportError:
-            raise ConfigError(f"{out}: writing Parquet needs pyarrow (pip install pyarrow), "
+            raise ConfigError(f"{out}: writing Parquet needs pyarrow (pip install \"labkit[parquet]\"), "
                               "or write .csv") from None
     return out
 
