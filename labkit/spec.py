@@ -7,6 +7,8 @@ session writer can all use them.
 from __future__ import annotations
 
 import math
+import re
+import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -162,3 +164,48 @@ def marker_channels(marker: str, kind: str = "marker") -> list[ChannelSpec]:
     """``LASI.x``, ``LASI.y``, ``LASI.z`` (m), with ``<kind>`` and ``axis`` columns."""
     return [ChannelSpec(f"{marker}.{a}", "m", "position", extra={kind: marker, "axis": a})
             for a in "xyz"]
+
+
+# -- XDF/LSL stream metadata (``<desc><channels><channel>``, ``<desc><acquisition>``), read
+# the same way for live LSL streams (labkit.lsl.streams) and XDF files (labkit.analysis.xdf)
+
+
+def channels_from_desc(desc: ET.Element | None, n_channels: int) -> list[ChannelSpec]:
+    """Channel specs from an XDF/LSL ``<desc>`` element.
+
+    Each ``<channels><channel>`` child gives one channel: ``label``, ``unit``, ``type``,
+    ``muscle``, ``side``, ``device_channel`` and any other tags as extra columns. Channels
+    without an entry get labels ``ch0``, ``ch1``, ... and empty units; repeated labels
+    (foreign apps sometimes repeat them) get ``_<index>`` appended.
+    """
+    chan_nodes = desc.findall("channels/channel") if desc is not None else []
+    channels = []
+    for i in range(n_channels):
+        node = chan_nodes[i] if i < len(chan_nodes) else None
+        row = {child.tag: (child.text or "").strip() for child in (node if node is not None else [])}
+        label = row.pop("label", "") or f"ch{i}"
+        base = {k: row.pop(k, "") for k in CHANNEL_FIELDS if k != "label"}
+        channels.append(ChannelSpec(label, extra=row, **base))
+    labels = [c.label for c in channels]
+    if len(set(labels)) != len(labels):
+        channels = [ChannelSpec(f"{c.label}_{i}" if labels.count(c.label) > 1 else c.label,
+                                c.unit, c.type, c.muscle, c.side, c.device_channel, c.extra)
+                    for i, c in enumerate(channels)]
+    return channels
+
+
+def device_from_desc(desc: ET.Element | None) -> dict[str, str]:
+    """The ``<desc><acquisition>`` children (manufacturer, model, serial, ...) as a dict."""
+    acq = desc.find("acquisition") if desc is not None else None
+    return {child.tag: (child.text or "").strip() for child in acq} if acq is not None else {}
+
+
+def unique_stream_name(raw: str, taken: set[str]) -> str:
+    """A session stream name from a source's name: unsafe characters become ``_``; a name
+    already in ``taken`` gets ``-2``, ``-3``, ... (``taken`` is not changed)."""
+    name = re.sub(r"[^A-Za-z0-9_.\-]", "_", raw).lstrip(".") or "stream"
+    final, k = name, 2
+    while final in taken:
+        final = f"{name}-{k}"
+        k += 1
+    return final

@@ -21,7 +21,7 @@ import numpy as np
 import pylsl
 
 from labkit.errors import ConfigError, DeviceError
-from labkit.spec import CHANNEL_FIELDS, ChannelSpec, StreamSpec
+from labkit.spec import StreamSpec, channels_from_desc, device_from_desc
 
 _USER_CONFIGS = ("lsl_api.cfg", "~/lsl_api/lsl_api.cfg", "/etc/lsl_api/lsl_api.cfg")
 if "LSLAPICFG" not in os.environ and not any(os.path.exists(os.path.expanduser(p))
@@ -125,24 +125,8 @@ def spec_from_info(info: pylsl.StreamInfo, *, name: str | None = None) -> Stream
     """
     root = ET.fromstring(info.as_xml())
     desc = root.find("desc")
-    chan_nodes = desc.findall("channels/channel") if desc is not None else []
-    n = info.channel_count()
-    channels = []
-    for i in range(n):
-        node = chan_nodes[i] if i < len(chan_nodes) else None
-        row = {child.tag: (child.text or "").strip() for child in (node if node is not None else [])}
-        label = row.pop("label", "") or f"ch{i}"
-        base = {k: row.pop(k, "") for k in CHANNEL_FIELDS if k != "label"}
-        channels.append(ChannelSpec(label, extra=row, **base))
-    labels = [c.label for c in channels]
-    if len(set(labels)) != len(labels):  # foreign apps sometimes repeat labels
-        channels = [ChannelSpec(f"{c.label}_{i}" if labels.count(c.label) > 1 else c.label,
-                                c.unit, c.type, c.muscle, c.side, c.device_channel, c.extra)
-                    for i, c in enumerate(channels)]
-    device = {}
-    acq = desc.find("acquisition") if desc is not None else None
-    if acq is not None:
-        device = {child.tag: (child.text or "").strip() for child in acq}
+    channels = channels_from_desc(desc, info.channel_count())
+    device = device_from_desc(desc)
     rate = float(info.nominal_srate())
     exact = _text(desc, "nominal_rate_hz_exact")
     if exact:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import re
 import threading
 import time
 from collections import deque
@@ -30,7 +29,7 @@ from labkit.config.hardware import HardwareConfig, LslDevice
 from labkit.errors import DeviceError
 from labkit.lsl.streams import clock_offset, open_inlet, spec_from_info
 from labkit.session.writer import SessionWriter
-from labkit.spec import StreamSpec
+from labkit.spec import StreamSpec, unique_stream_name
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +59,7 @@ class StreamStatus:
 
 
 def _session_name(raw: str, taken: set[str]) -> str:
-    name = re.sub(r"[^A-Za-z0-9_.\-]", "_", raw).lstrip(".") or "stream"
-    final, k = name, 2
-    while final in taken:
-        final = f"{name}-{k}"
-        k += 1
-    return final
+    return unique_stream_name(raw, taken)
 
 
 class _InletWorker(threading.Thread):
