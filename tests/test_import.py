@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("numba", "matplotlib", "nidaqmx", "pylsl", "dask", "ezc3d", "h5py", "pandas", "scipy")
+HEAVY = ("numba", "matplotlib", "nidaqmx", "pylsl", "dask", "ezc3d", "pyxdf", "h5py", "pandas", "scipy")
 
 
 def test_import_labkit_is_light():
