@@ -137,8 +137,12 @@ def _ezc3d() -> Any:
 # ---------------------------------------------------------------------------------- reading
 
 
-def _read_c3d(ezc3d: Any, path: Path) -> Any:
-    """Open a C3D file with clear one-line errors for missing, foreign or damaged files."""
+def _read_c3d(ezc3d: Any, path: Path) -> tuple[Any, int | None]:
+    """Open a C3D file with clear one-line errors for missing, foreign or damaged files.
+
+    Also returns the number of frames the header announces (None when it cannot say: files
+    of 65535 frames or more), because ezc3d shortens its own header to what it could read.
+    """
     if not path.exists():
         raise ConfigError(f"{path}: no such C3D file; check the path")
     if not path.is_file():
@@ -151,11 +155,18 @@ def _read_c3d(ezc3d: Any, path: Path) -> Any:
         raise ConfigError(f"{path}: not a C3D file ({what}); give a .c3d file exported by the "
                           "motion-capture software")
     try:
-        return ezc3d.c3d(str(path))
+        c = ezc3d.c3d(str(path))
     except Exception as exc:  # ezc3d raises OSError/RuntimeError with C++ text
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ConfigError(f"{path}: cannot read the C3D file ({reason}); it may be truncated or "
                           "damaged: export it again from the motion-capture software") from None
+    with open(path, "rb") as fh:  # processor type (84 Intel, 85 DEC, 86 MIPS big-endian)
+        fh.seek(max(head[0] - 1, 0) * 512 + 3)
+        proc = fh.read(1)
+    order = "big" if proc == b"\x56" else "little"
+    first, last = int.from_bytes(head[6:8], order), int.from_bytes(head[8:10], order)
+    announced = last - first + 1 if 0 < first <= last < 65535 else None
+    return c, announced
 
 
 def _group(c: Any, name: str) -> Mapping[str, Any]:
@@ -421,9 +432,11 @@ def _labkit_group(c: Any) -> dict[str, Any]:
         parts = row.split()
         if len(parts) == 3:
             try:
-                spans[parts[0]] = (float(parts[1]), float(parts[2]))
+                lo, hi = float(parts[1]), float(parts[2])
             except ValueError:
                 continue
+            old = spans.get(parts[0], (lo, hi))  # several streams of one kind: their union
+            spans[parts[0]] = (min(lo, old[0]), max(hi, old[1]))
     out["spans"] = spans
     return out
 
@@ -432,7 +445,7 @@ def _crop(times: np.ndarray, data: np.ndarray, span: tuple[float, float] | None,
           ) -> tuple[np.ndarray, np.ndarray]:
     if span is None or len(times) == 0:
         return times, data
-    tol = 0.5 / rate if rate > 0 else 1e-9
+    tol = min(1e-6, 1e-3 / rate) if rate > 0 else 1e-9  # as export_c3d placed them
     keep = (times >= span[0] - tol) & (times <= span[1] + tol)
     return times[keep], data[keep]
 
@@ -545,9 +558,9 @@ def import_c3d(
         raise ConfigError(f"{out}: file exists; choose a new path or pass overwrite=True")
     if out.resolve() == src.resolve():
         raise ConfigError(f"{out}: the session would replace the C3D file itself; choose another path")
-    c = _read_c3d(ezc3d, src)
+    c, announced = _read_c3d(ezc3d, src)
     built = _build_session(c, src, emg_channels=emg_channels, model_outputs=model_outputs,
-                           plate_convention=plate_convention)
+                           plate_convention=plate_convention, announced=announced)
     subject = athlete or (built["subjects"][0] if built["subjects"] else "")
     trial = None
     if test is not None:
@@ -562,7 +575,7 @@ def import_c3d(
 
 
 def _build_session(c: Any, path: Path, *, emg_channels: Any, model_outputs: bool,
-                   plate_convention: str) -> dict[str, Any]:
+                   plate_convention: str, announced: int | None) -> dict[str, Any]:
     from labkit.spec import ChannelSpec, StreamSpec, marker_channels
 
     point = _group(c, "POINT")
@@ -580,7 +593,7 @@ def _build_session(c: Any, path: Path, *, emg_channels: Any, model_outputs: bool
     first = int(header["points"]["first_frame"])
     n_frames = points.shape[2] if points.ndim == 3 else 0
     n_analog_frames = analogs.shape[1] if analogs.ndim == 2 else 0
-    expected = int(header["points"]["last_frame"]) - first + 1
+    expected = announced or 0
     if n_frames and expected > n_frames:
         warnings.warn(f"{path}: the header announces {expected} frames but the file holds {n_frames}; "
                       "it looks truncated: importing what is there", LabkitWarning, stacklevel=3)
@@ -846,8 +859,12 @@ def _place(series: _Series, grid_t: np.ndarray, rate: float) -> tuple[np.ndarray
         if hi > lo:
             out[lo:hi] = series.data[lo - k0 : hi - k0]
         return out, "copied"
+    # outside the stream's span: NaN (a thousandth of a sample of slack for clock round-off)
+    tol = 1e-3 / series.rate_hz
+    outside = (grid_t < series.times[0] - tol) | (grid_t > series.times[-1] + tol)
     for j in range(series.data.shape[1]):
-        out[:, j] = np.interp(grid_t, series.times, series.data[:, j], left=np.nan, right=np.nan)
+        out[:, j] = np.interp(grid_t, series.times, series.data[:, j])
+    out[outside] = np.nan
     return out, "interpolated"
 
 
@@ -1087,7 +1104,8 @@ def _export_plan(s: Any, analog_rate_hz: float | None) -> dict[str, Any]:
     if len({x.name for x in series if x.kind == "force"}) > 1:
         raise ConfigError(f"{s.path}: more than one force stream with plates; export supports one")
     pts = [x for x in series if x.kind in ("mocap", "model")]
-    ana = [x for x in series if x.kind in ("force", "emg", "analog")]
+    ana = sorted((x for x in series if x.kind in ("force", "emg", "analog")),
+                 key=lambda x: ("force", "emg", "analog").index(x.kind))  # plates first
     if not pts and not ana:
         raise ConfigError(f"{s.path}: nothing to export: no force, EMG, analog or marker stream")
     mocap = next((x for x in pts if x.kind == "mocap"), pts[0] if pts else None)
@@ -1144,7 +1162,7 @@ def _export_build(ezc3d: Any, s: Any, plan: dict[str, Any], plate_convention: st
     for x in plan["points"]:
         placed, _ = _place(x, p_grid, fp)
         ch = s.stream(x.name).channels
-        spans.append(f"{x.kind} {x.times[0]!r} {x.times[-1]!r}")
+        spans.append(f"{x.kind} {float(x.times[0])!r} {float(x.times[-1])!r}")
         if x.kind == "mocap":
             marker_col = ch["marker"].astype(str).tolist() if "marker" in ch.columns else \
                 [lab.rsplit(".", 1)[0] for lab in x.labels]
@@ -1221,7 +1239,7 @@ def _export_build(ezc3d: Any, s: Any, plan: dict[str, Any], plate_convention: st
         sub = _Series(x.name, x.kind, x.rate_hz, x.times, x.data[:, x.cols], list(range(len(x.cols))),
                       [x.labels[j] for j in x.cols], [x.units[j] for j in x.cols])
         placed, _ = _place(sub, a_grid, fa)
-        spans.append(f"{'analog' if x.kind == 'analog' else x.kind} {x.times[0]!r} {x.times[-1]!r}")
+        spans.append(f"{x.kind} {float(x.times[0])!r} {float(x.times[-1])!r}")
         pad = max(float(x.times[0] - a_grid[0]), 0.0) + max(float(a_grid[-1] - x.times[-1]), 0.0)
         inside = (a_grid >= x.times[0]) & (a_grid <= x.times[-1])
         gaps = int(np.sum(~np.isfinite(placed[inside]).all(axis=1)))
