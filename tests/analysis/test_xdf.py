@@ -440,3 +440,20 @@ def test_output_must_not_replace_the_source(recording, tmp_path):
     with pytest.raises(SessionError, match="replace the XDF file"):
         import_xdf(copy, copy, overwrite=True)
     assert copy.read_bytes() == xdf.read_bytes()
+
+
+def test_imported_session_exports_to_csv(recording, tmp_path):
+    """The path the CLI takes: XDF -> session -> CSV, times synchronised, units kept."""
+    import pandas as pd
+
+    from labkit.analysis.export_csv import export_csv
+
+    _, truth, s = recording
+    export_csv(s.path, tmp_path)
+    emg = pd.read_csv(tmp_path / "streams" / "EMG.csv", dtype={"gluteus_maximus_r": np.float32})
+    rms, _ = _errors(emg["time_s"].to_numpy(), truth["streams"]["emg"]["t_true"])
+    assert rms < SYNC_RMS_TOL_S
+    written = truth["streams"]["emg"]["values"][:, 0]
+    np.testing.assert_array_equal(emg["gluteus_maximus_r"].to_numpy(), written)
+    ch = pd.read_csv(tmp_path / "channels.csv", keep_default_na=False)
+    assert list(ch[ch["stream"] == "FP_1__AMTI_"]["unit"]) == ["N"] * 3 + ["N.m"] * 3
