@@ -114,8 +114,7 @@ _QUANTITY = {"ANGLES": "angle", "FORCES": "force", "MOMENTS": "moment", "POWERS"
              "SCALARS": "scalar"}
 #: declared unit (lower case, no spaces or dots) -> (factor to SI, SI unit)
 _MODEL_UNITS = {"deg": (math.pi / 180.0, "rad"), "rad": (1.0, "rad"), "n": (1.0, "N"),
-                "nmm": (1e-3, "N.m"), "n*mm": (1e-3, "N.m"), "nm": (1.0, "N.m"), "n*m": (1.0, "N.m"),
-                "w": (1.0, "W"), "mm": (1e-3, "m"), "m": (1.0, "m")}
+                "nmm": (1e-3, "N.m"), "nm": (1.0, "N.m"), "w": (1.0, "W"), "mm": (1e-3, "m"), "m": (1.0, "m")}
 _SI_TO_C3D = {"rad": ("deg", 180.0 / math.pi), "N.m": ("Nmm", 1e3), "m": ("mm", 1e3)}
 _FORCE_TESTS = ("imtp", "isometric_squat", "isometric_hip_extension", "isometric_hip_flexion",
                 "isometric_trunk_rotation", "cmj", "squat_jump")
@@ -195,6 +194,14 @@ def _strings(group: Mapping[str, Any], name: str) -> list[str]:
 def _numbers(group: Mapping[str, Any], name: str) -> np.ndarray:
     value = _param(group, name)
     return np.asarray([] if value is None else value, dtype=np.float64)
+
+
+def _text(group: Mapping[str, Any], name: str) -> str:
+    """A parameter as one string: CHAR joined by spaces, numbers by dots (VERSION 5 0 0 -> 5.0.0)."""
+    value = _param(group, name)
+    if isinstance(value, list | tuple):
+        return " ".join(str(v).strip() for v in value).strip()
+    return ".".join(f"{v:g}" for v in np.ravel(np.asarray(value, dtype=np.float64)))
 
 
 def _first_number(group: Mapping[str, Any], name: str, default: float) -> float:
@@ -412,7 +419,8 @@ def _model_groups(point: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def _model_unit(unit: str) -> tuple[float, str]:
-    return _MODEL_UNITS.get(_unit_key(unit).replace("*", ""), _MODEL_UNITS.get(_unit_key(unit), (1.0, unit)))
+    """(factor to SI, SI unit) of a declared model-output unit; unknown units stay as they are."""
+    return _MODEL_UNITS.get(_unit_key(unit).replace("*", ""), (1.0, unit.strip()))
 
 
 def _labkit_group(c: Any) -> dict[str, Any]:
@@ -605,8 +613,7 @@ def _build_session(c: Any, path: Path, *, emg_channels: Any, model_outputs: bool
         raise ConfigError(f"{path}: POINT:RATE and ANALOG:RATE are both 0; the file has no time base")
     point_m = _length_factor(" ".join(_strings(point, "UNITS")[:1]), 1e-3, "POINT:UNITS", path)
     manufacturer = _group(c, "MANUFACTURER")
-    maker = {k.lower(): " ".join(_strings(manufacturer, k)) for k in manufacturer
-             if k != "__METADATA__"} if manufacturer else {}
+    maker = {k.lower(): _text(manufacturer, k) for k in manufacturer if k != "__METADATA__"}
     base_device = {"source": "c3d", "file": path.name,
                    "manufacturer": maker.get("company", ""), "software": maker.get("software", "")}
     streams: dict[str, tuple[Any, np.ndarray, np.ndarray]] = {}
@@ -990,7 +997,9 @@ def export_c3d(
     events -> EVENT (context ``Left``/``Right``/``General`` from the label). Streams that
     C3D cannot hold (string cue streams, irregular streams, ``force_raw``, ``ground_truth``,
     orientation channels) are left out with a warning naming them; ``counter`` channels
-    are bookkeeping and are not written.
+    are bookkeeping and are not written, nor is the trials table (C3D has none: import with
+    ``test=`` to analyse a file again). C3D parameters hold at most 255 entries of at most
+    255 characters: more markers or analog channels raise, more events are cut (warned).
 
     Parameters
     ----------
@@ -1137,6 +1146,11 @@ def _export_plan(s: Any, analog_rate_hz: float | None) -> dict[str, Any]:
     t0 = t_ref - back / fp
     n_frames = math.floor((t_max - t0) * fp + 1e-6) + 1
     for x in series:
+        missing = round((float(x.times[-1]) - float(x.times[0])) * x.rate_hz) + 1 - len(x.times)
+        if missing > 0:
+            warnings.warn(f"{s.path}: stream {x.name!r} misses {missing} samples (gaps in its recording); "
+                          "C3D has no gaps: they are bridged by linear interpolation", LabkitWarning,
+                          stacklevel=3)
         target = fa if x.kind in ("force", "emg", "analog") else fp
         if abs(x.rate_hz - target) > 1e-9 * target:
             what = "analog" if target == fa else "point"
