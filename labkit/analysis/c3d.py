@@ -729,10 +729,14 @@ def _build_session(c: Any, path: Path, *, emg_channels: Any, model_outputs: bool
                 model_of[k] = (gname, unit)
     if n_frames and point_rate > 0:
         xyz = points[:3].transpose(2, 1, 0).copy()  # (frames, points, 3)
+        # invalid frames: residual < 0 (ezc3d already gives NaN there), and for markers also
+        # (0, 0, 0) exactly, which some writers store for a gap without flagging it
         invalid = residuals[0].T < 0 if residuals.size else np.zeros(xyz.shape[:2], bool)
         xyz[invalid] = np.nan
         t = t0 + np.arange(n_frames) / point_rate
         markers = [k for k in range(len(p_labels)) if k not in model_of]
+        zero = np.all(xyz[:, markers] == 0.0, axis=2)
+        xyz[:, markers] = np.where(zero[:, :, None], np.nan, xyz[:, markers])
         if markers:
             names = _unique([p_labels[k] for k in markers])
             chans, cols = [], []

@@ -16,6 +16,7 @@ Real data (../shared/data, not in the repository):
 from __future__ import annotations
 
 import json
+import math
 import sys
 import warnings
 
@@ -249,6 +250,28 @@ def test_import_without_model_outputs_and_with_named_emg(tmp_path):
     assert emg.labels == ["gluteus_maximus_l", "gluteus_maximus_r"]
     assert list(emg.channels["side"]) == ["l", "r"] and set(emg.channels["muscle"]) == {"gluteus_maximus"}
     assert analog.labels == [f"EMG{k}" for k in range(3, 17)] and set(analog.channels["unit"]) == {"V"}
+
+
+def test_unflagged_zero_markers_are_gaps(tmp_path):
+    """A marker at exactly (0, 0, 0) with residual 0 is a gap some writers leave unflagged;
+    a model output at 0 is a value."""
+    c = ezc3d.c3d()
+    c["parameters"]["POINT"]["RATE"]["value"] = np.array([100.0])
+    c["parameters"]["POINT"]["UNITS"]["value"] = ["mm"]
+    c["parameters"]["POINT"]["LABELS"]["value"] = ["LASI", "LKneeAnglesV"]
+    pts = np.ones((4, 2, 10))
+    pts[:3, 0] = np.arange(30.0).reshape(3, 10) + 1
+    pts[:3, :, 4] = 0.0
+    c["data"]["points"] = pts
+    c.add_parameter("POINT", "ANGLES", ["LKneeAnglesV"])
+    c.add_parameter("POINT", "ANGLE_UNITS", ["deg"])
+    c.write(str(tmp_path / "z.c3d"))
+    with labkit.open_session(import_c3d(tmp_path / "z.c3d", tmp_path / "z.h5")) as s:
+        mocap, model = s.stream("mocap"), s.stream("model")
+    assert np.isnan(mocap.data[4]).all() and np.isfinite(np.delete(mocap.data, 4, axis=0)).all()
+    np.testing.assert_array_equal(mocap.data[3], [0.004, 0.014, 0.024])
+    np.testing.assert_array_equal(model.data[4], [0.0, 0.0, 0.0])
+    assert model.data[0, 0] == pytest.approx(math.radians(1.0), rel=1e-15)
 
 
 # ---------------------------------------------------------------- synthetic plates (1, 3)
