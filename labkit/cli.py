@@ -9,13 +9,14 @@ import contextlib
 import json
 import math
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from labkit._version import __version__
-from labkit.errors import LabkitError
+from labkit.errors import ConfigError, LabkitError
 
 app = typer.Typer(
     name="labkit",
@@ -93,6 +94,7 @@ def inspect(
 
 
 def _print_report(report: dict[str, Any], *, show_channels: bool) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     console = _console()
@@ -126,7 +128,8 @@ def _print_report(report: dict[str, Any], *, show_channels: bool) -> None:
                   for c in st["channels"]]
         if not show_channels and len(labels) > 8:
             labels = [*labels[:6], f"... {len(labels) - 6} more (--channels)"]
-        console.print(f"[bold]{st['name']}[/bold] channels: " + ", ".join(labels))
+        # escaped: a unit like "[m]" would otherwise be read as rich markup and vanish
+        console.print(f"[bold]{st['name']}[/bold] channels: " + escape(", ".join(labels)))
     if report["n_events"]:
         ev = Table(title=f"events ({report['n_events']})", title_justify="left")
         for col in ("time s", "label", "value", "source"):
@@ -663,6 +666,97 @@ def plot(
 
     for path in save_trial_pngs(file, trial, out_dir):
         typer.echo(f"wrote {path}")
+
+
+_XDF_SUFFIXES = (".xdf", ".xdfz", ".gz")
+
+
+@contextlib.contextmanager
+def _warnings_as_lines():
+    """Print each labkit warning as one ``labkit: warning: ...`` line (no source excerpt)."""
+    from labkit.errors import LabkitWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", LabkitWarning)
+        try:
+            yield
+        finally:
+            for w in caught:
+                if issubclass(w.category, LabkitWarning):
+                    typer.echo(f"labkit: warning: {w.message}", err=True)
+                else:
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="A C3D (.c3d) or XDF (.xdf, .xdfz) file.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Session file to write (.h5).")],
+    athlete: Annotated[str, typer.Option("--athlete", help="Athlete code (default: from the file, "
+                                         "if it names one).")] = "",
+    test: Annotated[str | None, typer.Option("--test", help="C3D: record one trial of this test "
+                                             "(cmj, squat_jump, imtp, ...) spanning the file so "
+                                             "`labkit analyze` can analyse it.")] = None,
+    side: Annotated[str, typer.Option("--side", help="C3D: side of that trial (left/right).")] = "",
+    allow_truncated: Annotated[bool, typer.Option("--allow-truncated", help="XDF: import the complete "
+                                                  "part of a cut file instead of refusing it.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output.")] = False,
+) -> None:
+    """Import a C3D (Vicon, Qualisys, Motion Analysis) or XDF (LabRecorder) file as a session."""
+    suffix = file.suffix.lower()
+    with _warnings_as_lines():
+        if suffix == ".c3d":
+            if allow_truncated:
+                raise ConfigError("--allow-truncated is for XDF files; a C3D file is read whole")
+            from labkit.analysis.c3d import import_c3d
+
+            out = import_c3d(file, output, athlete=athlete, overwrite=overwrite, test=test, side=side)
+        elif suffix in _XDF_SUFFIXES:
+            if test is not None or side:
+                raise ConfigError("--test/--side are for C3D files; an XDF recording keeps its own "
+                                  "streams and markers")
+            from labkit.analysis.xdf import import_xdf
+
+            out = import_xdf(file, output, overwrite=overwrite, allow_truncated=allow_truncated,
+                             subject=athlete)
+        else:
+            raise ConfigError(f"{file}: unknown file type {suffix or '(none)'!r}; labkit imports "
+                              ".c3d (C3D) and .xdf/.xdfz (XDF) files")
+    from labkit.session.inspect import inspect_session
+
+    typer.echo(f"wrote {out}")
+    _print_report(inspect_session(out), show_channels=False)
+
+
+@app.command()
+def export(
+    file: Annotated[Path, typer.Argument(help="Session file (.h5).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="A .c3d file, or a folder for CSV "
+                                         "files (one per stream, plus channels/events/trials).")],
+    raw: Annotated[bool, typer.Option("--raw", help="CSV: raw source time stamps instead of the "
+                                      "synchronised session clock.")] = False,
+    analog_rate: Annotated[float | None, typer.Option("--analog-rate", help="C3D: analog rate in Hz "
+                                                      "(an integer multiple of the marker rate).")
+                           ] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing files.")] = False,
+) -> None:
+    """Export a session to C3D (markers, plates, EMG, events) or to CSV files."""
+    with _warnings_as_lines():
+        if output.suffix.lower() == ".c3d":
+            if raw:
+                raise ConfigError("--raw is for CSV export; C3D is written on the synchronised clock")
+            from labkit.analysis.c3d import export_c3d
+
+            typer.echo(f"wrote {export_c3d(file, output, overwrite=overwrite, analog_rate_hz=analog_rate)}")
+            return
+        if output.suffix:
+            raise ConfigError(f"-o {output}: give a .c3d file or a folder for CSV files (no suffix)")
+        if analog_rate is not None:
+            raise ConfigError("--analog-rate is for C3D export; CSV keeps every stream at its own rate")
+        from labkit.analysis.export_csv import export_csv
+
+        paths = export_csv(file, output, synchronised=not raw, overwrite=overwrite)
+    typer.echo(f"wrote {len(paths)} files to {output}")
 
 
 # -- end of analysis commands -------------------------------------------------------------
