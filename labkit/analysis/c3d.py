@@ -544,6 +544,7 @@ def import_c3d(
 
     Examples
     --------
+    >>> import labkit  # doctest: +SKIP
     >>> from labkit.analysis.c3d import import_c3d  # doctest: +SKIP
     >>> import_c3d("jump.c3d", "jump.h5", test="cmj")  # doctest: +SKIP
     >>> labkit.analyze("jump.h5", {"cmj": {"takeoff_n": 10.0}})  # doctest: +SKIP
@@ -845,6 +846,12 @@ class _Series:
     cols: list[int]  # channel columns of the stream used
     labels: list[str]
     units: list[str]
+
+
+def _used(x: _Series) -> _Series:
+    """The series with only the channels it exports (``x.cols``), in that order."""
+    return _Series(x.name, x.kind, x.rate_hz, x.times, x.data[:, x.cols], list(range(len(x.cols))),
+                   [x.labels[j] for j in x.cols], [x.units[j] for j in x.cols])
 
 
 def _regular_offset(times: np.ndarray, rate: float, t0: float) -> int | None:
@@ -1178,7 +1185,7 @@ def _export_build(ezc3d: Any, s: Any, plan: dict[str, Any], plate_convention: st
     model_groups: dict[str, list[str]] = {}
     model_units: dict[str, str] = {}
     for x in plan["points"]:
-        placed, _ = _place(x, p_grid, fp)
+        placed, _ = _place(_used(x), p_grid, fp)  # column k is channel x.cols[k]
         ch = s.stream(x.name).channels
         spans.append(f"{x.kind} {float(x.times[0])!r} {float(x.times[-1])!r}")
         if x.kind == "mocap":
@@ -1254,9 +1261,7 @@ def _export_build(ezc3d: Any, s: Any, plan: dict[str, Any], plate_convention: st
     fp_channels: list[list[int]] = []
     plate_names: list[str] = []
     for x in plan["analogs"]:
-        sub = _Series(x.name, x.kind, x.rate_hz, x.times, x.data[:, x.cols], list(range(len(x.cols))),
-                      [x.labels[j] for j in x.cols], [x.units[j] for j in x.cols])
-        placed, _ = _place(sub, a_grid, fa)
+        placed, _ = _place(_used(x), a_grid, fa)  # column k is channel x.cols[k]
         spans.append(f"{x.kind} {float(x.times[0])!r} {float(x.times[-1])!r}")
         pad = max(float(x.times[0] - a_grid[0]), 0.0) + max(float(a_grid[-1] - x.times[-1]), 0.0)
         inside = (a_grid >= x.times[0]) & (a_grid <= x.times[-1])

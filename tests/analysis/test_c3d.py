@@ -593,6 +593,28 @@ def test_export_imported_file_keeps_plate_geometry(tmp_path, src):
         np.testing.assert_allclose(b["data"]["points"][:3, j], a["data"]["points"][:3, i], rtol=1e-6)
 
 
+def test_export_picks_marker_columns_wherever_they_are(tmp_path):
+    """Markers after a counter and between orientation channels; the orientation is named
+    in a warning, not silently dropped."""
+    from labkit.session.writer import SessionWriter
+    from labkit.spec import COUNTER, ChannelSpec, StreamSpec, marker_channels
+
+    chans = [COUNTER, *marker_channels("LASI"),
+             ChannelSpec("pelvis.qw", "", "orientation", extra={"segment": "pelvis", "axis": "qw"}),
+             *marker_channels("RASI")]
+    n = 50
+    data = np.column_stack([np.arange(n), np.full((n, 3), 0.1), np.ones(n), np.full((n, 3), 0.2)])
+    data[:, 2] += np.arange(n) * 1e-3
+    with SessionWriter(tmp_path / "m.h5", [StreamSpec("mocap", "mocap", chans, 100.0, "float64")]) as w:
+        w.append("mocap", data, np.arange(n) / 100.0)
+    with pytest.warns(LabkitWarning, match=r"mocap channels \['pelvis.qw'\] \(not positions\)"):
+        export_c3d(tmp_path / "m.h5", tmp_path / "m.c3d")
+    c = ezc3d.c3d(str(tmp_path / "m.c3d"))
+    assert c["parameters"]["POINT"]["LABELS"]["value"] == ["LASI", "RASI"]
+    np.testing.assert_allclose(c["data"]["points"][:3, 0].T, data[:, 1:4] * 1e3, rtol=1e-6)
+    np.testing.assert_allclose(c["data"]["points"][:3, 1].T, data[:, 5:8] * 1e3, rtol=1e-6)
+
+
 def test_export_warns_about_gaps(tmp_path):
     from labkit.session.writer import SessionWriter
     from labkit.spec import PLATE_COMPONENTS, StreamSpec, plate_channel
