@@ -42,10 +42,19 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"
 
 
-def _one(path: str, params: Mapping[str, Any] | None, write: bool) -> tuple[str, pd.DataFrame | None, str]:
-    """Analyse one file; never raises (the batch goes on)."""
+def _one(path: str, params: Mapping[str, Any] | None, write: bool, one_thread: bool = False
+         ) -> tuple[str, pd.DataFrame | None, str]:
+    """Analyse one file; never raises (the batch goes on).
+
+    ``one_thread``: run numba's parallel kernels on one thread (in a worker of a pool or a
+    Dask cluster the files are the parallelism; more threads would oversubscribe the cores).
+    """
     from labkit.analysis.tidy import session_metrics
 
+    if one_thread:
+        import numba
+
+        numba.set_num_threads(1)  # per calling thread: the worker's task thread
     try:
         return path, session_metrics(path, params, write=write), ""
     except Exception as exc:  # reported to the user with the file name, not swallowed
@@ -116,7 +125,7 @@ def analyze_files(paths: Sequence[str | os.PathLike[str]], params: Mapping[str, 
         try:
             from dask.distributed import as_completed as dask_completed
 
-            futures = client.map(_one, files, params=params, write=write, pure=False)
+            futures = client.map(_one, files, params=params, write=write, one_thread=True, pure=False)
             for fut in dask_completed(futures):
                 record(*fut.result())
         finally:
@@ -133,7 +142,7 @@ def analyze_files(paths: Sequence[str | os.PathLike[str]], params: Mapping[str, 
         # forkserver: forking a process that runs threads (numba, h5py, a Dask client) is unsafe
         ctx = multiprocessing.get_context("forkserver")
         with ProcessPoolExecutor(max_workers=min(workers, len(files)), mp_context=ctx) as pool:
-            futures = [pool.submit(_one, f, params, write) for f in files]
+            futures = [pool.submit(_one, f, params, write, True) for f in files]
             for fut in as_completed(futures):
                 record(*fut.result())
     frames = [done[f][0] for f in files if done[f][0] is not None and len(done[f][0])]
