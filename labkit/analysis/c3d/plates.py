@@ -1,0 +1,169 @@
+"""C3D force platforms (FORCE_PLATFORM types 1-4) as loads on the plate.
+
+Per plate, in the plate's own frame (C3D CORNERS order: +x+y, -x+y, -x-y, +x-y; the C3D
+plate z axis points down):
+
+* type 2: channels Fx Fy Fz Mx My Mz in ANALOG:UNITS (N; N.mm or N.m);
+* type 4: the same channels times the 6x6 CAL_MATRIX (loads = C @ channels; moments in N
+  times POINT:UNITS);
+* type 3 (Kistler): fx12 fx34 fy14 fy23 fz1..fz4 (N) through
+  :func:`labkit.signal.force_plates.kistler_8ch` with a = |ORIGIN(1)|, b = |ORIGIN(2)|;
+* type 1: Fx Fy Fz, the centre of pressure Px Py (POINT:UNITS) and the free moment Tz:
+  ``M = (Px, Py, az0) x F + (0, 0, Tz)``.
+
+Moments are about the plate's measurement origin, ``az0 = ORIGIN(3)`` below the surface
+(made negative when a file stores it positive, as ezc3d and BTK do), so that
+``centre_of_pressure(F, M, az0_m=origin_m[2])`` works as for labkit's own plates. Sign:
+C3D writers store the force the plate exerts on the subject (so that CORNERS turn it into
+an upward ground reaction in the lab, which is what ezc3d, BTK and Visual3D show); labkit
+plates report the load on the plate (Fz > 0 under body weight), so the default
+``plate_convention="reaction"`` negates the six loads. A file whose plates hold the load
+itself (some Kistler setups) is imported with ``plate_convention="action"``; labkit warns
+when a loaded plate reads a negative Fz. FORCE_PLATFORM:ZERO is recorded, not applied
+(raw data stay raw; :func:`labkit.signal.force_plates.tare` zeroes on request).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from labkit.analysis.c3d.parameters import (
+    _LENGTH_M,
+    _first_number,
+    _group,
+    _length_factor,
+    _numbers,
+    _unit_key,
+)
+from labkit.errors import ConfigError
+
+
+@dataclass
+class _Plate:
+    name: str
+    type: int
+    channels: list[int]  # 0-based analog indices
+    corners: np.ndarray  # (3, 4) in POINT:UNITS, lab frame
+    origin: np.ndarray  # (3,) as stored
+    cal: np.ndarray | None
+    zero: list[int]
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _plates(c: Any, path: Path, n_analog: int, plate_names: Sequence[str]) -> list[_Plate]:
+    fp = _group(c, "FORCE_PLATFORM")
+    used = int(_first_number(fp, "USED", 0.0))
+    if used <= 0:
+        return []
+    types = _numbers(fp, "TYPE").astype(int).reshape(-1)
+    chan = _numbers(fp, "CHANNEL").astype(int)
+    corners = _numbers(fp, "CORNERS")
+    origin = _numbers(fp, "ORIGIN")
+    cal = _numbers(fp, "CAL_MATRIX")
+    zero = [int(v) for v in _numbers(fp, "ZERO").reshape(-1)]
+    if types.size < used or chan.ndim != 2 or chan.shape[1] < used:
+        raise ConfigError(f"{path}: FORCE_PLATFORM:USED is {used} but TYPE/CHANNEL describe "
+                          f"{min(types.size, chan.shape[1] if chan.ndim == 2 else 0)} plates; the "
+                          "file's force-plate parameters are incomplete")
+    corners = corners.reshape(3, 4, -1) if corners.size >= 12 * used else None
+    origin = origin.reshape(3, -1) if origin.size >= 3 * used else np.zeros((3, used))
+    plates = []
+    for i in range(used):
+        ptype = int(types[i])
+        n_ch = {1: 6, 2: 6, 3: 8, 4: 6}.get(ptype)
+        name = plate_names[i] if i < len(plate_names) else f"fp{i + 1}"
+        if n_ch is None:
+            raise ConfigError(f"{path}: force plate {i + 1} is of C3D type {ptype}; labkit reads "
+                              "types 1, 2, 3 (Kistler) and 4 (calibration matrix)")
+        idx = [int(v) - 1 for v in chan[:n_ch, i]]
+        if chan.shape[0] < n_ch or any(not 0 <= j < n_analog for j in idx):
+            raise ConfigError(f"{path}: FORCE_PLATFORM:CHANNEL of plate {i + 1} names analog channels "
+                              f"{[j + 1 for j in idx]} but the file has {n_analog}")
+        c6 = None
+        if ptype == 4:
+            if cal.size < 36 * used:
+                raise ConfigError(f"{path}: force plate {i + 1} is type 4 but FORCE_PLATFORM:CAL_MATRIX "
+                                  "is missing or too small (6 x 6 per plate)")
+            c6 = cal.reshape(6, 6, -1)[:, :, i]  # row i of C gives load i (ezc3d's reading)
+        pc = corners[:, :, i] if corners is not None else np.full((3, 4), np.nan)
+        plates.append(_Plate(name, ptype, idx, pc, origin[:, i].copy(), c6, zero))
+    return plates
+
+
+def _force_factor(unit: str, label: str, path: Path) -> float:
+    key = _unit_key(unit)
+    if key in ("", "n", "v"):  # V: a plate channel scaled to volts by a type-4 file
+        return 1.0
+    if key == "kn":
+        return 1e3
+    raise ConfigError(f"{path}: force channel {label!r} has unit {unit!r}; labkit reads N")
+
+
+def _moment_factor(unit: str, label: str, point_m: float, path: Path) -> float:
+    key = _unit_key(unit)
+    if key in ("", "v"):
+        return point_m  # N times POINT:UNITS
+    for prefix in ("n*", "n"):
+        if key.startswith(prefix) and key[len(prefix):] in _LENGTH_M:
+            return _LENGTH_M[key[len(prefix):]]
+    raise ConfigError(f"{path}: moment channel {label!r} has unit {unit!r}; labkit reads N.m and N.mm")
+
+
+def _plate_loads(p: _Plate, analogs: np.ndarray, labels: list[str], units: list[str],
+                 point_m: float, path: Path) -> tuple[np.ndarray, dict[str, Any]]:
+    """(n, 6) Fx Fy Fz Mx My Mz in N and N.m as the channels give them, and the geometry."""
+    from labkit.signal.force_plates import kistler_8ch, plate_6ch
+
+    ch = analogs[p.channels].T.astype(np.float64)
+    lab = [labels[j] for j in p.channels]
+    uni = [units[j] if j < len(units) else "" for j in p.channels]
+    origin_m = p.origin * point_m
+    info: dict[str, Any] = {}
+    if p.type in (2, 4):
+        if p.type == 2:
+            scale = [_force_factor(uni[k], lab[k], path) for k in range(3)]
+            scale += [_moment_factor(uni[k], lab[k], point_m, path) for k in range(3, 6)]
+            f, m = plate_6ch(ch, scale=scale)
+        else:
+            f, m = plate_6ch(ch, calibration=p.cal)
+            m = m * point_m  # CAL_MATRIX gives N and N times POINT:UNITS
+        if origin_m[2] > 0:  # the spec wants z < 0 (z points down); flip as ezc3d and BTK do
+            origin_m = -origin_m
+    elif p.type == 3:
+        a_m, b_m = abs(origin_m[0]), abs(origin_m[1])
+        scale = np.array([_force_factor(u, lb, path) for u, lb in zip(uni, lab, strict=True)])
+        f, m = kistler_8ch(ch * scale, a_m=a_m, b_m=b_m)
+        origin_m = np.array([0.0, 0.0, -abs(origin_m[2])])
+        info.update(a_m=a_m, b_m=b_m)
+    else:  # type 1: Fx Fy Fz Px Py Tz
+        scale = np.array([_force_factor(uni[k], lab[k], path) for k in range(3)])
+        f = ch[:, :3] * scale
+        px = ch[:, 3] * _length_factor(uni[3], point_m, f"COP channel {lab[3]!r}", path)
+        py = ch[:, 4] * _length_factor(uni[4], point_m, f"COP channel {lab[4]!r}", path)
+        tz = ch[:, 5] * _moment_factor(uni[5], lab[5], point_m, path)
+        az0 = -abs(origin_m[2])
+        cop = np.column_stack([px, py, np.full_like(px, az0)])
+        m = np.cross(cop, f)
+        m[:, 2] += tz
+        origin_m = np.array([0.0, 0.0, az0])
+    info["origin_m"] = origin_m.tolist()
+    info["az0_m"] = float(origin_m[2])
+    return np.column_stack([f, m]), info
+
+
+def _plate_rotation(corners_m: np.ndarray) -> np.ndarray | None:
+    """Plate-to-lab rotation from the CORNERS (C3D order +x+y, -x+y, -x-y, +x-y)."""
+    if not np.all(np.isfinite(corners_m)):
+        return None
+    x = corners_m[:, 0] - corners_m[:, 1]
+    y = corners_m[:, 0] - corners_m[:, 3]
+    z = np.cross(x, y)
+    if np.linalg.norm(x) == 0 or np.linalg.norm(z) == 0:
+        return None
+    y = np.cross(z, x)
+    return np.column_stack([x / np.linalg.norm(x), y / np.linalg.norm(y), z / np.linalg.norm(z)])
