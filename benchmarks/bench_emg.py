@@ -12,7 +12,7 @@ rectification, envelope and onset detection.  All ratios are measured in one run
     rounds interleaved with labkit runs (one round = labkit once, every peer once) so each
     ratio is measured under one machine load.
 
-Also: labkit's compile cost in a fresh process (parallel kernels are never cached, see
+Also: labkit's compile cost in a fresh process (every kernel is cached, parallel ones too:
 labkit/_numba.py) with a warm and a cold numba cache, and labkit's peak memory in a fresh
 process (VmHWM after resetting it via /proc/self/clear_refs, above the RSS once the input
 is loaded and the kernels are compiled).  Timings are medians of ``--repeat`` runs.
