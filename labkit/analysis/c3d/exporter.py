@@ -97,11 +97,11 @@ def _hardware_plates(session: Any, stream: str) -> dict[str, dict[str, Any]]:
     text = session.hardware_config
     if not text.strip():
         return {}
-    try:
-        import yaml
+    import yaml
 
+    try:
         cfg = yaml.safe_load(text)
-    except Exception:  # a stored config that no longer parses: no geometry from it
+    except yaml.YAMLError:  # a stored config that no longer parses: no geometry (warned later)
         return {}
     out: dict[str, dict[str, Any]] = {}
     for dev in (cfg or {}).get("devices", []) if isinstance(cfg, dict) else []:
