@@ -668,7 +668,14 @@ def plot(
         typer.echo(f"wrote {path}")
 
 
-_XDF_SUFFIXES = (".xdf", ".xdfz", ".gz")
+def _is_xdf(path: Path) -> bool:
+    name = path.name.lower()
+    return name.endswith((".xdf", ".xdfz", ".xdf.gz"))
+
+
+_PLATE_CONVENTION_HELP = ("C3D: what the plate channels hold: 'reaction' (the force on the subject, "
+                          "what Vicon/Qualisys/Motion Analysis write) or 'action' (the load on the "
+                          "plate).")
 
 
 @contextlib.contextmanager
@@ -698,6 +705,8 @@ def import_(
                                              "(cmj, squat_jump, imtp, ...) spanning the file so "
                                              "`labkit analyze` can analyse it.")] = None,
     side: Annotated[str, typer.Option("--side", help="C3D: side of that trial (left/right).")] = "",
+    plate_convention: Annotated[str, typer.Option("--plate-convention", help=_PLATE_CONVENTION_HELP)
+                                ] = "reaction",
     allow_truncated: Annotated[bool, typer.Option("--allow-truncated", help="XDF: import the complete "
                                                   "part of a cut file instead of refusing it.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output.")] = False,
@@ -710,18 +719,19 @@ def import_(
                 raise ConfigError("--allow-truncated is for XDF files; a C3D file is read whole")
             from labkit.analysis.c3d import import_c3d
 
-            out = import_c3d(file, output, athlete=athlete, overwrite=overwrite, test=test, side=side)
-        elif suffix in _XDF_SUFFIXES:
-            if test is not None or side:
-                raise ConfigError("--test/--side are for C3D files; an XDF recording keeps its own "
-                                  "streams and markers")
+            out = import_c3d(file, output, athlete=athlete, overwrite=overwrite, test=test, side=side,
+                             plate_convention=plate_convention)
+        elif _is_xdf(file):
+            if test is not None or side or plate_convention != "reaction":
+                raise ConfigError("--test/--side/--plate-convention are for C3D files; an XDF recording "
+                                  "keeps its own streams and markers")
             from labkit.analysis.xdf import import_xdf
 
             out = import_xdf(file, output, overwrite=overwrite, allow_truncated=allow_truncated,
                              subject=athlete)
         else:
             raise ConfigError(f"{file}: unknown file type {suffix or '(none)'!r}; labkit imports "
-                              ".c3d (C3D) and .xdf/.xdfz (XDF) files")
+                              ".c3d (C3D) and .xdf/.xdfz/.xdf.gz (XDF) files")
     from labkit.session.inspect import inspect_session
 
     typer.echo(f"wrote {out}")
@@ -738,6 +748,8 @@ def export(
     analog_rate: Annotated[float | None, typer.Option("--analog-rate", help="C3D: analog rate in Hz "
                                                       "(an integer multiple of the marker rate).")
                            ] = None,
+    plate_convention: Annotated[str, typer.Option("--plate-convention", help=_PLATE_CONVENTION_HELP)
+                                ] = "reaction",
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing files.")] = False,
 ) -> None:
     """Export a session to C3D (markers, plates, EMG, events) or to CSV files."""
@@ -747,12 +759,15 @@ def export(
                 raise ConfigError("--raw is for CSV export; C3D is written on the synchronised clock")
             from labkit.analysis.c3d import export_c3d
 
-            typer.echo(f"wrote {export_c3d(file, output, overwrite=overwrite, analog_rate_hz=analog_rate)}")
+            out = export_c3d(file, output, overwrite=overwrite, analog_rate_hz=analog_rate,
+                             plate_convention=plate_convention)
+            typer.echo(f"wrote {out}")
             return
         if output.suffix:
             raise ConfigError(f"-o {output}: give a .c3d file or a folder for CSV files (no suffix)")
-        if analog_rate is not None:
-            raise ConfigError("--analog-rate is for C3D export; CSV keeps every stream at its own rate")
+        if analog_rate is not None or plate_convention != "reaction":
+            raise ConfigError("--analog-rate/--plate-convention are for C3D export; CSV keeps every stream "
+                              "as stored")
         from labkit.analysis.export_csv import export_csv
 
         paths = export_csv(file, output, synchronised=not raw, overwrite=overwrite)

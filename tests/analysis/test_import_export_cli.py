@@ -49,6 +49,17 @@ def test_import_c3d_prints_the_session(gait_h5, tmp_path, capsys):
     assert peaks == pytest.approx([799, 855], abs=2)
 
 
+def test_plate_convention_option(gait_h5, tmp_path, capsys):
+    # "action": the channels already hold the load on the plate, so they are not negated
+    code, _, err = _run(capsys, "import", GAIT, "-o", tmp_path / "a.h5", "--plate-convention", "action")
+    assert code == 0, err
+    with labkit.open_session(gait_h5) as r, labkit.open_session(tmp_path / "a.h5") as a:
+        np.testing.assert_array_equal(a.stream("force").data, -r.stream("force").data)
+    code, _, err = _run(capsys, "import", GAIT, "-o", tmp_path / "b.h5", "--plate-convention", "sideways")
+    assert code == 2 and err.startswith("labkit: error:") and "sideways" in err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_export_csv_matches_the_session(gait_h5, tmp_path, capsys):
     code, _, err = _run(capsys, "export", gait_h5, "-o", tmp_path / "csv")
     assert code == 0, err
