@@ -44,6 +44,7 @@ import logging
 import math
 import os
 import struct
+import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -53,12 +54,10 @@ from typing import Any, BinaryIO
 import h5py
 import numpy as np
 
-from labkit.errors import ConfigError, SessionError
+from labkit.errors import ConfigError, LabkitWarning, SessionError
 from labkit.session import format as fmt
 from labkit.session.writer import SessionWriter
 from labkit.spec import StreamSpec, channels_from_desc, device_from_desc, unique_stream_name
-
-log = logging.getLogger(__name__)
 
 __all__ = ["import_xdf"]
 
@@ -87,12 +86,26 @@ class _Scan:
     problem: str = ""  # empty when the file is whole
 
 
-def _is_gzip(path: Path) -> bool:
-    return path.suffix == ".xdfz" or path.suffixes[-2:] == [".xdf", ".gz"]
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 def _open(path: Path) -> BinaryIO:
-    return gzip.open(path, "rb") if _is_gzip(path) else open(path, "rb")
+    """Open an XDF file for reading, decompressing it when it is gzip data.
+
+    Decided by the gzip magic bytes, not the name: ``.xdfz``, ``.xdf.gz`` in any case (and a
+    compressed file with any other name) are read the same way; an XDF file starts with
+    ``XDF:``, never with the gzip magic.
+    """
+    f = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
+    try:
+        if f.read(2) != _GZIP_MAGIC:
+            f.seek(0)
+            return f
+        f.close()
+    except BaseException:
+        f.close()
+        raise
+    return gzip.open(path, "rb")
 
 
 def _skip(f: BinaryIO, n: int, size: int | None) -> bool:
@@ -127,7 +140,7 @@ def _scan(path: Path) -> _Scan:
                 f"{path}: not an XDF file (it starts with {magic!r}, not b'XDF:'); pass a file "
                 "recorded by LabRecorder or another XDF writer"
             )
-        size = None if _is_gzip(path) else path.stat().st_size
+        size = None if isinstance(f, gzip.GzipFile) else path.stat().st_size
         try:
             _scan_chunks(f, size, scan)
         except (OSError, EOFError, gzip.BadGzipFile) as exc:  # a damaged gzip stream
@@ -329,7 +342,8 @@ def import_xdf(
     Parameters
     ----------
     xdf_path : str or Path
-        The ``.xdf`` file (``.xdfz`` / ``.xdf.gz``: gzip-compressed XDF).
+        The ``.xdf`` file, or gzip-compressed XDF (``.xdfz`` / ``.xdf.gz``; recognised by
+        the gzip magic bytes, so the name's case does not matter).
     out_path : str or Path
         The session file to write (``.h5``). Written to a temporary file beside it and
         renamed at the end, so a failed import leaves nothing behind.
@@ -337,7 +351,9 @@ def import_xdf(
         Replace an existing ``out_path``.
     allow_truncated : bool
         Import the complete chunks before a truncated or damaged part (a LabRecorder that
-        was killed) instead of refusing the file; ``import_params`` records where it stopped.
+        was killed) instead of refusing the file, with a
+        :class:`~labkit.errors.LabkitWarning` naming the file and the problem;
+        ``import_params`` records where it stopped.
     mirror_markers : bool
         Mirror string streams of type ``Markers`` into the session's events (the recorder
         does this for LSL marker streams).
@@ -388,13 +404,12 @@ def import_xdf(
             hint = (f"; pass allow_truncated=True to import the {scan.n_chunks} complete chunks "
                     "before it") if scan.n_chunks else ""
             raise ConfigError(f"{src}: damaged XDF file: {scan.problem}{hint}")
-        log.warning("%s: %s; importing the %d complete chunks before it", src, scan.problem,
-                    scan.n_chunks)
-    source: Any = src
-    if scan.problem:  # only the complete chunks go to pyxdf
-        with _open(src) as f:
-            source = io.BytesIO(f.read(scan.good_bytes))
-    with _pyxdf_errors() as errors:
+        warnings.warn(f"{src}: {scan.problem}; importing the {scan.n_chunks} complete chunks "
+                      "before it (import_params records where it stopped)", LabkitWarning, stacklevel=2)
+    with _open(src) as f, _pyxdf_errors() as errors:
+        # pyxdf gets an open file (it would pick gzip by a case-sensitive suffix), and of a
+        # damaged file only the complete chunks
+        source: BinaryIO = io.BytesIO(f.read(scan.good_bytes)) if scan.problem else f
         try:
             streams, _ = pyxdf.load_xdf(source, synchronize_clocks=False, dejitter_timestamps=False,
                                         handle_clock_resets=False)

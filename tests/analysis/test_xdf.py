@@ -30,7 +30,7 @@ pyxdf = pytest.importorskip("pyxdf")
 
 import labkit  # noqa: E402
 from labkit.analysis.xdf import import_xdf  # noqa: E402
-from labkit.errors import ConfigError, SessionError  # noqa: E402
+from labkit.errors import ConfigError, LabkitWarning, SessionError  # noqa: E402
 from tests.analysis.xdf_writer import XdfWriter, stream_footer_xml, stream_header_xml  # noqa: E402
 
 T0 = 5000.0  # recorder clock at the start (LSL clocks count from boot)
@@ -370,8 +370,14 @@ def test_truncated_file(recording, tmp_path):
     msg = _one_line(exc)
     assert str(cut) in msg and "truncated" in msg and "allow_truncated=True" in msg
     assert list(tmp_path.iterdir()) == [cut]  # no session, no temporary file left
-    # the complete chunks before the cut import on request: exact prefixes of every stream
-    out = import_xdf(cut, tmp_path / "cut.h5", allow_truncated=True)
+    # the complete chunks before the cut import on request: exact prefixes of every stream,
+    # with a LabkitWarning (the CLI prints it) naming the file and what was dropped
+    with pytest.warns(LabkitWarning) as warned:
+        out = import_xdf(cut, tmp_path / "cut.h5", allow_truncated=True)
+    notices = [str(w.message) for w in warned if issubclass(w.category, LabkitWarning)]
+    assert len(notices) == 1 and "\n" not in notices[0]
+    assert notices[0].startswith(f"{cut}: truncated: chunk") and "complete chunks" in notices[0]
+    assert warned[0].filename == __file__  # stacklevel points at the caller
     with labkit.open_session(out) as s:
         force, written = s.stream("FP_1__AMTI_"), truth["streams"]["force"]
         n = force.n_samples
@@ -417,6 +423,39 @@ def test_compressed_xdfz(recording, tmp_path):
         f.write(xdf.read_bytes())
     with labkit.open_session(import_xdf(z, tmp_path / "z.h5")) as s:
         np.testing.assert_array_equal(s.stream("EMG").raw_times, truth["streams"]["emg"]["stamps"])
+
+
+@pytest.mark.parametrize("name", ["REC.XDFZ", "rec.Xdf.Gz", "rec_compressed.xdf"])
+def test_compressed_file_is_recognised_by_its_gzip_magic(recording, tmp_path, name):
+    """Upper-case suffixes, ``.xdf.gz`` in any case and even a gzip file named ``.xdf``."""
+    import gzip
+
+    xdf, truth, _ = recording
+    z = tmp_path / name
+    with gzip.open(z, "wb") as f:
+        f.write(xdf.read_bytes())
+    with labkit.open_session(import_xdf(z, tmp_path / "z.h5")) as s:
+        np.testing.assert_array_equal(s.stream("EMG").raw_times, truth["streams"]["emg"]["stamps"])
+        np.testing.assert_array_equal(s.stream("EMG").data, truth["streams"]["emg"]["values"])
+
+
+def test_truncated_compressed_file(recording, tmp_path):
+    """A gzip file cut short (a killed recorder) is refused, and imports its whole chunks on request."""
+    import gzip
+
+    xdf, truth, _ = recording
+    raw = gzip.compress(xdf.read_bytes())
+    z = tmp_path / "CUT.XDFZ"
+    z.write_bytes(raw[: int(len(raw) * 0.6)])
+    with pytest.raises(ConfigError) as exc:
+        import_xdf(z, tmp_path / "z.h5")
+    assert str(z) in _one_line(exc) and "allow_truncated=True" in _one_line(exc)
+    with pytest.warns(LabkitWarning, match="complete chunks"):
+        out = import_xdf(z, tmp_path / "z.h5", allow_truncated=True)
+    with labkit.open_session(out) as s:
+        force, written = s.stream("FP_1__AMTI_"), truth["streams"]["force"]
+        assert 0 < force.n_samples < len(written["stamps"])
+        np.testing.assert_array_equal(force.data, written["values"][: force.n_samples])
 
 
 def test_missing_pyxdf_says_how_to_install(recording, tmp_path, monkeypatch):
