@@ -685,3 +685,72 @@ def test_truncated_data_is_warned(tmp_path):
     with labkit.open_session(out) as s:
         assert 0 < s.stream("mocap").n_samples < 293
         assert np.isfinite(s.stream("force").data).all()
+
+
+def _fast_emg_session(path, *, force_rate=1000.0, emg_rate=58000 / 27, freq=700.0, amp=1e-3, dur=1.0):
+    """Force at ``force_rate`` (a multiple of the 100 Hz markers) and one EMG channel (Trigno
+    rate by default) carrying a sine of ``amp`` V at ``freq`` Hz."""
+    from labkit.session.writer import SessionWriter
+    from labkit.spec import COUNTER, PLATE_COMPONENTS, StreamSpec, emg_channel, marker_channels, plate_channel
+
+    specs = [StreamSpec("force", "force", [*(plate_channel("fp1", c) for c in PLATE_COMPONENTS), COUNTER],
+                        force_rate, "float64"),
+             StreamSpec("emg", "emg", [emg_channel("vastus_lateralis", "r"), COUNTER], emg_rate, "float32"),
+             StreamSpec("mocap", "mocap", [*marker_channels("RASI"), COUNTER], 100.0, "float32")]
+    n_f, n_e, n_m = round(dur * force_rate), round(dur * emg_rate), round(dur * 100.0)
+    tf, te, tm = np.arange(n_f) / force_rate, np.arange(n_e) / emg_rate, np.arange(n_m) / 100.0
+    force = np.zeros((n_f, 7))
+    force[:, 2] = 600.0 + 100 * np.sin(2 * np.pi * tf)
+    force[:, 6] = np.arange(n_f)
+    emg = np.column_stack([amp * np.sin(2 * np.pi * freq * te), np.arange(n_e)]).astype(np.float32)
+    mk = np.column_stack([np.full((n_m, 3), 0.5), np.arange(n_m)]).astype(np.float32)
+    with SessionWriter(path, specs) as w:
+        w.append("force", force, tf)
+        w.append("emg", emg, te)
+        w.append("mocap", mk, tm)
+    return path
+
+
+def _tone_amplitudes(x, rate, freqs):
+    """Least-squares amplitudes of sines at ``freqs`` (Hz) in ``x`` sampled at ``rate``."""
+    t = np.arange(len(x)) / rate
+    cols = [np.ones_like(t)] + [fn(2 * np.pi * f * t) for f in freqs for fn in (np.sin, np.cos)]
+    coef = np.linalg.lstsq(np.column_stack(cols), x, rcond=None)[0]
+    return [float(np.hypot(coef[1 + 2 * k], coef[2 + 2 * k])) for k in range(len(freqs))]
+
+
+def _exported_emg(out, label="vastus_lateralis_r", span_s=1.0):
+    c = ezc3d.c3d(str(out))
+    rate = float(c["parameters"]["ANALOG"]["RATE"]["value"][0])
+    row = _analog(c, label)
+    t = np.arange(len(row)) / rate
+    inside = (t > 0.05) & (t < span_s - 0.05)  # clear of the stream's edges and the 0 padding
+    return rate, row[inside]
+
+
+def test_export_never_aliases_a_faster_emg_stream(tmp_path):
+    """Force 1000 Hz (a multiple of the markers' 100 Hz) + EMG at 2148.1 Hz with a 700 Hz sine.
+    By default the analog rate covers the EMG (no downsampling): the 700 Hz tone survives.
+    With a forced 1000 Hz rate the EMG is low-passed first: no 300 Hz alias of the tone."""
+    amp = 1e-3
+    path = _fast_emg_session(tmp_path / "s.h5", amp=amp)
+    with pytest.warns(LabkitWarning) as rec:
+        export_c3d(path, tmp_path / "d.c3d")
+    assert not any("low-pass" in str(r.message) for r in rec)
+    rate, x = _exported_emg(tmp_path / "d.c3d")
+    assert rate == 2200.0  # 2148.1 Hz rounded up to a multiple of 100 Hz
+    spec = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    peak = np.fft.rfftfreq(len(x), 1 / rate)[np.argmax(spec)]
+    a700, a300 = _tone_amplitudes(x, rate, [700.0, 300.0])
+    print(f"default: analog rate {rate} Hz, spectral peak {peak:.1f} Hz, 700 Hz amplitude "
+          f"{a700 / amp:.3f}, 300 Hz {a300 / amp:.4f} (of the original)")
+    assert abs(peak - 700.0) < 2 * rate / len(x)
+    assert a700 == pytest.approx(amp, rel=0.03) and a300 < 0.01 * amp
+    with pytest.warns(LabkitWarning) as rec:
+        export_c3d(path, tmp_path / "f.c3d", analog_rate_hz=1000.0)
+    assert any("'emg' (emg) at 2148.15 Hz is resampled to the C3D analog rate 1000 Hz" in str(r.message)
+               and "low-pass" in str(r.message) for r in rec)
+    rate, x = _exported_emg(tmp_path / "f.c3d")
+    (a300,) = _tone_amplitudes(x, rate, [300.0])
+    print(f"forced 1000 Hz: 300 Hz alias amplitude {a300 / amp:.4f} of the 700 Hz tone")
+    assert rate == 1000.0 and a300 < 0.05 * amp

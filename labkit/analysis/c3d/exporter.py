@@ -38,6 +38,11 @@ _SI_TO_C3D = {"rad": ("deg", 180.0 / math.pi), "N.m": ("Nmm", 1e3), "m": ("mm", 
 _C3D_MAX = 255
 #: padding of an exported analog stream beyond its recorded span that is worth a warning
 _PAD_WARN_S = 0.1
+#: an analog stream resampled to a lower C3D rate is first low-passed at this fraction of it
+_AA_CUTOFF = 0.45
+_AA_ORDER = 4
+#: degree of the spline that resamples analog streams to the C3D analog rate
+_SPLINE_K = 5
 
 
 @dataclass
@@ -73,8 +78,38 @@ def _regular_offset(times: np.ndarray, rate: float, t0: float) -> int | None:
     return round(k)
 
 
-def _place(series: _Series, grid_t: np.ndarray, rate: float) -> tuple[np.ndarray, str]:
-    """Values of a stream at the grid times: copied when on the grid, else interpolated."""
+def _runs(ok: np.ndarray, times: np.ndarray, rate: float) -> list[tuple[int, int]]:
+    """[start, stop) of the runs of ``ok`` samples without a gap in ``times`` (> 1.5 periods)."""
+    edges = np.diff(np.concatenate([[0], ok.astype(np.int8), [0]]))
+    starts, stops = np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()
+    cuts = (np.flatnonzero(np.diff(times) > 1.5 / rate) + 1).tolist()
+    out = []
+    for a, b in zip(starts, stops, strict=True):
+        inner = [k for k in cuts if a < k < b]
+        out += list(zip([a, *inner], [*inner, b], strict=True))
+    return out
+
+
+def _lowpass(x: _Series, rate: float) -> np.ndarray:
+    """``x.data`` with its used channels low-passed for resampling to ``rate`` (each finite,
+    gap-free run on its own: zero-phase Butterworth, ``scipy.signal.sosfiltfilt``)."""
+    from scipy import signal as sps
+
+    sos = sps.butter(_AA_ORDER, _AA_CUTOFF * rate, fs=x.rate_hz, output="sos")
+    data = np.array(x.data, dtype=np.float64)
+    for j in x.cols:
+        col = data[:, j]
+        for a, b in _runs(np.isfinite(col), x.times, x.rate_hz):
+            if b - a > 1:
+                col[a:b] = sps.sosfiltfilt(sos, col[a:b], padlen=min(3 * (2 * len(sos) + 1), b - a - 1))
+    return data
+
+
+def _place(series: _Series, grid_t: np.ndarray, rate: float, *,
+           spline: bool = False) -> tuple[np.ndarray, str]:
+    """Values of a stream at the grid times: copied when on the grid, else interpolated
+    (linearly; with ``spline``, a quintic spline through each finite, gap-free run, linear
+    across gaps)."""
     out = np.full((len(grid_t), series.data.shape[1]), np.nan)
     same_rate = abs(series.rate_hz - rate) <= 1e-9 * rate
     k0 = _regular_offset(series.times, rate, float(grid_t[0])) if same_rate else None
@@ -88,6 +123,18 @@ def _place(series: _Series, grid_t: np.ndarray, rate: float) -> tuple[np.ndarray
     outside = (grid_t < series.times[0] - tol) | (grid_t > series.times[-1] + tol)
     for j in range(series.data.shape[1]):
         out[:, j] = np.interp(grid_t, series.times, series.data[:, j])
+    if spline:  # linear interpolation loses 30 % of a 700 Hz tone sampled at 2148 Hz; a quintic 0.5 %
+        from scipy.interpolate import make_interp_spline
+
+        for j in range(series.data.shape[1]):
+            col = series.data[:, j]
+            for a, b in _runs(np.isfinite(col), series.times, series.rate_hz):
+                if b - a > _SPLINE_K:
+                    lo = int(np.searchsorted(grid_t, series.times[a], side="left"))
+                    hi = int(np.searchsorted(grid_t, series.times[b - 1], side="right"))
+                    if hi > lo:
+                        fit = make_interp_spline(series.times[a:b], col[a:b], k=_SPLINE_K)
+                        out[lo:hi, j] = fit(grid_t[lo:hi])
     out[outside] = np.nan
     return out, "interpolated"
 
@@ -192,15 +239,23 @@ def export_c3d(
 
     C3D has one point rate and one analog rate that must be an integer multiple of it.
     The point rate is the ``mocap`` stream's (the analog rate when there are no points).
-    The analog rate is ``analog_rate_hz`` when given, else the ``force`` stream's rate when
-    it is a multiple of the point rate, else the highest analog stream rate rounded up to a
-    multiple. The C3D clock starts at the first sample of the stream that fixes its rate
-    (force, else mocap), moved back by whole frames to cover every stream; streams at the
-    C3D rates whose samples fall on that clock are copied sample for sample; every other
-    stream (another rate, e.g. Trigno EMG at 2148.1 Hz, or a sub-sample offset, or gaps) is
-    linearly interpolated on the session's synchronised clock (``Stream.times``) at the
-    C3D sample times, with a :class:`~labkit.errors.LabkitWarning` naming it when its rate
-    changes. Outside a stream's span, analogs read 0 (C3D has no missing analog value;
+    The analog rate is ``analog_rate_hz`` when given; by default it is never below the
+    fastest analog stream, so a default export only upsamples: the ``force`` stream's rate
+    when it is at least every analog rate and a multiple of the point rate, else the highest
+    analog stream rate rounded up to a multiple of the point rate (force 1000 Hz + Trigno EMG
+    2148.1 Hz + markers 100 Hz -> 2200 Hz). The C3D clock starts at the first sample of the
+    stream that fixes its rate (force, else mocap), moved back by whole frames to cover every
+    stream; streams at the C3D rates whose samples fall on that clock are copied sample for
+    sample; every other stream (another rate, e.g. Trigno EMG at 2148.1 Hz, or a sub-sample
+    offset, or gaps) is interpolated on the session's synchronised clock (``Stream.times``)
+    at the C3D sample times: analogs by a quintic spline through each finite, gap-free run
+    (a 700 Hz tone at 2148.1 Hz keeps 99 % of its amplitude; linear interpolation would keep
+    70 %), points linearly, and gaps are bridged linearly; a
+    :class:`~labkit.errors.LabkitWarning` names each stream whose rate changes. An analog
+    stream faster than a lower ``analog_rate_hz`` is first low-passed (zero-phase
+    Butterworth, order 4, cutoff 0.45 x the new rate, ``scipy.signal.sosfiltfilt`` on each
+    finite run) so that it does not alias; the warning says so. Outside a stream's span,
+    analogs read 0 (C3D has no missing analog value;
     warned beyond 0.1 s) and points are invalid (residual -1); the spans are stored in the
     ``LABKIT`` group, so :func:`import_c3d` crops them off again.
 
@@ -227,7 +282,8 @@ def export_c3d(
     overwrite : bool
         Replace an existing ``out_path``.
     analog_rate_hz : float, optional
-        The C3D analog rate; must be an integer multiple of the point rate.
+        The C3D analog rate; must be an integer multiple of the point rate. Faster analog
+        streams are low-passed at 0.45 x this rate before resampling (warned).
     plate_convention : {"reaction", "action"}
         Write the force on the subject (default, what C3D readers expect) or the load on
         the plate into the plate channels.
@@ -345,13 +401,15 @@ def _export_plan(s: Any, analog_rate_hz: float | None) -> dict[str, Any]:
         fa = float(analog_rate_hz)
     elif not ana:
         fa = 0.0
-    elif mocap is None:
-        fa = force.rate_hz if force is not None else max(x.rate_hz for x in ana)
-    elif force is not None and _is_multiple(force.rate_hz, mocap.rate_hz):
-        fa = force.rate_hz
-    else:
+    else:  # never below the fastest analog stream: default exports only upsample
         top = max(x.rate_hz for x in ana)
-        fa = math.ceil(top / mocap.rate_hz - 1e-9) * mocap.rate_hz
+        if force is not None and force.rate_hz >= top * (1 - 1e-9) and \
+                (mocap is None or _is_multiple(force.rate_hz, mocap.rate_hz)):
+            fa = force.rate_hz
+        elif mocap is None:
+            fa = top
+        else:
+            fa = math.ceil(top / mocap.rate_hz - 1e-9) * mocap.rate_hz
     fp = mocap.rate_hz if mocap is not None else fa
     ratio = round(fa / fp) if fa > 0 else 1
     ref = force if force is not None and fa > 0 and abs(force.rate_hz - fa) <= 1e-9 * fa else \
@@ -368,12 +426,19 @@ def _export_plan(s: Any, analog_rate_hz: float | None) -> dict[str, Any]:
             warnings.warn(f"{s.path}: stream {x.name!r} misses {missing} samples (gaps in its recording); "
                           "C3D has no gaps: they are bridged by linear interpolation", LabkitWarning,
                           stacklevel=3)
-        target = fa if x.kind in ("force", "emg", "analog") else fp
+        analog = x.kind in ("force", "emg", "analog")
+        target = fa if analog else fp
         if abs(x.rate_hz - target) > 1e-9 * target:
-            what = "analog" if target == fa else "point"
+            how = "quintic-spline" if analog else "linear"
+            more = ""
+            if analog and x.rate_hz > target:
+                x.data = _lowpass(x, target)
+                more = (f" after a zero-phase low-pass at {_AA_CUTOFF * target:.6g} Hz (Butterworth order "
+                        f"{_AA_ORDER}, forward and backward) against aliasing")
+            what = "analog" if analog else "point"
             warnings.warn(f"{s.path}: stream {x.name!r} ({x.kind}) at {x.rate_hz:.6g} Hz is resampled to the "
-                          f"C3D {what} rate {target:.6g} Hz by linear interpolation on the session clock",
-                          LabkitWarning, stacklevel=3)
+                          f"C3D {what} rate {target:.6g} Hz by {how} interpolation on the session clock"
+                          + more, LabkitWarning, stacklevel=3)
     return {"series": series, "plates": plates, "fp": fp, "fa": fa, "ratio": ratio, "t0": t0,
             "n_frames": n_frames, "points": pts, "analogs": ana, "force": force}
 
@@ -466,7 +531,7 @@ def _export_build(ezc3d: Any, s: Any, plan: dict[str, Any], plate_convention: st
     fp_channels: list[list[int]] = []
     plate_names: list[str] = []
     for x in plan["analogs"]:
-        placed, _ = _place(_used(x), a_grid, fa)  # column k is channel x.cols[k]
+        placed, _ = _place(_used(x), a_grid, fa, spline=True)  # column k is channel x.cols[k]
         spans.append(f"{x.kind} {float(x.times[0])!r} {float(x.times[-1])!r}")
         pad = max(float(x.times[0] - a_grid[0]), 0.0) + max(float(a_grid[-1] - x.times[-1]), 0.0)
         inside = (a_grid >= x.times[0]) & (a_grid <= x.times[-1])
