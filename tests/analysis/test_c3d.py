@@ -754,3 +754,22 @@ def test_export_never_aliases_a_faster_emg_stream(tmp_path):
     (a300,) = _tone_amplitudes(x, rate, [300.0])
     print(f"forced 1000 Hz: 300 Hz alias amplitude {a300 / amp:.4f} of the 700 Hz tone")
     assert rate == 1000.0 and a300 < 0.05 * amp
+
+
+def test_export_warns_about_a_model_output_without_an_axis(tmp_path):
+    from labkit.session.writer import SessionWriter
+    from labkit.spec import COUNTER, ChannelSpec, StreamSpec, marker_channels
+
+    model = [ChannelSpec(f"{n}.{a}", "rad", "angle", extra={"output": n, "axis": a, "c3d_group": "ANGLES"})
+             for n, axes in (("LKneeAngles", "xyz"), ("LHipAngles", "xy")) for a in axes]
+    specs = [StreamSpec("mocap", "mocap", [*marker_channels("RASI"), COUNTER], 100.0, "float32"),
+             StreamSpec("model", "other", model, 100.0, "float64")]
+    t = np.arange(50) / 100.0
+    with SessionWriter(tmp_path / "s.h5", specs) as w:
+        w.append("mocap", np.column_stack([np.full((50, 3), 0.5), np.arange(50)]).astype(np.float32), t)
+        w.append("model", np.column_stack([0.1 * np.sin(t + k) for k in range(5)]), t)
+    with pytest.warns(LabkitWarning, match="output 'LHipAngles' of 'model' lacks an axis; not exported"):
+        export_c3d(tmp_path / "s.h5", tmp_path / "s.c3d")
+    c = ezc3d.c3d(str(tmp_path / "s.c3d"))
+    assert c["parameters"]["POINT"]["LABELS"]["value"] == ["RASI", "LKneeAngles"]
+    np.testing.assert_allclose(c["data"]["points"][0, 1], np.degrees(0.1 * np.sin(t)), rtol=1e-5)

@@ -486,6 +486,8 @@ def _export_build(ezc3d: Any, s: Any, plan: dict[str, Any], plate_convention: st
                 order.setdefault((output[j], group[j]), {})[axis[j]] = k
             for (name, gname), ax in order.items():
                 if set(ax) != {"x", "y", "z"}:
+                    warnings.warn(f"{s.path}: model output {name!r} of {x.name!r} lacks an axis; "
+                                  "not exported", LabkitWarning, stacklevel=4)
                     continue
                 si = x.units[x.cols[ax["x"]]]
                 unit, factor = _SI_TO_C3D.get(si, (si, 1.0))
