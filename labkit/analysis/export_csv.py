@@ -3,8 +3,11 @@
 Layout of ``out_dir`` (it mirrors the session file's groups, so a stream can never collide
 with the tables beside it)::
 
-    session.json                 root metadata, the time base of the stream files, and per stream:
-                                 file, type, source_id, rate_hz, channel_format, device, n_samples
+    session.json                 root metadata (every root attribute, e.g. an imported XDF's
+                                 ``xdf_file_header``), the time base of the stream files, ``config``
+                                 (each /config dataset -> its file, null when empty), and per stream:
+                                 file, type, source_id, rate_hz, channel_format, device, n_samples,
+                                 time_column, columns, attributes
     channels.csv                 stream, label, unit, type, muscle, side, device_channel, then every
                                  extra channel column of any stream (empty where a stream has none)
     streams/<stream>.csv         time_s, then one column per channel label, one row per sample
@@ -13,6 +16,10 @@ with the tables beside it)::
     trials.csv                   id, test, side, attempt, start, end, status, reason (s, session clock)
     config/hardware.yaml         exact hardware-config text (only when the session has one)
     config/protocol.yaml         exact protocol text (only when the session has one)
+    config/<name>.json|.txt      every other dataset under /config (e.g. ``c3d_parameters``, an
+                                 imported C3D's parameter section): text exactly as stored, ``.json``
+                                 when it is a JSON object or array, else ``.txt``; numbers and arrays
+                                 as JSON; empty text is not written
     results/<name>/<table>.csv   each table of each results group
     results/<name>/<array>.csv   each numeric array: 1-D as one column ``value``; 2-D as columns
                                  ``0``, ``1``, ...; N-D reshaped to (shape[0], -1) (its shape is in
@@ -24,6 +31,18 @@ regular streams dejittered) or, with ``synchronised=False``, the raw stamps as t
 sent them (``Stream.raw_times``; ``clock_offsets.csv`` then has what is needed to synchronise
 them). Events and trials are always on the session clock. Stream file names are the stream
 names with characters other than letters, digits, ``_``, ``.`` and ``-`` replaced by ``_``.
+
+Column names: a stream file's columns are the channel labels, in channel order. Labels never
+make an export fail and no data is refused: when a channel is itself labelled ``time_s``, the
+time column takes the first free name of ``time_s_2``, ``time_s_3``, ...; a label that repeats
+one before it in the same stream (labkit's writer refuses such streams, other HDF5 writers may
+not) gets the first free ``<label>_2``, ``<label>_3``, .... The stream's entry in
+``session.json`` records the names used: ``time_column`` and ``columns`` (one per channel, in
+the order of ``channels.csv``, whose ``label`` column keeps the labels as the session has them).
+
+Stream attributes that the columns above do not hold (an imported XDF stream's
+``xdf_stream_id``, ``xdf_header``, ``xdf_footer``; XML as its exact text) are in the stream's
+``attributes`` in ``session.json``, so nothing of an imported file's metadata is lost.
 
 Numbers are written with the shortest text that reads back to the same value (float64
 exactly, float32 exactly when read as float32; integers as integers); an empty cell is NaN
@@ -40,17 +59,86 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 import pandas as pd
 
 from labkit._version import __version__
 from labkit.errors import SessionError
+from labkit.session import format as fmt
+from labkit.session._h5 import attr_str, open_h5, reading
 from labkit.session.reader import open_session
 from labkit.spec import CHANNEL_FIELDS, unique_stream_name
 
 __all__ = ["export_csv"]
 
 TIME_COLUMN = "time_s"
+#: stream-group attributes that session.json already holds under its own keys
+_STREAM_ATTRS_SHOWN = frozenset({"name", "type", "source_id", "nominal_rate_hz", "channel_format",
+                                 "n_channels", "device"})
+#: /config datasets with a file name of their own (YAML text written by labkit)
+_CONFIG_YAML = ("hardware", "protocol")
+
+
+def _free_name(base: str, taken: set[str]) -> str:
+    """``base``, or the first of ``base_2``, ``base_3``, ... not in ``taken``."""
+    name, k = base, 2
+    while name in taken:
+        name = f"{base}_{k}"
+        k += 1
+    return name
+
+
+def _column_names(labels: list[str]) -> tuple[str, list[str]]:
+    """(time column, channel columns): unique CSV column names for a stream's file."""
+    taken = set(labels)
+    columns: list[str] = []
+    for label in labels:
+        column = label if label not in columns else _free_name(label, taken)
+        taken.add(column)
+        columns.append(column)
+    return _free_name(TIME_COLUMN, set(columns)), columns
+
+
+def _config_file(key: str, value: Any, taken: set[str]) -> tuple[str, Path | None]:
+    """(text to write, file) of one /config dataset; no file when it is empty text."""
+    if isinstance(value, str):
+        if not value:
+            return "", None
+        if key in _CONFIG_YAML:
+            return value, Path("config", f"{key}.yaml")
+        try:
+            is_json = isinstance(json.loads(value), dict | list)
+        except ValueError:
+            is_json = False
+        text, ext = value, ".json" if is_json else ".txt"
+    else:
+        text, ext = json.dumps(value, ensure_ascii=False, default=_jsonable) + "\n", ".json"
+    stem = unique_stream_name(key.replace("/", "."), taken)
+    taken.add(stem)
+    return text, Path("config", f"{stem}{ext}")
+
+
+def _read_extras(path: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Every /config dataset (by path below /config) and the stream attributes a Stream lacks."""
+    config: dict[str, Any] = {}
+    attrs: dict[str, dict[str, Any]] = {}
+    f = open_h5(path, "r")
+    try:
+        with reading(path, "the config and stream attributes"):
+            group = f.get(fmt.CONFIG_GROUP)
+
+            def take(key: str, obj: Any) -> None:
+                if isinstance(obj, h5py.Dataset):
+                    config[key] = attr_str(obj[()])
+
+            if isinstance(group, h5py.Group):
+                group.visititems(take)
+            for name, g in f.get(fmt.STREAMS_GROUP, {}).items():
+                attrs[name] = {k: attr_str(v) for k, v in g.attrs.items() if k not in _STREAM_ATTRS_SHOWN}
+    finally:
+        f.close()
+    return config, attrs
 
 
 def _jsonable(obj: Any) -> Any:
@@ -86,7 +174,10 @@ def export_csv(
 ) -> list[Path]:
     """Write a session as CSV files: one per stream, plus channels, events, trials and results.
 
-    The layout is described in the module docstring (``labkit.analysis.export_csv``).
+    The layout is described in the module docstring (``labkit.analysis.export_csv``). Channel
+    labels never make it fail: a channel labelled ``time_s`` or a repeated label gets a free
+    column name, recorded in ``session.json``. Every /config dataset and every stream
+    attribute is written too (``config/``, ``session.json``).
 
     Parameters
     ----------
@@ -121,6 +212,7 @@ def export_csv(
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise SessionError(f"{out}: exists and is not a directory; pass a directory for the CSV files")
+    config, stream_attrs = _read_extras(Path(session_path))
     with open_session(session_path) as s:
         names = s.streams
         taken: set[str] = set()
@@ -136,11 +228,13 @@ def export_csv(
             for key in [*res.tables, *res.arrays]:
                 _safe_part(key, f"result {rname} table")
             results[rname] = res
-        hardware, protocol = s.hardware_config, s.protocol_text
+        config_files: dict[str, tuple[str, Path | None]] = {}
+        config_taken = set(_CONFIG_YAML)
+        for key in [*[k for k in _CONFIG_YAML if k in config], *sorted(set(config) - set(_CONFIG_YAML))]:
+            config_files[key] = _config_file(key, config[key], config_taken)
         plan = [Path("session.json"), Path("channels.csv"), *stream_files.values(),
                 Path("clock_offsets.csv"), Path("events.csv"), Path("trials.csv")]
-        plan += [Path("config/hardware.yaml")] if hardware else []
-        plan += [Path("config/protocol.yaml")] if protocol else []
+        plan += [rel for _, rel in config_files.values() if rel is not None]
         for rname, res in results.items():
             plan += [Path("results", rname, f"{k}.csv") for k in [*res.tables, *res.arrays]]
             plan.append(Path("results", rname, "provenance.json"))
@@ -164,8 +258,9 @@ def export_csv(
         offset_rows = []
         for name in names:
             st = s.stream(name)
-            frame = pd.DataFrame(st.data, columns=st.labels, copy=False)
-            frame.insert(0, TIME_COLUMN, st.times if synchronised else st.raw_times)
+            time_column, columns = _column_names(st.labels)
+            frame = pd.DataFrame(st.data, columns=columns, copy=False)
+            frame.insert(0, time_column, st.times if synchronised else st.raw_times)
             emit(stream_files[name], frame)
             ch = st.channels.copy()
             ch.insert(0, "stream", name)
@@ -178,6 +273,8 @@ def export_csv(
                 "rate_hz": st.rate_hz, "channel_format": st.channel_format, "device": st.device,
                 "n_samples": st.n_samples, "n_channels": len(st.labels),
                 "n_clock_offsets": len(st.clock_offsets),
+                "time_column": time_column, "columns": columns,
+                "attributes": stream_attrs.get(name, {}),
             }
         columns = ["stream", *CHANNEL_FIELDS]
         for ch in channel_rows:
@@ -190,10 +287,11 @@ def export_csv(
         emit(Path("clock_offsets.csv"), offsets)
         emit(Path("events.csv"), s.events)
         emit(Path("trials.csv"), s.trials.reset_index(drop=True))
-        for rel, text in ((Path("config/hardware.yaml"), hardware), (Path("config/protocol.yaml"), protocol)):
-            if text:
-                (out / rel).write_text(text, encoding="utf-8")
-                written.append(out / rel)
+        for text, maybe in config_files.values():
+            if maybe is not None:
+                # newline="": the text exactly as stored (no line-ending translation)
+                (out / maybe).write_text(text, encoding="utf-8", newline="")
+                written.append(out / maybe)
         for rname, res in results.items():
             shapes = {}
             for key, table in res.tables.items():
@@ -218,6 +316,8 @@ def export_csv(
                        "dejittered" if synchronised else
                        "raw source time stamps (s, sender clock); see clock_offsets.csv"),
             "synchronised": synchronised,
+            "config": {key: rel.as_posix() if rel is not None else None
+                       for key, (_, rel) in config_files.items()},
             "streams": meta_streams,
             "results": list(results),
         })

@@ -193,3 +193,85 @@ def test_not_a_session(tmp_path):
     bad.write_text("no")
     with pytest.raises(SessionError, match="not an HDF5 file"):
         export_csv(bad, tmp_path / "out")
+
+
+def _small_session(path, labels, **writer_kw):
+    spec = StreamSpec("s", "other", [ChannelSpec(lab, "V", "") for lab in labels], 10.0, "float64")
+    data = np.arange(5.0 * len(labels)).reshape(5, len(labels))
+    with SessionWriter(path, [spec], fsync=False, **writer_kw) as w:
+        w.append("s", data, 10.0 + np.arange(5) / 10.0)
+    return data
+
+
+def test_a_channel_labelled_time_s_is_exported(tmp_path):
+    """The time column takes a name no channel has; session.json says which."""
+    data = _small_session(tmp_path / "t.h5", ["time_s", "time_s_2", "v"])
+    export_csv(tmp_path / "t.h5", tmp_path / "csv")
+    got = read(tmp_path / "csv" / "streams" / "s.csv")
+    assert list(got.columns) == ["time_s_3", "time_s", "time_s_2", "v"]
+    np.testing.assert_array_equal(got[["time_s", "time_s_2", "v"]].to_numpy(), data)
+    with labkit.open_session(tmp_path / "t.h5") as s:
+        np.testing.assert_array_equal(got["time_s_3"].to_numpy(), s.stream("s").times)
+    meta = json.loads((tmp_path / "csv" / "session.json").read_text())["streams"]["s"]
+    assert meta["time_column"] == "time_s_3" and meta["columns"] == ["time_s", "time_s_2", "v"]
+
+
+def test_duplicate_labels_get_unique_columns(tmp_path):
+    """labkit's writer refuses duplicate labels, but a file of another HDF5 writer may have them."""
+    import h5py
+
+    path = tmp_path / "d.h5"
+    data = _small_session(path, ["a", "b", "a_2", "c"])
+    with h5py.File(path, "r+") as f:
+        table = f["streams/s/channels"][()]
+        table["label"] = [b"a", b"a", b"a_2", b"time_s"]
+        del f["streams/s/channels"]
+        f["streams/s"].create_dataset("channels", data=table)
+    export_csv(path, tmp_path / "csv")
+    got = read(tmp_path / "csv" / "streams" / "s.csv")
+    assert list(got.columns) == ["time_s_2", "a", "a_3", "a_2", "time_s"]
+    np.testing.assert_array_equal(got.iloc[:, 1:].to_numpy(), data)
+    meta = json.loads((tmp_path / "csv" / "session.json").read_text())["streams"]["s"]
+    assert meta["time_column"] == "time_s_2" and meta["columns"] == ["a", "a_3", "a_2", "time_s"]
+    ch = pd.read_csv(tmp_path / "csv" / "channels.csv", keep_default_na=False, dtype=str)
+    assert list(ch["label"]) == ["a", "a", "a_2", "time_s"]  # the labels as the session has them
+
+
+def test_every_config_dataset_and_stream_attribute_is_exported(tmp_path):
+    """/config datasets beyond hardware/protocol (an imported C3D's parameters) and stream
+    attributes the Stream object does not carry (an imported XDF's headers) are not lost."""
+    import h5py
+
+    path = tmp_path / "m.h5"
+    _small_session(path, ["v"], hardware_config="lab: sim\n")
+    params = {"POINT": {"RATE": 100.0, "LABELS": ["LASI", "RASI"]}, "ü": "é"}
+    header = '<?xml version="1.0"?><info><name>s</name><channel_count>1</channel_count></info>'
+    with h5py.File(path, "r+") as f:
+        f["config"].create_dataset("c3d_parameters", dtype=h5py.string_dtype(),
+                                   data=json.dumps(params, ensure_ascii=False))
+        f["config"].create_dataset("note", dtype=h5py.string_dtype(), data="plain text, not JSON\n")
+        f["config"].create_dataset("gains", data=np.array([1.5, 2.0]))
+        g = f["streams/s"]
+        g.attrs["xdf_stream_id"] = np.int64(3)
+        g.attrs["xdf_header"] = header
+        g.attrs["xdf_footer"] = ""
+    out = tmp_path / "csv"
+    files = export_csv(path, out)
+    rel = {p.relative_to(out).as_posix() for p in files}
+    assert {"config/hardware.yaml", "config/c3d_parameters.json", "config/note.txt",
+            "config/gains.json"} <= rel
+    assert "config/protocol.yaml" not in rel  # empty: the session has no protocol
+    assert json.loads((out / "config/c3d_parameters.json").read_text(encoding="utf-8")) == params
+    assert (out / "config/note.txt").read_text(encoding="utf-8") == "plain text, not JSON\n"
+    assert json.loads((out / "config/gains.json").read_text()) == [1.5, 2.0]
+    meta = json.loads((out / "session.json").read_text(encoding="utf-8"))
+    assert meta["config"] == {"hardware": "config/hardware.yaml", "protocol": None,
+                              "c3d_parameters": "config/c3d_parameters.json", "note": "config/note.txt",
+                              "gains": "config/gains.json"}
+    attrs = meta["streams"]["s"]["attributes"]
+    assert attrs == {"xdf_stream_id": 3, "xdf_header": header, "xdf_footer": ""}
+    # a second export finds the config files and refuses before writing anything
+    (out / "config/c3d_parameters.json").write_text("mine")
+    with pytest.raises(SessionError, match="overwrite=True"):
+        export_csv(path, out)
+    assert (out / "config/c3d_parameters.json").read_text() == "mine"

@@ -496,3 +496,10 @@ def test_imported_session_exports_to_csv(recording, tmp_path):
     np.testing.assert_array_equal(emg["gluteus_maximus_r"].to_numpy(), written)
     ch = pd.read_csv(tmp_path / "channels.csv", keep_default_na=False)
     assert list(ch[ch["stream"] == "FP_1__AMTI_"]["unit"]) == ["N"] * 3 + ["N.m"] * 3
+    # nothing of the XDF metadata is lost in the CSV export either
+    meta = json.loads((tmp_path / "session.json").read_text(encoding="utf-8"))
+    assert meta["session"]["xdf_file_header"] == truth["file_header"]
+    for key, name in SESSION_NAMES.items():
+        st = truth["streams"][key]
+        assert meta["streams"][name]["attributes"] == {
+            "xdf_stream_id": st["sid"], "xdf_header": st["header"], "xdf_footer": st["footer"]}
