@@ -381,6 +381,26 @@ def test_type3_kistler_plate(tmp_path, convention):
     np.testing.assert_allclose(st.data[:, 3:6], km, rtol=1e-12)
 
 
+@pytest.mark.parametrize("signs", [(-1, 1), (-1, -1)], ids=["a<0", "a<0,b<0"])
+def test_type3_kistler_plate_with_signed_origin(tmp_path, signs):
+    """A negative ORIGIN a or b places sensor 1 at that x or y (a mirrored sensor layout): the
+    moments use the signed values, as BTK's ForcePlatformWrenchFilter and ezc3d do."""
+    f, cop, tz = _known_loads(seed=6)
+    a, b, az0 = 0.120 * signs[0], 0.200 * signs[1], -0.048
+    native = _kistler_channels(f, cop, tz, a, b, az0)
+    labels = ["fx12", "fx34", "fy14", "fy23", "fz1", "fz2", "fz3", "fz4"]
+    src = _c3d_with_plate(tmp_path / "t3.c3d", -native, labels, ["N"] * 8, ptype=3,
+                          origin_mm=[a * 1e3, b * 1e3, az0 * 1e3])
+    with labkit.open_session(import_c3d(src, tmp_path / "t3.h5")) as s:
+        st = s.stream("force")
+    info = st.device["c3d_plates"][0]
+    assert (info["a_m"], info["b_m"]) == pytest.approx((a, b))
+    _, m = _plate(st, "fp1")
+    np.testing.assert_allclose(m, _expected_moments(f, cop, tz, az0), rtol=1e-5, atol=1e-3)
+    _check_cop(st, f, cop, tz, az0)
+    worst_f, worst_m = _check_against_ezc3d_platforms(st, ezc3d.c3d(str(src), extract_forceplat_data=True))
+    assert worst_f < 1e-3 and worst_m < 1e-3
+
 def test_wrong_plate_convention_is_warned(tmp_path):
     f, cop, tz = _known_loads(seed=5)
     native = _kistler_channels(f, cop, tz, 0.12, 0.2, -0.048)

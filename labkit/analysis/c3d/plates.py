@@ -7,7 +7,8 @@ plate z axis points down):
 * type 4: the same channels times the 6x6 CAL_MATRIX (loads = C @ channels; moments in N
   times POINT:UNITS);
 * type 3 (Kistler): fx12 fx34 fy14 fy23 fz1..fz4 (N) through
-  :func:`labkit.signal.force_plates.kistler_8ch` with a = |ORIGIN(1)|, b = |ORIGIN(2)|;
+  :func:`labkit.signal.force_plates.kistler_8ch` with a = ORIGIN(1), b = ORIGIN(2), signed as
+  BTK and ezc3d read them (a negative value: the sensors are numbered mirrored);
 * type 1: Fx Fy Fz, the centre of pressure Px Py (POINT:UNITS) and the free moment Tz:
   ``M = (Px, Py, az0) x F + (0, 0, Tz)``.
 
@@ -25,6 +26,7 @@ when a loaded plate reads a negative Fz. FORCE_PLATFORM:ZERO is recorded, not ap
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,9 +137,19 @@ def _plate_loads(p: _Plate, analogs: np.ndarray, labels: list[str], units: list[
         if origin_m[2] > 0:  # the spec wants z < 0 (z points down); flip as ezc3d and BTK do
             origin_m = -origin_m
     elif p.type == 3:
-        a_m, b_m = abs(origin_m[0]), abs(origin_m[1])
+        # a, b as stored, signed: they are the x, y of sensor 1 (Kistler: sensors 1..4 at (a, b),
+        # (-a, b), (-a, -b), (a, -b)), so a negative value says the sensors are numbered
+        # mirrored along that axis. BTK's ForcePlatformWrenchFilter and ezc3d use the signed
+        # values too; abs() would flip that plate's My or Mx (and part of Mz).
+        a_m, b_m = float(origin_m[0]), float(origin_m[1])
+        if not (math.isfinite(a_m) and math.isfinite(b_m) and a_m != 0 and b_m != 0):
+            raise ConfigError(f"{path}: force plate {p.name} is type 3 (Kistler) but FORCE_PLATFORM:ORIGIN "
+                              f"gives the sensor offsets a={a_m!r}, b={b_m!r} m; both must be non-zero")
         scale = np.array([_force_factor(u, lb, path) for u, lb in zip(uni, lab, strict=True)])
-        f, m = kistler_8ch(ch * scale, a_m=a_m, b_m=b_m)
+        if a_m > 0 and b_m > 0:
+            f, m = kistler_8ch(ch * scale, a_m=a_m, b_m=b_m)
+        else:  # kistler_8ch with |a|, |b| on the channels of the mirrored layout
+            f, m = _kistler_signed(ch * scale, a_m, b_m, kistler_8ch)
         origin_m = np.array([0.0, 0.0, -abs(origin_m[2])])
         info.update(a_m=a_m, b_m=b_m)
     else:  # type 1: Fx Fy Fz Px Py Tz
@@ -154,6 +166,18 @@ def _plate_loads(p: _Plate, analogs: np.ndarray, labels: list[str], units: list[
     info["origin_m"] = origin_m.tolist()
     info["az0_m"] = float(origin_m[2])
     return np.column_stack([f, m]), info
+
+
+def _kistler_signed(v: np.ndarray, a_m: float, b_m: float, kistler_8ch: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Kistler loads with signed sensor offsets: a < 0 swaps sensors 1<->2 and 3<->4 (fx12 and
+    fx34 keep their sides in y, fy14 <-> fy23); b < 0 swaps 1<->4 and 2<->3 (fx12 <-> fx34)."""
+    fx12, fx34, fy14, fy23, fz1, fz2, fz3, fz4 = v.T
+    if a_m < 0:
+        fy14, fy23, fz1, fz2, fz3, fz4 = fy23, fy14, fz2, fz1, fz4, fz3
+    if b_m < 0:
+        fx12, fx34, fz1, fz2, fz3, fz4 = fx34, fx12, fz4, fz3, fz2, fz1
+    return kistler_8ch(np.column_stack([fx12, fx34, fy14, fy23, fz1, fz2, fz3, fz4]),
+                       a_m=abs(a_m), b_m=abs(b_m))
 
 
 def _plate_rotation(corners_m: np.ndarray) -> np.ndarray | None:
