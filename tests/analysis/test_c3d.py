@@ -410,6 +410,90 @@ def test_wrong_plate_convention_is_warned(tmp_path):
         import_c3d(src, tmp_path / "k.h5")
 
 
+# ------------------------------------------------------------------- integer C3D scaling
+
+
+def _integer_c3d(path, raw, labels, units, *, scale, offset, gen_scale, rate=1000.0):
+    """An integer-format C3D (POINT:SCALE > 0, Intel) written byte by byte: no markers, the
+    analog counts ``raw`` (n, k) int16, ANALOG:SCALE/OFFSET/GEN_SCALE as given, and one
+    type-2 plate on channels 1-6. ezc3d only writes float files (and resets OFFSET to 0)."""
+    import struct
+
+    n, k = raw.shape
+
+    def param(gid, name, fmt, dims, values):
+        if fmt == "c":
+            width = dims[0]
+            body = b"".join(v.ljust(width).encode() for v in values)
+            dtype = -1
+        else:
+            dtype = {"h": 2, "f": 4}[fmt]
+            body = struct.pack(f"<{len(values)}{fmt}", *values)
+        rest = struct.pack("<bB", dtype, len(dims)) + bytes(dims) + body + b"\x00"
+        return struct.pack("<bb", len(name), gid) + name.encode() + struct.pack("<h", 2 + len(rest)) + rest
+
+    def group(gid, name):
+        return struct.pack("<bb", len(name), -gid) + name.encode() + struct.pack("<h", 3) + b"\x00"
+
+    w = max(len(s) for s in labels)
+    u = max(len(s) for s in units)
+    corners = [300, -200, 0, -300, -200, 0, -300, 200, 0, 300, 200, 0]
+    recs = [group(1, "POINT"), param(1, "USED", "h", [], [0]), param(1, "SCALE", "f", [], [0.1]),
+            param(1, "RATE", "f", [], [rate]), param(1, "FRAMES", "h", [], [n]),
+            param(1, "UNITS", "c", [2], ["mm"]),
+            group(2, "ANALOG"), param(2, "USED", "h", [], [k]), param(2, "RATE", "f", [], [rate]),
+            param(2, "LABELS", "c", [w, k], labels), param(2, "UNITS", "c", [u, k], units),
+            param(2, "SCALE", "f", [k], list(scale)), param(2, "OFFSET", "h", [k], list(offset)),
+            param(2, "GEN_SCALE", "f", [], [gen_scale]),
+            group(3, "FORCE_PLATFORM"), param(3, "USED", "h", [], [1]), param(3, "TYPE", "h", [1], [2]),
+            param(3, "ZERO", "h", [2], [0, 0]), param(3, "CHANNEL", "h", [6, 1], list(range(1, 7))),
+            param(3, "CORNERS", "f", [3, 4, 1], corners), param(3, "ORIGIN", "f", [3, 1], [0, 0, -40])]
+    params = b"".join(recs)
+    n_blocks = (4 + len(params) + 511) // 512
+    params = (struct.pack("<BBBB", 1, 0x50, n_blocks, 84) + params).ljust(512 * n_blocks, b"\x00")
+    data_start = 2 + n_blocks
+    header = struct.pack("<BBhhhhhfhhf", 2, 0x50, 0, k, 1, n, 0, 0.1, data_start, 1, rate).ljust(512, b"\x00")
+    data = np.ascontiguousarray(raw, dtype="<i2").tobytes()
+    path.write_bytes(header + params + data.ljust(-(-len(data) // 512) * 512, b"\x00"))
+    return path
+
+
+def test_integer_c3d_analogs_are_scaled_once_with_offset_and_gen_scale(tmp_path):
+    """(raw - OFFSET) * SCALE * GEN_SCALE, computed here, is what labkit stores: ezc3d
+    applies the scaling and labkit neither misses it nor applies it again."""
+    rng = np.random.default_rng(8)
+    n = 300
+    t = np.arange(n) / 1000.0
+    raw = np.column_stack([rng.integers(-200, 200, n), rng.integers(-200, 200, n),
+                           (-2000 - 1500 * np.sin(2 * np.pi * 2 * t)).astype(int),  # reaction: Fz < 0
+                           rng.integers(-3000, 3000, (n, 3)),
+                           (800 * np.sin(2 * np.pi * 60 * t)).astype(int)]).astype(np.int16)
+    labels = ["Fx1", "Fy1", "Fz1", "Mx1", "My1", "Mz1", "EMG1"]
+    units = ["N", "N", "N", "Nmm", "Nmm", "Nmm", "V"]
+    scale = np.array([0.5, 0.5, 0.25, 2.0, 2.0, 1.5, 1e-6])
+    # positive offsets: ezc3d reads OFFSET as abs(OFFSET) (for unsigned-format files whose offset
+    # overflowed int16), so a negative offset in a signed file is read as its opposite
+    offset = np.array([3, 5, 100, 7, 11, 0, 40])
+    gen_scale = 2.0
+    src = _integer_c3d(tmp_path / "int.c3d", raw, labels, units, scale=scale, offset=offset,
+                       gen_scale=gen_scale)
+    expected = (raw.astype(np.float64) - offset) * scale * gen_scale
+    c = ezc3d.c3d(str(src))
+    assert c["parameters"]["POINT"]["SCALE"]["value"][0] > 0  # really an integer file
+    assert list(c["parameters"]["ANALOG"]["OFFSET"]["value"]) == list(offset)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LabkitWarning)
+        out = import_c3d(src, tmp_path / "int.h5", emg_channels=["EMG1"])
+    with labkit.open_session(out) as s:
+        assert json.loads(s.info["c3d_header"])["format"] == "integer"
+        force, emg = s.stream("force"), s.stream("emg")
+    f, m = _plate(force, "fp1")
+    # the default reaction convention negates; moments N.mm -> N.m
+    np.testing.assert_allclose(f, -expected[:, :3], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(m, -expected[:, 3:6] * 1e-3, rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(emg.data[:, 0], expected[:, 6], rtol=1e-6, atol=1e-12)
+    assert np.abs(expected[:, 6]).max() > 1e-3 and np.median(f[:, 2]) > 0
+
 # ------------------------------------------------------------------------------------ CMJ
 
 
