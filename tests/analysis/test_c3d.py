@@ -406,7 +406,8 @@ def test_wrong_plate_convention_is_warned(tmp_path):
     native = _kistler_channels(f, cop, tz, 0.12, 0.2, -0.048)
     labels = ["fx12", "fx34", "fy14", "fy23", "fz1", "fz2", "fz3", "fz4"]
     src = _c3d_with_plate(tmp_path / "k.c3d", native, labels, ["N"] * 8, ptype=3, origin_mm=[120, 200, -48])
-    with pytest.warns(LabkitWarning, match="negative Fz under load.*plate_convention='action'"):
+    with pytest.warns(LabkitWarning, match=r"negative Fz under load.*import with plate_convention='action' "
+                      r"\(labkit import --plate-convention action\)"):
         import_c3d(src, tmp_path / "k.h5")
 
 

@@ -341,7 +341,8 @@ def _build_session(c: Any, path: Path, *, emg_channels: Any, model_outputs: bool
                 warnings.warn(f"{path}: plate {p.name} reads a negative Fz under load "
                               f"(median {np.median(x[loaded, 2]):.0f} N) with plate_convention="
                               f"{plate_convention!r}; if its channels hold the load on the plate, import "
-                              f"with plate_convention={other_convention!r}",
+                              f"with plate_convention={other_convention!r} (labkit import --plate-convention "
+                              f"{other_convention})",
                               LabkitWarning, stacklevel=3)
             loads.append(x)
             on_plate.update(p.channels)
