@@ -835,7 +835,8 @@ def _exported_emg(out, label="vastus_lateralis_r", span_s=1.0):
 
 def test_export_never_aliases_a_faster_emg_stream(tmp_path):
     """Force 1000 Hz (a multiple of the markers' 100 Hz) + EMG at 2148.1 Hz with a 700 Hz sine.
-    By default the analog rate covers the EMG (no downsampling): the 700 Hz tone survives.
+    By default the analog rate covers the EMG (no downsampling; a multiple of the plate rate, so
+    the plate samples stay as they are): the 700 Hz tone survives.
     With a forced 1000 Hz rate the EMG is low-passed first: no 300 Hz alias of the tone."""
     amp = 1e-3
     path = _fast_emg_session(tmp_path / "s.h5", amp=amp)
@@ -843,7 +844,14 @@ def test_export_never_aliases_a_faster_emg_stream(tmp_path):
         export_c3d(path, tmp_path / "d.c3d")
     assert not any("low-pass" in str(r.message) for r in rec)
     rate, x = _exported_emg(tmp_path / "d.c3d")
-    assert rate == 2200.0  # 2148.1 Hz rounded up to a multiple of 100 Hz
+    assert rate == 3000.0  # the smallest multiple of the 1000 Hz plates above 2148.1 Hz
+    # every plate sample is a sample of the C3D: the force is not altered, only filled in
+    c = ezc3d.c3d(str(tmp_path / "d.c3d"))
+    fz = -_analog(c, "Fz1")  # written as the force on the subject (reaction)
+    with labkit.open_session(path) as s:
+        st = s.stream("force")
+        orig = st.data[:, st.labels.index("fp1.Fz")]
+    np.testing.assert_allclose(fz[::3][: len(orig)], orig, rtol=1e-6)
     spec = np.abs(np.fft.rfft(x * np.hanning(len(x))))
     peak = np.fft.rfftfreq(len(x), 1 / rate)[np.argmax(spec)]
     a700, a300 = _tone_amplitudes(x, rate, [700.0, 300.0])

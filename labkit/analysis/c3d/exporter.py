@@ -237,27 +237,27 @@ def export_c3d(
 ) -> Path:
     """Write a session as a C3D file (markers, plates, EMG and other analogs, events).
 
-    C3D has one point rate and one analog rate that must be an integer multiple of it.
-    The point rate is the ``mocap`` stream's (the analog rate when there are no points).
-    The analog rate is ``analog_rate_hz`` when given; by default it is never below the
-    fastest analog stream, so a default export only upsamples: the ``force`` stream's rate
-    when it is at least every analog rate and a multiple of the point rate, else the highest
-    analog stream rate rounded up to a multiple of the point rate (force 1000 Hz + Trigno EMG
-    2148.1 Hz + markers 100 Hz -> 2200 Hz). The C3D clock starts at the first sample of the
-    stream that fixes its rate (force, else mocap), moved back by whole frames to cover every
-    stream; streams at the C3D rates whose samples fall on that clock are copied sample for
-    sample; every other stream (another rate, e.g. Trigno EMG at 2148.1 Hz, or a sub-sample
-    offset, or gaps) is interpolated on the session's synchronised clock (``Stream.times``)
-    at the C3D sample times: analogs by a quintic spline through each finite, gap-free run
-    (a 700 Hz tone at 2148.1 Hz keeps 99 % of its amplitude; linear interpolation would keep
-    70 %), points linearly, and gaps are bridged linearly; a
-    :class:`~labkit.errors.LabkitWarning` names each stream whose rate changes. An analog
-    stream faster than a lower ``analog_rate_hz`` is first low-passed (zero-phase
-    Butterworth, order 4, cutoff 0.45 x the new rate, ``scipy.signal.sosfiltfilt`` on each
-    finite run) so that it does not alias; the warning says so. Outside a stream's span,
-    analogs read 0 (C3D has no missing analog value;
-    warned beyond 0.1 s) and points are invalid (residual -1); the spans are stored in the
-    ``LABKIT`` group, so :func:`import_c3d` crops them off again.
+    C3D has one point rate and one analog rate that must be an integer multiple of it. The point
+    rate is the ``mocap`` stream's (the analog rate when there are no points). The analog rate
+    is ``analog_rate_hz`` when given; by default it is never below the fastest analog stream, so
+    a default export only upsamples: when the ``force`` rate is a multiple of the point rate,
+    the smallest multiple of the force rate that is at least every analog rate (so every plate
+    sample stays a C3D sample: plates 2000 Hz + Trigno EMG 2148.1 Hz + markers 200 Hz -> 4000
+    Hz; plates 1000 Hz + EMG 2148.1 Hz -> 3000 Hz), else the highest analog stream rate rounded
+    up to a multiple of the point rate. The C3D clock starts at the first sample of the stream
+    that fixes its rate (force, else mocap), moved back by whole frames to cover every stream;
+    streams at the C3D rates whose samples fall on that clock are copied sample for sample;
+    every other stream (another rate, e.g. Trigno EMG at 2148.1 Hz, or a sub-sample offset, or
+    gaps) is interpolated on the session's synchronised clock (``Stream.times``) at the C3D
+    sample times: analogs by a quintic spline through each finite, gap-free run (a 700 Hz tone
+    at 2148.1 Hz keeps 99 % of its amplitude; linear interpolation would keep 70 %), points
+    linearly, and gaps are bridged linearly; a :class:`~labkit.errors.LabkitWarning` names each
+    stream whose rate changes. An analog stream faster than a lower ``analog_rate_hz`` is first
+    low-passed (zero-phase Butterworth, order 4, cutoff 0.45 x the new rate,
+    ``scipy.signal.sosfiltfilt`` on each finite run) so that it does not alias; the warning says
+    so. Outside a stream's span, analogs read 0 (C3D has no missing analog value; warned beyond
+    0.1 s) and points are invalid (residual -1); the spans are stored in the ``LABKIT`` group,
+    so :func:`import_c3d` crops them off again.
 
     What is written: ``mocap`` markers (``<marker>.x/y/z``) -> POINT in mm (NaN ->
     residual -1); a ``model`` stream (from :func:`import_c3d`) -> POINT with its ANGLES,
@@ -403,16 +403,17 @@ def _export_plan(s: Any, analog_rate_hz: float | None) -> dict[str, Any]:
         fa = 0.0
     else:  # never below the fastest analog stream: default exports only upsample
         top = max(x.rate_hz for x in ana)
-        if force is not None and force.rate_hz >= top * (1 - 1e-9) and \
-                (mocap is None or _is_multiple(force.rate_hz, mocap.rate_hz)):
-            fa = force.rate_hz
+        if force is not None and (mocap is None or _is_multiple(force.rate_hz, mocap.rate_hz)):
+            # a whole multiple of the force rate, so every plate sample stays a sample of the C3D
+            # (e.g. 2000 Hz plates with 2148 Hz EMG: 4000 Hz)
+            fa = force.rate_hz * math.ceil(top / force.rate_hz - 1e-9)
         elif mocap is None:
             fa = top
         else:
             fa = math.ceil(top / mocap.rate_hz - 1e-9) * mocap.rate_hz
     fp = mocap.rate_hz if mocap is not None else fa
     ratio = round(fa / fp) if fa > 0 else 1
-    ref = force if force is not None and fa > 0 and abs(force.rate_hz - fa) <= 1e-9 * fa else \
+    ref = force if force is not None and fa > 0 and _is_multiple(fa, force.rate_hz) else \
         (mocap or next((x for x in ana if abs(x.rate_hz - fa) <= 1e-9 * fa), ana[0] if ana else None))
     t_min = min(float(x.times[0]) for x in series)
     t_max = max(float(x.times[-1]) for x in series)
