@@ -147,6 +147,10 @@ def _print_report(report: dict[str, Any], *, show_channels: bool) -> None:
         console.print(tr)
     if report["results"]:
         console.print("results: " + ", ".join(report["results"]))
+    for st in report["streams"]:
+        if st.get("occluded_samples"):
+            console.print(f"{st['name']}: {st['occluded_samples']} of {st['n_samples']} frames have an "
+                          "occluded marker (NaN coordinates)")
     if report["problems"]:
         console.print("[bold red]problems:[/bold red]")
         for p in report["problems"]:

@@ -54,9 +54,16 @@ def _stream_summary(session: Session, name: str, committed: dict[str, int]) -> d
         problems.append(f"unknown stream type {st.type!r}")
     if st.n_samples > 1 and np.any(np.diff(st.raw_times) < -0.1):
         problems.append("time stamps jump backwards by more than 0.1 s (clock reset)")
-    nan_samples = 0
+    nan_samples = occluded_samples = 0
     if st.channel_format.startswith("float") and st.n_samples:
-        nan_samples = int(np.isnan(st.data).any(axis=1).sum())
+        nan = np.isnan(st.data)
+        # a NaN marker coordinate is an occluded marker, normal in any motion capture; NaN
+        # anywhere else is a dropped or invalid value
+        position = (st.channels["type"] == "position").to_numpy() if "type" in st.channels else None
+        if position is not None and position.any():
+            occluded_samples = int(nan[:, position].any(axis=1).sum())
+            nan = nan[:, ~position]
+        nan_samples = int(nan.any(axis=1).sum())
         if nan_samples:
             problems.append(f"{nan_samples} samples contain NaN (dropped or invalid values)")
     gaps = _gaps(st)
@@ -96,6 +103,7 @@ def _stream_summary(session: Session, name: str, committed: dict[str, int]) -> d
         "expected_samples": expected,
         "lost_samples": None if expected is None else expected - st.n_samples,
         "nan_samples": nan_samples,
+        "occluded_samples": occluded_samples,
         "problems": problems,
     }
 
