@@ -54,6 +54,7 @@ from typing import Any, BinaryIO
 import h5py
 import numpy as np
 
+from labkit._files import replaced_atomically
 from labkit.errors import ConfigError, LabkitWarning, SessionError
 from labkit.session import format as fmt
 from labkit.session.writer import SessionWriter
@@ -439,8 +440,7 @@ def import_xdf(
         specs.append(_stream_spec(scan.headers[sid], name, sid, longest))
         ids.append(sid)
 
-    tmp = out.with_name(f".{out.name}.importing-{os.getpid()}")
-    try:
+    with replaced_atomically(out) as tmp:
         _write_session(tmp, src, scan, specs, ids, by_id, mirror_markers=mirror_markers,
                        subject=subject, operator=operator,
                        notes=f"imported from {src.name}" if notes is None else notes,
@@ -450,11 +450,6 @@ def import_xdf(
                                "truncated": scan.problem,
                                "bytes_imported": scan.good_bytes,
                                "synchronize_clocks": False, "dejitter_timestamps": False})
-        os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
     return out
 
 

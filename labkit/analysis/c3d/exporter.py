@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from labkit._files import replaced_atomically
 from labkit.analysis.c3d.parameters import (
     _LENGTH_M,
     _MODEL_GROUPS,
@@ -313,14 +313,8 @@ def export_c3d(
     with open_session(session_path) as s:
         plan = _export_plan(s, analog_rate_hz)
         c = _export_build(ezc3d, s, plan, plate_convention, __version__)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".c3d", dir=out.parent or ".")
-    os.close(fd)
-    try:
-        c.write(tmp_name)
-        os.replace(tmp_name, out)
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
+    with replaced_atomically(out, suffix=".c3d") as tmp:
+        c.write(str(tmp))
     return out
 
 

@@ -48,7 +48,6 @@ import json
 import math
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -57,6 +56,7 @@ from typing import Any
 
 import numpy as np
 
+from labkit._files import replaced_atomically
 from labkit.analysis.c3d.parameters import (
     _MODEL_GROUPS,
     _PLATE_COMPONENTS,
@@ -505,10 +505,7 @@ def _write_session(out: Path, src: Path, built: dict[str, Any], *, subject: str,
     notes = f"imported from {src.name} by labkit.analysis.c3d.import_c3d"
     if trial is not None:
         notes += f"; one {trial[0]} trial spans the force stream"
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent or ".")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with replaced_atomically(out) as tmp:
         with SessionWriter(tmp, [s[0] for s in streams.values()], subject=subject, notes=notes,
                            fsync=False, overwrite=True) as w:
             for name, (_, t, data) in streams.items():
@@ -528,7 +525,3 @@ def _write_session(out: Path, src: Path, built: dict[str, Any], *, subject: str,
             f.attrs["c3d_time_offset_s"] = float(built["time_offset_s"])
             f["config"].create_dataset("c3d_parameters", dtype=h5py.string_dtype(),
                                        data=json.dumps(built["parameters"], ensure_ascii=False))
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
