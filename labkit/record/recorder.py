@@ -26,8 +26,9 @@ import numpy as np
 import pylsl
 
 from labkit.config.hardware import HardwareConfig, LslDevice
-from labkit.errors import DeviceError
+from labkit.errors import DeviceError, SessionError
 from labkit.lsl.streams import clock_offset, open_inlet, spec_from_info
+from labkit.session import format as fmt
 from labkit.session.writer import SessionWriter
 from labkit.spec import StreamSpec, unique_stream_name
 
@@ -394,6 +395,30 @@ class Recorder:
         if self.writer is not None and not self.writer.closed:
             self.writer.add_event(pylsl.local_clock(), label, value[:1000], "recorder")
 
+    # -- what a protocol (or any client) writes beside the streams ------------------------
+    def _open_writer(self) -> SessionWriter:
+        if self.writer is None or self.writer.closed:
+            raise SessionError(f"{self.out_path}: the recorder is not recording; start it first")
+        return self.writer
+
+    def add_event(self, label: str, value: str = "", source: str = "", *,
+                  time_s: float | None = None) -> None:
+        """Store an event (default time: now on the LSL clock, the session clock)."""
+        when = pylsl.local_clock() if time_s is None else float(time_s)
+        self._open_writer().add_event(when, label, value, source)
+
+    def add_trial(self, trial_id: int, test: str, start_s: float, **fields: Any) -> None:
+        """Add a row to the session's trials table (see ``SessionWriter.add_trial``)."""
+        self._open_writer().add_trial(trial_id, test, start_s, **fields)
+
+    def update_trial(self, trial_id: int, **changes: Any) -> None:
+        """Change fields of a trial (``end``, ``status``, ``reason``, ...)."""
+        self._open_writer().update_trial(trial_id, **changes)
+
+    def commit(self) -> None:
+        """Flush and commit everything buffered now (not at the next flush interval)."""
+        self._open_writer().flush()
+
     def status(self) -> list[StreamStatus]:
         """Live status of every stream (rates, samples, gaps, lag)."""
         with self._lock:
@@ -405,8 +430,12 @@ class Recorder:
         except OSError:
             return 0
 
-    def stop(self) -> Path:
-        """Stop every thread, write what is buffered and close the file cleanly."""
+    def stop(self, *, status: str = fmt.STATUS_COMPLETE) -> Path:
+        """Stop every thread, write what is buffered and close the file cleanly.
+
+        ``status`` is the session's final status: ``complete``, or ``interrupted`` for a
+        run that was stopped before its end (Ctrl-C, an error).
+        """
         if self.writer is None:
             return self.out_path
         self._stop.set()
@@ -415,7 +444,7 @@ class Recorder:
         for w in list(self._workers.values()):
             w.join(timeout=5)
         self._event("recording_stopped")
-        self.writer.close()
+        self.writer.close(status)
         for w in self._workers.values():
             w.inlet.close_stream()
         self._resolver = None
