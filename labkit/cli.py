@@ -573,7 +573,13 @@ def run(
         view: View = RichView(console)
     else:
         view = View(lambda msg: console.print(f"[cyan]>[/cyan] {msg}"))
-    runner = ProtocolRunner(proto, proto_text, cfg, cfg_text, options, view)
+    lab = None
+    from labkit.devices.sim.lab import SimulatedLab, is_simulated, private_lab_config
+
+    if is_simulated(cfg):  # the simulated lab is this command's to start, on a loopback of its own
+        cfg, cfg_text = private_lab_config(cfg, cfg_text)
+        lab = SimulatedLab(cfg)
+    runner = ProtocolRunner(proto, proto_text, cfg, cfg_text, options, view, lab=lab)
     try:
         table = runner.run()
     except KeyboardInterrupt:
@@ -587,7 +593,7 @@ def _print_run_results(table: Any, aggregates: Any, path: Path, result_name: str
     import numpy as np
     from rich.table import Table
 
-    from labkit.protocol.runner import aggregate_metric
+    from labkit.trials.analyse import aggregate_metric
 
     console = _console()
     t = Table(title=f"trials ({path}, results group '{result_name}')", title_justify="left")

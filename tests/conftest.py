@@ -16,7 +16,8 @@ import pytest
 from labkit.lsl.loopback import configure_loopback
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+#: the public recordings the tests use (data/README.md: sources and licences); every clone has them
+SHARED_DATA = REPO / "data"
 
 LSL_SESSION_ID = f"labkit-test-{uuid.uuid4().hex}"
 configure_loopback(LSL_SESSION_ID)
@@ -24,7 +25,6 @@ configure_loopback(LSL_SESSION_ID)
 
 @pytest.fixture
 def shared_data() -> Path:
-    """``../shared/data`` beside the repository (real recordings); skip when absent."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"real recordings not found at {SHARED_DATA} (CI has ../shared beside the clone)")
+    """``data/`` of the repository: the real recordings (data/README.md)."""
+    assert SHARED_DATA.is_dir(), f"{SHARED_DATA} is missing: it ships with the repository"
     return SHARED_DATA

@@ -67,13 +67,14 @@ def write_battery_session(path: str | os.PathLike[str], *, seed: int = 0, n_tria
     Path
         The file, holding a ``protocol`` results group (method ``labkit.protocol.runner``).
     """
-    from labkit.analysis.replay import step_at
     from labkit.devices.sim.athlete import MARKERS as SIM_MARKERS
     from labkit.devices.sim.athlete import MEDIAL_MARKERS, Athlete, AthleteParams
-    from labkit.protocol.runner import TrialRecord, analyse_session_trials
-    from labkit.protocol.schema import load_protocol
     from labkit.session.results import write_result
     from labkit.session.writer import SessionWriter
+    from labkit.trials.analyse import analyse_session_trials
+    from labkit.trials.outcome import TrialRecord
+    from labkit.trials.protocols import load_protocol
+    from labkit.trials.replay import step_at
 
     rng = np.random.default_rng([seed, 11])
     mass = float(body_mass_kg if body_mass_kg is not None else rng.uniform(60, 100))

@@ -149,7 +149,7 @@ def reanalyse(session: Any, params: Mapping[str, Any] | None = None, *, write: b
     session : labkit.Session
     params : mapping, optional
         Per-test overrides, ``{test: {parameter: value}}`` (see
-        :func:`labkit.analysis.replay.apply_overrides`).
+        :func:`labkit.trials.replay.apply_overrides`).
     write : bool
         Store the result as a new results group (never overwriting one).
 
@@ -163,20 +163,15 @@ def reanalyse(session: Any, params: Mapping[str, Any] | None = None, *, write: b
         The results group written, or ``""``.
     """
     from labkit._version import __version__
-    from labkit.analysis.replay import apply_overrides, session_trials
-    from labkit.protocol.runner import analyse_session_trials
+    from labkit.trials.analyse import analyse_session_trials
+    from labkit.trials.replay import apply_overrides, session_trials
 
     st = session_trials(session)
     records = apply_overrides(st.records, params)
     if not records:
         raise SessionError(f"{session.path}: no finished trials to analyse (trials table: "
                            f"{len(session.trials)} rows); record a protocol with `labkit run`")
-    try:
-        table, aggregates, analyses = analyse_session_trials(session.path, records, st.body_weight_n,
-                                                             st.tare_n)
-    except TypeError as exc:  # an override the analysis function does not take
-        raise ConfigError(f"{session.path}: analysis parameters {dict(params or {})} rejected: {exc}; "
-                          "see docs/metrics.md for each test's parameters") from None
+    table, aggregates, analyses = analyse_session_trials(session, records, st.body_weight_n, st.tare_n)
     based_on = stored_result_name(session)
     prov = {"method": METHOD,
             "params": {"protocol": st.protocol_name, "body_weight_n": st.body_weight_n,

@@ -42,6 +42,15 @@ def _line_index(text: str) -> dict[tuple[Any, ...], int]:
     return lines
 
 
+def line_of(text: str, path: tuple[Any, ...]) -> int:
+    """1-based line of the YAML node at ``path`` (keys and list indices), or of its nearest
+    parent that is in the text."""
+    lines = _line_index(text)
+    while path and path not in lines:
+        path = path[:-1]
+    return lines.get(path, lines.get((), 1))
+
+
 def _describe(error: dict[str, Any]) -> str:
     msg = error["msg"]
     kind = error.get("type", "")

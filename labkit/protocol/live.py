@@ -7,7 +7,7 @@ from collections import deque
 
 import numpy as np
 
-from labkit.protocol.analysis import StreamWindow
+from labkit.signal.window import Window
 
 
 class LiveBuffer:
@@ -30,7 +30,7 @@ class LiveBuffer:
             while self._chunks and self.last_time_s - float(self._chunks[0][1][-1]) > self.keep_s:
                 self._chunks.popleft()
 
-    def window(self, start_s: float, end_s: float) -> StreamWindow | None:
+    def window(self, start_s: float, end_s: float) -> Window | None:
         """Samples with ``start_s <= t <= end_s`` (None when there are none)."""
         with self._lock:
             parts = [(d, t) for d, t in self._chunks if t[-1] >= start_s and t[0] <= end_s]
@@ -41,7 +41,7 @@ class LiveBuffer:
         keep = (times >= start_s) & (times <= end_s)
         if not keep.any():
             return None
-        return StreamWindow(self.labels, data[keep], times[keep], self.rate_hz, self.name)
+        return Window(self.labels, data[keep], times[keep], self.rate_hz, self.name)
 
-    def last(self, seconds: float) -> StreamWindow | None:
+    def last(self, seconds: float) -> Window | None:
         return self.window(self.last_time_s - seconds, self.last_time_s)

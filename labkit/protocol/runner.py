@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import time
 import uuid
@@ -28,19 +27,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labkit.config.hardware import HardwareConfig, LslDevice, load_hardware_config
+from labkit.config.hardware import HardwareConfig
+from labkit.config.protocol import Protocol, Step, TrialStep
 from labkit.errors import ConfigError, SessionError
-from labkit.protocol.analysis import StreamWindow, TrialOutcome, analyse_trial
-from labkit.protocol.schema import Protocol, Step, TrialStep
+from labkit.protocol.view import View
+from labkit.signal.window import Window
+from labkit.trials.analyse import aggregate_metric, analyse_session_trials, analyse_trial, trial_label
+from labkit.trials.catalogue import entry
+from labkit.trials.outcome import TrialRecord
+from labkit.trials.replay import step_at, with_side
+
+__all__ = ["FAST_REST_S", "ProtocolRunner", "RunOptions", "TrialRecord", "View", "aggregate_metric",
+           "analyse_session_trials", "default_out_path"]
 
 log = logging.getLogger(__name__)
 
-#: how the simulated athlete (and a technician's display) names each test in cues
-SIM_TASK = {"imtp": "imtp", "isometric_squat": "imtp",
-            "isometric_hip_extension": "isometric_hip_extension",
-            "isometric_hip_flexion": "isometric_hip_flexion",
-            "isometric_trunk_rotation": "isometric_trunk_rotation",
-            "cmj": "cmj", "squat_jump": "cmj", "mvc": "mvc"}
 FAST_REST_S = 2.0
 FAST_EFFORT_S = 3.0
 SETTLE_S = 0.8  # after stop: the athlete relaxes (reaction + decay) inside the window
@@ -58,90 +59,21 @@ class RunOptions:
     unattended: bool = False
     fast: bool = False
     resume: bool = False
-    simulate: bool | None = None  # None: start the simulated lab when the config is simulated
     overwrite: bool = False
-
-
-@dataclass
-class TrialRecord:
-    trial_id: int
-    path: str
-    step: TrialStep
-    side: str | None
-    attempt: int
-    start_s: float
-    end_s: float
-    valid: bool
-    reason: str
-    outcome: TrialOutcome | None = None
-
-
-class View:
-    """What the technician sees; the default logs lines (unattended batteries, CI logs)."""
-
-    def __init__(self, echo: Callable[[str], None] | None = None) -> None:
-        self.echo = echo or (lambda msg: log.info("%s", msg))
-        self.runner: ProtocolRunner | None = None
-
-    def attach(self, runner: ProtocolRunner) -> None:
-        self.runner = runner
-
-    def message(self, text: str) -> None:
-        self.echo(text)
-
-    def wait_key(self, text: str) -> None:
-        self.echo(text)
-
-    def countdown(self, n: int) -> None:
-        self.echo(f"  {n}...")
-
-    def trial_phase(self, record: dict[str, Any], phase: str) -> None:
-        self.echo(f"trial {record['id']} ({record['label']}): {phase}")
-
-    def trial_done(self, trial: TrialRecord) -> None:
-        o = trial.outcome
-        verdict = "VALID" if trial.valid else f"INVALID: {trial.reason}"
-        summary = ""
-        if o is not None and "jump_height_m" in o.metrics:
-            summary = (f"jump height {o.metrics['jump_height_m'] * 100:.1f} cm, peak force "
-                       f"{o.metrics.get('peak_force_n', float('nan')):.0f} N, ")
-        elif o is not None and "peak_force_n" in o.metrics:
-            unit = o.metrics.get("unit", "N")
-            key = aggregate_metric(trial.step.test)
-            summary = (f"{'peak' if key == 'peak_force_n' else 'net peak'} {o.metrics[key]:.0f} {unit}, "
-                       f"RFD 0-100 ms {o.metrics.get('rfd_0_100ms_n_s', float('nan')):.0f} {unit}/s, ")
-        elif o is not None and "mvc_v" in o.metrics:
-            summary = f"MVC {o.metrics['mvc_v'] * 1e3:.3f} mV, "
-        self.echo(f"trial {trial.trial_id} ({_label(trial.step, trial.side)}, attempt "
-                  f"{trial.attempt}): {summary}{verdict}")
-
-    def tick(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _label(step: TrialStep, side: str | None) -> str:
-    parts = [step.test]
-    if side:
-        parts.append(side)
-    if step.direction:
-        parts.append(step.direction)
-    if step.muscle:
-        parts.append(step.muscle)
-    return " ".join(parts)
+    #: resume a file recorded with another protocol (its trials keep their own steps)
+    resume_other_protocol: bool = False
 
 
 def _cue_task(step: TrialStep, side: str | None) -> str:
-    task = SIM_TASK[step.test]
-    if step.test in ("isometric_hip_extension", "isometric_hip_flexion"):
-        return f"task:{task}:{(side or 'left')[0]}"
-    if step.test == "isometric_trunk_rotation":
-        return f"task:{task}:{step.direction}"
-    if step.test == "mvc":
-        return f"task:{task}:{step.muscle}"
-    return f"task:{task}"
+    """The cue that tells the (simulated) athlete what to do: ``task:<what>[:<detail>]``."""
+    test = entry(step.test)
+    if test.sided:
+        return f"task:{test.sim_task}:{(side or 'left')[0]}"
+    if test.directional:
+        return f"task:{test.sim_task}:{step.direction}"
+    if test.needs_muscle:
+        return f"task:{test.sim_task}:{step.muscle}"
+    return f"task:{test.sim_task}"
 
 
 class ProtocolRunner:
@@ -156,10 +88,16 @@ class ProtocolRunner:
     options : RunOptions
     view : View, optional
         The technician view (default: log lines).
+    lab : object, optional
+        A lab the run drives, e.g. :class:`labkit.devices.sim.lab.SimulatedLab` (the caller
+        decides whether there is one): started before the recorder, checked while the run
+        waits, stopped at the end. It needs ``start()``, ``stop()``, ``check()`` and
+        ``wait_for_cue_streams(n, timeout_s=)``.
     """
 
     def __init__(self, protocol: Protocol, protocol_text: str, config: HardwareConfig,
-                 config_text: str, options: RunOptions, view: View | None = None) -> None:
+                 config_text: str, options: RunOptions, view: View | None = None, *,
+                 lab: Any | None = None) -> None:
         self.protocol = protocol
         self.protocol_text = protocol_text
         self.options = options
@@ -172,18 +110,6 @@ class ProtocolRunner:
                 f"protocol {protocol.name!r} needs streams {missing}, which hardware config "
                 f"{config.name!r} does not have (devices: {sorted(devices)}); use another config"
             )
-        simulated = all(not isinstance(d, LslDevice) and d.kind.startswith("sim_")
-                        for d in config.devices)
-        self.simulate = simulated if options.simulate is None else options.simulate
-        if self.simulate:  # a lab of its own: other LSL streams on the machine are not mixed in
-            if "LSLAPICFG" not in os.environ:
-                from labkit.lsl.loopback import configure_loopback
-
-                configure_loopback(f"labkit-run-{uuid.uuid4().hex[:8]}")
-            prefix = f"{config.source_prefix}-run{uuid.uuid4().hex[:6]}"
-            config_text = config_text.replace(f"source_prefix: {config.source_prefix}",
-                                              f"source_prefix: {prefix}")
-            config, config_text = load_hardware_config("hardware config", text=config_text)
         wanted = [s for s in [*protocol.requires.streams, *protocol.requires.optional] if s in devices]
         rec = config.recording.model_copy(update={"streams": wanted})
         self.config = config.model_copy(update={"recording": rec})
@@ -195,11 +121,18 @@ class ProtocolRunner:
         self._done_trials: dict[str, TrialRecord] = {}
         self._next_id = 1
         self._last_trial_end = float("-inf")
-        self._lab = None
+        self._lab = lab
+        self._lab_started = False
+        self._complete: pd.DataFrame | None = None
         self._recorder = None
         self._cues = None
         self.live: dict[str, Any] = {}
         self.current: dict[str, Any] = {}
+
+    @property
+    def recorder(self) -> Any:
+        """The :class:`labkit.record.Recorder` of the run (None before it starts)."""
+        return self._recorder
 
     # -- plumbing -------------------------------------------------------------------------
     def _sleep(self, seconds: float) -> None:
@@ -223,7 +156,7 @@ class ProtocolRunner:
 
     def _event(self, label: str, value: Any = "") -> None:
         text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-        self._recorder.writer.add_event(self._now(), label, text[:1024], "protocol")
+        self._recorder.add_event(label, text[:1024], "protocol", time_s=self._now())
 
     def _rest_s(self, seconds: float) -> float:
         return min(seconds, FAST_REST_S) if self.options.fast else seconds
@@ -239,9 +172,10 @@ class ProtocolRunner:
             report = repair_session(path)
             self.view.message(f"repaired {path} ({report.message}); original kept as {report.backup}")
         with open_session(path) as s:
-            text = s.protocol_text
-            if text and text != self.protocol_text:
-                log.warning("resuming with a protocol text different from the one in %s", path)
+            self._check_resumable(s)
+            if s.status == "complete":
+                self._complete = self._stored_results(s)
+                return
             events = s.events
             trials = s.trials
         proto = events[events["source"] == "protocol"]
@@ -256,7 +190,7 @@ class ProtocolRunner:
                          if r["status"] in ("running", "recorded")]
         for path_, info in by_path.items():
             tid = int(info["id"])
-            if tid in trials.index and trials.loc[tid, "status"] in ("valid", "invalid"):
+            if tid in trials.index and trials.loc[tid, "status"] in ("valid", "invalid", "failed"):
                 row = trials.loc[tid]
                 self._done_trials[path_] = TrialRecord(
                     tid, path_, self._trial_step_at(path_), info.get("side"),
@@ -267,29 +201,47 @@ class ProtocolRunner:
         for value in proto.loc[proto["label"] == "tare", "value"]:
             self.tare_n = {k: float(v) for k, v in json.loads(value).items()}
 
+    def _check_resumable(self, s: Any) -> None:
+        """Refuse to resume a file recorded with another protocol (its step paths would
+        name other trials), unless the options say so."""
+        stored = str(s.info.get("protocol", ""))
+        text = s.protocol_text
+        if self.options.resume_other_protocol or not text:
+            return
+        if stored and stored != self.protocol.name:
+            raise SessionError(f"{s.path}: holds a run of protocol {stored!r}, not "
+                               f"{self.protocol.name!r}; resume it with `labkit run {stored} --resume "
+                               f"{s.path}`, or pass --resume-other-protocol")
+        if text != self.protocol_text:
+            raise SessionError(f"{s.path}: was recorded with a different text of protocol "
+                               f"{stored or self.protocol.name!r} (edited since?); resume with the "
+                               "protocol file it was run with, or pass --resume-other-protocol")
+
+    def _stored_results(self, s: Any) -> pd.DataFrame:
+        """The results of a complete session: resuming it is a no-op."""
+        names = [n for n in s.results if s.result(n).provenance.get("method") == "labkit.protocol.runner"]
+        if not names:
+            raise SessionError(f"{s.path}: the session is complete but holds no protocol results; "
+                               "analyse it with `labkit analyze`")
+        res = s.result(names[-1])
+        self.result_name = names[-1]
+        self.aggregates = res.tables.get("aggregates", pd.DataFrame())
+        self.view.message(f"{s.path} is already complete ({len(res.tables['trials'])} trials); "
+                          "nothing to resume")
+        return res.tables["trials"]
+
     def _trial_step_at(self, path: str) -> TrialStep:
-        """The trial step a path names (``s2.a3.s0``, ``s4.left.s1``): resume needs no copy."""
-        steps = self.protocol.steps
-        step = None
-        for token in path.split("."):
-            if token.startswith("s") and token[1:].isdigit():
-                step = steps[int(token[1:])]
-                if step.kind in ("repeat", "per_side"):
-                    steps = step.body.steps
-        if step is None or step.kind != "trial":
-            raise SessionError(f"the session names protocol step {path!r}, which is not a trial of "
-                               f"{self.protocol.name!r}; resume with the protocol it was run with")
-        return step.trial
+        """The trial step a stored path names (``s2.a3.s0``): resume needs no copy."""
+        return step_at(self.protocol, path)
 
     def _start(self) -> None:
         from labkit.lsl.streams import create_outlet
         from labkit.record.recorder import Recorder
         from labkit.spec import ChannelSpec, StreamSpec
 
-        if self.simulate:
-            from labkit.devices.sim.lab import SimulatedLab
-
-            self._lab = SimulatedLab(self.config).start()
+        if self._lab is not None:
+            self._lab.start()
+            self._lab_started = True
         cue_spec = StreamSpec("protocol_cues", "markers", [ChannelSpec("cue", "", "marker")], 0.0,
                               "string", source_id=f"{self.config.source_prefix}-cues-{uuid.uuid4().hex[:6]}")
         self._cues = create_outlet(cue_spec)
@@ -311,7 +263,7 @@ class ProtocolRunner:
         if self._lab is not None:
             self._lab.wait_for_cue_streams(1, timeout_s=10)
         for tid in getattr(self, "_aborted", []):
-            self._recorder.writer.update_trial(tid, status="aborted", reason="run interrupted")
+            self._recorder.update_trial(tid, status="aborted", reason="run interrupted")
 
     def _tap_for(self, name: str, device: Any) -> Callable:
         from labkit.protocol.live import LiveBuffer
@@ -328,19 +280,33 @@ class ProtocolRunner:
 
         return tap
 
-    def _stop(self) -> None:
-        if self._recorder is not None and self._recorder.writer is not None:
-            self._recorder.stop()
+    def _stop(self, status: str = "complete") -> None:
+        if self._recorder is not None and self._recorder.recording:
+            self._recorder.stop(status=status)
         self._cues = None  # destroys the cue outlet: a finished run leaves no stream behind
-        if self._lab is not None:
+        if self._lab is not None and self._lab_started:
             self._lab.stop()
-            self._lab = None
+            self._lab_started = False
+
+    def _abort_current_trial(self) -> None:
+        """Mark the trial in progress (if any) aborted: an interrupted trial is never 'running'."""
+        tid = self.current.get("id") if self.current else None
+        if tid is None or self._recorder is None or not self._recorder.recording:
+            return
+        try:
+            self._recorder.update_trial(int(tid), end=self._now(), status="aborted",
+                                        reason="run interrupted")
+        except Exception:  # the file may be what failed; the stop below reports it
+            log.debug("could not mark trial %s aborted", tid, exc_info=True)
+        self.current = {}
 
     def run(self) -> pd.DataFrame:
         """Run (or resume) the protocol; returns the per-trial results table."""
         o = self.options
         if o.resume:
             self._load_resume_state()
+            if self._complete is not None:
+                return self._complete
         elif o.out_path.exists() and not o.overwrite:
             raise SessionError(f"{o.out_path}: file exists; choose another --out, --resume it, "
                                "or pass --overwrite")
@@ -358,9 +324,13 @@ class ProtocolRunner:
                                                  "done_trials": len(self._done_trials)})
             self._run_steps(self.protocol.steps, "", None)
             self._event("protocol_completed", {"trials": len(self.trials)})
+        except BaseException:  # Ctrl-C or an error: the file says so, and can be resumed
+            self._abort_current_trial()
+            self._stop(status="interrupted")
+            raise
         finally:
-            self._stop()
             self.view.close()
+        self._stop()
         return self.finish()
 
     # -- steps ----------------------------------------------------------------------------
@@ -370,7 +340,7 @@ class ProtocolRunner:
 
     def _mark_done(self, path: str) -> None:
         self._event("step_done", path)
-        self._recorder.writer.flush()  # resume depends on it: commit now, not at the next flush
+        self._recorder.commit()  # resume depends on it: commit now, not at the next flush
         self._done_steps.add(path)
 
     def _run_step(self, step: Step, path: str, side: str | None) -> TrialRecord | None:
@@ -400,6 +370,13 @@ class ProtocolRunner:
             finished = False
             for j, inner in enumerate(body.steps):
                 record = self._run_step(inner, f"{path}.a{attempt}.s{j}", side)
+                if record is not None and record.outcome is not None and record.outcome.config_error:
+                    # the options are wrong, not the athlete: another attempt cannot help
+                    self._event("repeat_failed", {"path": path, "reason": record.reason[:500]})
+                    self.view.message(f"trial {record.trial_id} could not be analysed: "
+                                      f"{record.reason}; fix the protocol, then re-analyse the file "
+                                      "with `labkit analyze --params`")
+                    return
                 if record is not None:
                     if record.valid:
                         valid.append(record)
@@ -434,7 +411,7 @@ class ProtocolRunner:
             self.view.message(body.text)
 
     def _quiet_force(self, body: Any, cue: str, settle_s: float, what: str
-                     ) -> tuple[StreamWindow, float, float]:
+                     ) -> tuple[Window, float, float]:
         """Cue, let the athlete settle, and capture ``body.duration_s`` of force."""
         self.view.message(body.text)
         self._cue(cue)
@@ -482,7 +459,7 @@ class ProtocolRunner:
         self._cue("rest")
         self._sleep(seconds)
 
-    def _window(self, name: str, start: float, end: float) -> StreamWindow | None:
+    def _window(self, name: str, start: float, end: float) -> Window | None:
         buf = self.live.get(name)
         if buf is None:
             return None
@@ -491,18 +468,12 @@ class ProtocolRunner:
             time.sleep(0.02)
         return buf.window(start, end)
 
-    def _tared(self, window: StreamWindow | None) -> StreamWindow | None:
-        if window is None or not self.tare_n:
-            return window
-        offsets = np.array([self.tare_n.get(lab, 0.0) for lab in window.labels])
-        data = window.data.astype(np.float64) - offsets
-        return StreamWindow(window.labels, data, window.times, window.rate_hz, window.name)
+    def _tared(self, window: Window | None) -> Window | None:
+        return None if window is None else window.minus(self.tare_n)
 
     def _run_trial(self, step: TrialStep, path: str, side: str | None) -> TrialRecord:
         side = step.side or side
-        if side and step.side is None and step.test in ("isometric_hip_extension",
-                                                        "isometric_hip_flexion"):
-            step = step.model_copy(update={"side": side})  # the per_side step's side
+        step = with_side(step, side)  # the per_side step's side
         if path in self._done_trials:
             record = self._done_trials[path]
             record.step = step
@@ -514,16 +485,31 @@ class ProtocolRunner:
             self._sleep(MIN_BETWEEN_TRIALS_S - since)
         trial_id = self._next_id
         self._next_id += 1
-        label = _label(step, side)
-        writer = self._recorder.writer
         start = self._now()
-        writer.add_trial(trial_id, step.test, start, status="running",
-                         side=side or step.direction or "", attempt=attempt)
+        self._recorder.add_trial(trial_id, step.test, start, status="running",
+                                 side=side or step.direction or "", attempt=attempt)
         self._event("trial", {"id": trial_id, "path": path, "side": side})
-        info = {"id": trial_id, "label": label, "attempt": attempt, "start_s": start}
+        info = {"id": trial_id, "label": trial_label(step, side), "attempt": attempt, "start_s": start}
         self.current = info
         self._cue(f"trial:{trial_id}")
         self._cue(_cue_task(step, side))
+        self._trial_phases(step, info, attempt)
+        end = self._now()
+        self._last_trial_end = end
+        outcome = analyse_trial(step, self._tared(self._window("force", start, end)),
+                                self._window("emg", start, end), body_weight_n=self.body_weight_n)
+        status = "failed" if outcome.config_error else "valid" if outcome.valid else "invalid"
+        self._recorder.update_trial(trial_id, end=end, status=status, reason=outcome.reason[:1000])
+        self._recorder.commit()  # the verdict is committed before it is announced (resume relies on it)
+        self.current = {}
+        record = TrialRecord(trial_id, path, step, side, attempt, start, end, outcome.valid,
+                             outcome.reason, outcome)
+        self.trials.append(record)
+        self.view.trial_done(record)
+        return record
+
+    def _trial_phases(self, step: TrialStep, info: dict[str, Any], attempt: int) -> None:
+        """Quiet, countdown, GO, effort, stop and settle, each cued and shown."""
         self.view.trial_phase(info, f"attempt {attempt}: {step.text or 'get ready'} - stand still")
         self._sleep(step.quiet_s)
         for n in range(step.countdown_s, 0, -1):
@@ -534,25 +520,12 @@ class ProtocolRunner:
         self._cue("go")
         self.view.trial_phase(info, "GO!")
         effort = min(step.effort_s, FAST_EFFORT_S) if self.options.fast else step.effort_s
-        if step.test in ("cmj", "squat_jump"):
-            effort = max(effort, 2.5)  # a jump needs its flight and landing in the window
+        # a jump needs its flight and landing in the window
+        effort = max(effort, entry(step.test).min_window_s)
         self._sleep(effort)
         self._cue("stop")
         self.view.trial_phase(info, "relax")
         self._sleep(SETTLE_S)
-        end = self._now()
-        self._last_trial_end = end
-        self.current = {}
-        outcome = analyse_trial(step, self._tared(self._window("force", start, end)),
-                                self._window("emg", start, end), body_weight_n=self.body_weight_n)
-        writer.update_trial(trial_id, end=end, status="valid" if outcome.valid else "invalid",
-                            reason=outcome.reason[:1000])
-        writer.flush()  # the verdict is committed before it is announced (resume relies on it)
-        record = TrialRecord(trial_id, path, step, side, attempt, start, end, outcome.valid,
-                             outcome.reason, outcome)
-        self.trials.append(record)
-        self.view.trial_done(record)
-        return record
 
     # -- results --------------------------------------------------------------------------
     def finish(self) -> pd.DataFrame:
@@ -575,67 +548,6 @@ class ProtocolRunner:
             inputs=inputs, tables=tables)
         self.aggregates = aggregates
         return table
-
-
-def analyse_session_trials(path: Path, trials: list[TrialRecord], body_weight_n: float | None,
-                           tare_n: dict[str, float]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Per-trial metrics from the stored data (synchronised times) and per-test aggregates."""
-    from labkit.session.reader import open_session
-    from labkit.signal import force
-
-    rows, params, outcomes = [], {}, []
-    with open_session(path) as s:
-        streams = {n: s.stream(n) for n in ("force", "emg") if n in s.streams}
-        for trial in trials:
-            wins = {}
-            for name, st in streams.items():
-                keep = (st.times >= trial.start_s) & (st.times <= trial.end_s)
-                wins[name] = (StreamWindow(st.labels, st.data[keep], st.times[keep], st.rate_hz, name)
-                              if keep.any() else None)
-            fw = wins.get("force")
-            if fw is not None and tare_n:
-                offsets = np.array([tare_n.get(lab, 0.0) for lab in fw.labels])
-                fw = StreamWindow(fw.labels, fw.data.astype(np.float64) - offsets, fw.times,
-                                  fw.rate_hz, fw.name)
-            outcome = analyse_trial(trial.step, fw, wins.get("emg"), body_weight_n=body_weight_n)
-            outcomes.append((trial, outcome))
-            key = _label(trial.step, trial.side)
-            params[key] = {"method": outcome.method, **outcome.params}
-            row = {"trial": trial.trial_id, "test": trial.step.test, "label": key,
-                   "side": trial.side or "", "attempt": trial.attempt,
-                   "valid": bool(trial.valid), "reason": trial.reason,
-                   "valid_from_file": bool(outcome.valid)}
-            row.update({k: v for k, v in outcome.metrics.items()
-                        if isinstance(v, int | float | str | bool | np.floating | np.integer)})
-            rows.append(row)
-    table = pd.DataFrame(rows)
-    agg_rows = []
-    for key in dict.fromkeys(r["label"] for r in rows):
-        group = [(t, o) for t, o in outcomes if _label(t.step, t.side) == key]
-        step = group[0][0].step
-        metric = aggregate_metric(step.test)
-        values = [float(o.metrics.get(metric, float("nan"))) for t, o in group if t.valid]
-        values = [v for v in values if math.isfinite(v)]
-        entry = {"label": key, "test": step.test, "metric": metric, "method": step.aggregate,
-                 "n_trials": len(group), "n_valid": len(values)}
-        try:
-            agg = force.aggregate_trials(values, method=step.aggregate)
-            entry.update(value=agg.value, n_used=agg.n_used, repeat_needed=bool(agg.repeat_needed))
-        except Exception as exc:  # too few valid trials for the method: say so in the table
-            entry.update(value=float("nan"), n_used=0, repeat_needed=True, note=str(exc)[:200])
-        agg_rows.append(entry)
-    return table, pd.DataFrame(agg_rows), params
-
-
-def aggregate_metric(test: str) -> str:
-    """The metric a test's trials are ranked and aggregated by."""
-    if test == "mvc":
-        return "mvc_v"
-    if test in ("cmj", "squat_jump"):
-        return "jump_height_m"
-    if test in ("imtp", "isometric_squat"):
-        return "peak_force_n"
-    return "net_peak_force_n"  # one plate or the free moment: force above the quiet baseline
 
 
 def default_out_path(protocol: Protocol, athlete: str) -> Path:

@@ -1,14 +1,21 @@
-"""The technician's terminal view of a protocol run (rich)."""
+"""What the technician sees of a protocol run: log lines (:class:`View`) or a live terminal screen
+(:class:`RichView`, rich)."""
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from labkit.protocol.runner import TrialRecord, View, _label
+from labkit.trials.analyse import trial_label
+from labkit.trials.catalogue import entry
+from labkit.trials.outcome import TrialRecord
+
+log = logging.getLogger(__name__)
 
 _BLOCKS = " ▁▂▃▄▅▆▇█"
 
@@ -25,6 +32,64 @@ def sparkline(values: np.ndarray, width: int = 60) -> str:
     levels = np.clip(((v - lo) / (hi - lo) * (len(_BLOCKS) - 2)).round().astype(int) + 1, 1,
                      len(_BLOCKS) - 1)
     return "".join(_BLOCKS[i] for i in levels)
+
+
+class View:
+    """What the technician sees; the default logs lines (unattended batteries, CI logs)."""
+
+    def __init__(self, echo: Callable[[str], None] | None = None) -> None:
+        self.echo = echo or (lambda msg: log.info("%s", msg))
+        self.runner: Any = None
+
+    def attach(self, runner: Any) -> None:
+        self.runner = runner
+
+    def message(self, text: str) -> None:
+        self.echo(text)
+
+    def wait_key(self, text: str) -> None:
+        self.echo(text)
+
+    def countdown(self, n: int) -> None:
+        self.echo(f"  {n}...")
+
+    def trial_phase(self, record: dict[str, Any], phase: str) -> None:
+        self.echo(f"trial {record['id']} ({record['label']}): {phase}")
+
+    def trial_done(self, trial: TrialRecord) -> None:
+        self.echo(f"trial {trial.trial_id} ({trial_label(trial.step, trial.side)}, attempt "
+                  f"{trial.attempt}): {trial_summary(trial)}{_verdict(trial)}")
+
+    def tick(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _verdict(trial: TrialRecord) -> str:
+    if trial.outcome is not None and trial.outcome.config_error:
+        return f"NOT ANALYSED: {trial.reason}"
+    return "VALID" if trial.valid else f"INVALID: {trial.reason}"
+
+
+def trial_summary(trial: TrialRecord) -> str:
+    """The headline numbers of a finished trial, e.g. ``peak 2608 N, RFD 0-100 ms 10203 N/s, ``."""
+    o = trial.outcome
+    if o is None or not o.metrics:
+        return ""
+    test = entry(trial.step.test)
+    m = o.metrics
+    if test.kind == "jump":
+        return (f"jump height {m.get('jump_height_m', float('nan')) * 100:.1f} cm, peak force "
+                f"{m.get('peak_force_n', float('nan')):.0f} N, ")
+    if test.kind == "isometric":
+        unit = m.get("unit", test.unit)
+        return (f"{test.headline_label} {m.get(test.headline, float('nan')):.0f} {unit}, "
+                f"RFD 0-100 ms {m.get('rfd_0_100ms_n_s', float('nan')):.0f} {unit}/s, ")
+    if test.kind == "mvc":
+        return f"MVC {m.get('mvc_v', float('nan')) * 1e3:.3f} mV, "
+    return ""
 
 
 class RichView(View):
@@ -128,23 +193,24 @@ class RichView(View):
         if self._last is not None:
             t = self._last
             verdict = "[green]VALID[/green]" if t.valid else f"[red]INVALID[/red]: {t.reason}"
-            parts.append(Text.from_markup(f"last trial {t.trial_id} ({_label(t.step, t.side)}): {verdict}"))
+            label = trial_label(t.step, t.side)
+            parts.append(Text.from_markup(f"last trial {t.trial_id} ({label}): {verdict}"))
         if runner is not None and runner.trials:
             table = Table(title="trials", title_justify="left", expand=False)
             for col in ("id", "test", "att.", "peak", "RFD 0-100", "valid", "reason"):
                 table.add_column(col)
             for t in runner.trials[-8:]:
                 m = t.outcome.metrics if t.outcome is not None else {}
-                table.add_row(str(t.trial_id), _label(t.step, t.side), str(t.attempt),
+                table.add_row(str(t.trial_id), trial_label(t.step, t.side), str(t.attempt),
                               f"{m.get('peak_force_n', float('nan')):.0f}",
                               f"{m.get('rfd_0_100ms_n_s', float('nan')):.0f}",
                               "yes" if t.valid else "[red]no[/red]", t.reason[:50])
             parts.append(table)
-        if runner is not None and runner._recorder is not None and runner._recorder.writer is not None:
+        if runner is not None and runner.recorder is not None and runner.recorder.recording:
             health = Table(title="devices", title_justify="left")
             for col in ("stream", "Hz", "measured", "samples", "lost", "state"):
                 health.add_column(col)
-            for st in runner._recorder.status():
+            for st in runner.recorder.status():
                 health.add_row(st.name, f"{st.nominal_rate_hz:.1f}",
                                "-" if not math.isfinite(st.measured_rate_hz)
                                else f"{st.measured_rate_hz:.1f}",

@@ -395,6 +395,11 @@ class Recorder:
         if self.writer is not None and not self.writer.closed:
             self.writer.add_event(pylsl.local_clock(), label, value[:1000], "recorder")
 
+    @property
+    def recording(self) -> bool:
+        """True between :meth:`start` and :meth:`stop` (the session file is open for writing)."""
+        return self.writer is not None and not self.writer.closed
+
     # -- what a protocol (or any client) writes beside the streams ------------------------
     def _open_writer(self) -> SessionWriter:
         if self.writer is None or self.writer.closed:

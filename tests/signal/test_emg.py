@@ -17,7 +17,7 @@ from labkit.signal.emg_synth import TRIGNO_FS_HZ, score_onsets, synth_emg
 
 REPO = Path(__file__).resolve().parents[2]
 # PIA-Group/BioSPPy examples/emg.txt (BSD-3-Clause): one surface EMG channel, 1000 Hz.
-REAL_EMG = REPO / ".." / "shared" / "data" / "emg" / "biosppy_emg.txt"
+REAL_EMG = REPO / "data" / "emg" / "biosppy_emg.txt"
 
 
 # ------------------------------------------------------------------------ filters
@@ -265,7 +265,7 @@ def test_import_labkit_stays_light():
 @pytest.fixture(scope="module")
 def real_emg():
     if not REAL_EMG.exists():
-        pytest.skip(f"real EMG not found at {REAL_EMG} (shared data folder absent)")
+        pytest.fail(f"real EMG missing at {REAL_EMG}: it ships in data/ (data/README.md)")
     return np.loadtxt(REAL_EMG, comments="#")
 
 

@@ -1,7 +1,7 @@
 """Jumps: constant-force squat jump with exact answers, a constructed CMJ with closed-form
 landmarks, validity flags, batch, and the real recording GRFZjump.txt.
 
-Real data: ../shared/data/force/GRFZjump.txt from demotu/BMC (Marcos Duarte, Notes on
+Real data: data/force/GRFZjump.txt from demotu/BMC (Marcos Duarte, Notes on
 Scientific Computing for Biomechanics and Motor Control, data/), CC BY 4.0. One vertical
 force column (N) at 600 Hz. Known answers (BMC notebook): with takeoff/landing at 10 N
 above the minimum force and g = 9.8, takeoff 0.907 s, landing 1.323 s, flight-time jump
@@ -19,7 +19,7 @@ import pytest
 from labkit.errors import SignalError
 from labkit.signal import force
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "force"
+DATA = Path(__file__).resolve().parents[2] / "data" / "force"
 G = 9.80665
 
 
@@ -161,7 +161,7 @@ def test_cmj_batch_equals_single():
 def grfz():
     path = DATA / "GRFZjump.txt"
     if not path.is_file():
-        pytest.skip(f"real recording not found: {path} (needs ../shared/data beside the repo)")
+        pytest.fail(f"real recording missing: {path}: it ships in data/ (data/README.md)")
     return np.loadtxt(path)
 
 

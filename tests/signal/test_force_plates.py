@@ -2,7 +2,7 @@
 
 Analytic cases build channels from a known load (point force at a known surface point
 with a known free moment) and must give it back. Real data:
-../shared/data/force/kistler_fp_data.txt from demotu/BMC (Marcos Duarte, Notes on
+data/force/kistler_fp_data.txt from demotu/BMC (Marcos Duarte, Notes on
 Scientific Computing for Biomechanics and Motor Control, data/, "Kistler force plate
 calculation"), CC BY 4.0: time + fx12, fx34, fy14, fy23, fz1..fz4 in V, 100 Hz, 20 s of
 standing. The amplifier ranges (N/V) are not in the file, so an assumed sensitivity is
@@ -19,8 +19,8 @@ import pytest
 from labkit.errors import SignalError
 from labkit.signal import force
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "force"
-A_M, B_M, AZ0_M = 0.120, 0.200, -0.048  # Kistler 9281EA (../shared/science.md)
+DATA = Path(__file__).resolve().parents[2] / "data" / "force"
+A_M, B_M, AZ0_M = 0.120, 0.200, -0.048  # Kistler 9281EA (docs/metrics.md)
 
 
 def point_load(n=50, seed=0, az0=AZ0_M):
@@ -112,7 +112,7 @@ def test_tare_and_combine_plates():
 def test_kistler_real_file_relations_and_figure(tmp_path):
     path = DATA / "kistler_fp_data.txt"
     if not path.is_file():
-        pytest.skip(f"real recording not found: {path} (needs ../shared/data beside the repo)")
+        pytest.fail(f"real recording missing: {path}: it ships in data/ (data/README.md)")
     data = np.loadtxt(path, skiprows=1)
     t, v = data[:, 0], data[:, 1:]
     fs = 1.0 / np.median(np.diff(t))

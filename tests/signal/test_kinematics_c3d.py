@@ -1,6 +1,6 @@
 """Joint angles against Vicon's own Plug-in Gait outputs in a real C3D file.
 
-Data: ../shared/data/c3d/PiG_Motion3_FF.c3d from Biomechanical-ToolKit/BTKData
+Data: data/c3d/PiG_Motion3_FF.c3d from Biomechanical-ToolKit/BTKData
 (``Input/C3DSamples/PiG/``, BSD-style licence): a Vicon Nexus Plug-in Gait walk at
 100 Hz with the PiG segment points (PELO/A/L/P, R/LFE*, R/LTI*, R/LFO*), Vicon's model
 angles (``R/LHipAnglesV``, ``R/LKneeAnglesV``, ``R/LAnkleAnglesV``, ``R/LPelvisAnglesV``),
@@ -23,7 +23,7 @@ def pig(request):
 
     path = SHARED_DATA / "c3d" / "PiG_Motion3_FF.c3d"
     if not path.is_file():
-        pytest.skip(f"real recording not found at {path} (CI has ../shared beside the clone)")
+        pytest.fail(f"real recording missing at {path}: it ships in data/ (data/README.md)")
     c = ezc3d.c3d(str(path))
     labels = c["parameters"]["POINT"]["LABELS"]["value"]
     pts = c["data"]["points"][:3].transpose(2, 1, 0) / 1000.0  # (n, points, 3), mm -> m

@@ -88,9 +88,6 @@ _QUANTITY = {"ANGLES": "angle", "FORCES": "force", "MOMENTS": "moment", "POWERS"
 #: declared unit (lower case, no spaces or dots) -> (factor to SI, SI unit)
 _MODEL_UNITS = {"deg": (math.pi / 180.0, "rad"), "rad": (1.0, "rad"), "n": (1.0, "N"),
                 "nmm": (1e-3, "N.m"), "nm": (1.0, "N.m"), "w": (1.0, "W"), "mm": (1e-3, "m"), "m": (1.0, "m")}
-_FORCE_TESTS = ("imtp", "isometric_squat", "isometric_hip_extension", "isometric_hip_flexion",
-                "isometric_trunk_rotation", "cmj", "squat_jump")
-_SIDED_TESTS = ("isometric_hip_extension", "isometric_hip_flexion", "isometric_trunk_rotation")
 
 
 def _slug(text: str) -> str:
@@ -258,10 +255,12 @@ def import_c3d(
         raise ConfigError(f"plate_convention={plate_convention!r} is invalid; use 'reaction' (C3D "
                           "channels hold the force on the subject) or 'action'")
     if test is not None:
-        if test not in _FORCE_TESTS:
+        from labkit.trials.catalogue import CATALOGUE, force_tests
+
+        if test not in force_tests():
             raise ConfigError(f"test={test!r} cannot be analysed from an imported file; use one of "
-                              f"{', '.join(_FORCE_TESTS)}")
-        if test in _SIDED_TESTS and side not in ("left", "right"):
+                              f"{', '.join(force_tests())}")
+        if (CATALOGUE[test].sided or CATALOGUE[test].directional) and side not in ("left", "right"):
             raise ConfigError(f"test={test!r} needs side='left' or side='right'")
     if side not in ("", "left", "right"):
         raise ConfigError(f"side={side!r} is invalid; use 'left', 'right' or ''")

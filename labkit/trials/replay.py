@@ -14,12 +14,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from labkit.config.protocol import Protocol, TrialStep
 from labkit.errors import ConfigError, SessionError
-from labkit.protocol.schema import TESTS, Protocol, TrialStep
+from labkit.trials.catalogue import CATALOGUE, TESTS
+from labkit.trials.outcome import TrialRecord
 
-__all__ = ["SessionTrials", "apply_overrides", "session_trials", "step_at"]
+__all__ = ["ANALYSED_STATUSES", "SessionTrials", "apply_overrides", "session_trials", "step_at",
+           "with_side"]
 
-_SIDED = ("isometric_hip_extension", "isometric_hip_flexion")
+#: trial statuses whose trials are analysed again (``failed``: the analysis could not run
+#: with the run's options; a re-analysis with corrected options can)
+ANALYSED_STATUSES = ("valid", "invalid", "failed")
 
 
 def step_at(protocol: Protocol, path: str) -> TrialStep:
@@ -62,25 +67,35 @@ class SessionTrials:
     """Everything needed to analyse a session's trials again."""
 
     protocol_name: str
-    records: list[Any]  # labkit.protocol.runner.TrialRecord
+    records: list[TrialRecord]
     body_weight_n: float | None
     tare_n: dict[str, float] = field(default_factory=dict)
 
 
+def with_side(step: TrialStep, side: str | None) -> TrialStep:
+    """``step`` with the side of its enclosing ``per_side`` step, for tests run per side."""
+    if side and step.side is None and CATALOGUE[step.test].sided:
+        return step.model_copy(update={"side": side})
+    return step
+
+
 def _default_step(test: str, side: str) -> TrialStep:
+    e = CATALOGUE[test]
     kwargs: dict[str, Any] = {"test": test}
-    if test in _SIDED and side in ("left", "right"):
+    if e.sided and side in ("left", "right"):
         kwargs["side"] = side
-    if test == "isometric_trunk_rotation":
+    if e.directional:
         kwargs["direction"] = side or "left"
+    if e.needs_muscle:
+        raise ValueError(f"a {test} trial needs its muscle, which the trials table does not hold")
     return TrialStep(**kwargs)
 
 
 def session_trials(session: Any) -> SessionTrials:
     """The finished trials of an open session, with their protocol steps.
 
-    Trials whose status is ``valid`` or ``invalid`` are returned (running and aborted
-    trials are not analysed, as in ``labkit run``). Without a protocol text or a ``trial``
+    Trials whose status is in :data:`ANALYSED_STATUSES` are returned (running and
+    aborted trials are not analysed, as in ``labkit run``). Without a protocol text or a ``trial``
     event, a trial gets the default step of its test.
 
     Parameters
@@ -91,13 +106,12 @@ def session_trials(session: Any) -> SessionTrials:
     -------
     SessionTrials
     """
-    from labkit.protocol.runner import TrialRecord
-    from labkit.protocol.schema import load_protocol
+    from labkit.trials.protocols import load_protocol
 
     text = session.protocol_text
     protocol = None
     if text.strip():
-        protocol, _ = load_protocol(f"{session.path} (stored protocol)", text=text)
+        protocol, _ = load_protocol(f"{session.path} (stored protocol)", text=text, try_options=False)
     events = session.events
     proto = events[events["source"] == "protocol"] if len(events) else events
     paths: dict[int, dict] = {}
@@ -120,7 +134,7 @@ def session_trials(session: Any) -> SessionTrials:
             tare = {k: float(v) for k, v in value.items()}
     records = []
     for _, row in session.trials.iterrows():
-        if row["status"] not in ("valid", "invalid") or not math.isfinite(float(row["end"])):
+        if row["status"] not in ANALYSED_STATUSES or not math.isfinite(float(row["end"])):
             continue
         tid = int(row["id"])
         info = paths.get(tid)
@@ -137,15 +151,14 @@ def session_trials(session: Any) -> SessionTrials:
                 continue
             path = f"trial{tid}"
         side = step.side or side
-        if side and step.side is None and step.test in _SIDED:
-            step = step.model_copy(update={"side": side})
+        step = with_side(step, side)
         records.append(TrialRecord(tid, path, step, side, int(row["attempt"]), float(row["start"]),
                                    float(row["end"]), row["status"] == "valid", str(row["reason"])))
     name = protocol.name if protocol is not None else str(session.info.get("protocol", ""))
     return SessionTrials(name, records, body_weight, tare)
 
 
-def apply_overrides(records: list[Any], params: Mapping[str, Any] | None) -> list[Any]:
+def apply_overrides(records: list[TrialRecord], params: Mapping[str, Any] | None) -> list[TrialRecord]:
     """Trial records whose steps carry per-test analysis parameter overrides.
 
     Parameters
@@ -174,6 +187,7 @@ def apply_overrides(records: list[Any], params: Mapping[str, Any] | None) -> lis
             raise ConfigError(f"analysis parameters for {test!r} must be a mapping of parameter to "
                               f"value, got {over!r}")
     out = []
+    checked: set[str] = set()
     for rec in records:
         over = dict(params.get(rec.step.test, {}))
         if not over:
@@ -188,5 +202,19 @@ def apply_overrides(records: list[Any], params: Mapping[str, Any] | None) -> lis
             except Exception as exc:
                 raise ConfigError(f"validation overrides for {rec.step.test!r} are invalid: {exc}"
                                   ) from None
-        out.append(dataclasses.replace(rec, step=rec.step.model_copy(update=update)))
+        step = rec.step.model_copy(update=update)
+        if rec.step.test not in checked:  # the options are the same for every trial of a test
+            checked.add(rec.step.test)
+            _check_overrides(step)
+        out.append(dataclasses.replace(rec, step=step))
     return out
+
+
+def _check_overrides(step: TrialStep) -> None:
+    from labkit.trials.protocols import check_trial_options
+
+    problems = check_trial_options(step)
+    if problems:
+        where, message = problems[0]
+        key = ".".join(str(p) for p in where)
+        raise ConfigError(f"analysis parameters for {step.test!r}{f' ({key})' if key else ''}: {message}")

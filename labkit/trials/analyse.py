@@ -1,0 +1,156 @@
+"""Analyse trials: one trial from its windows, or every trial of a stored session.
+
+The live runner calls :func:`analyse_trial` on the live buffer's windows right after each
+trial; at the end it, like :func:`labkit.analyze`, calls :func:`analyse_session_trials`
+on the session file, so that stored results always come from the stored data.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from labkit.config.protocol import TrialStep
+from labkit.errors import ConfigError, SignalError
+from labkit.signal.window import Window
+from labkit.trials.catalogue import entry
+from labkit.trials.outcome import TrialOutcome, TrialRecord
+
+__all__ = ["aggregate_metric", "aggregates_table", "analyse_session_trials", "analyse_trial",
+           "trial_label"]
+
+#: the streams trial analysis reads from a session
+STREAMS = ("force", "emg")
+
+
+def aggregate_metric(test: str) -> str:
+    """The metric a test's trials are ranked and aggregated by (the catalogue's headline)."""
+    return entry(test).headline
+
+
+def trial_label(step: TrialStep, side: str | None) -> str:
+    """``imtp``, ``isometric_hip_extension left``, ``mvc gluteus_maximus_r`` ..."""
+    parts = [step.test]
+    if side:
+        parts.append(side)
+    if step.direction:
+        parts.append(step.direction)
+    if step.muscle:
+        parts.append(step.muscle)
+    return " ".join(parts)
+
+
+def analyse_trial(step: TrialStep, force: Window | None, emg: Window | None = None, *,
+                  body_weight_n: float | None = None) -> TrialOutcome:
+    """Analyse one trial window and apply the step's validation rules.
+
+    A failure of the analysis on the data (e.g. no samples) gives an invalid trial whose
+    reason says what went wrong, never an exception that would stop a battery. A failure
+    caused by the options (a parameter the analysis does not take, or rejects) gives an
+    outcome with ``config_error=True``: the lab's mistake, not the athlete's.
+
+    Parameters
+    ----------
+    step : TrialStep
+    force, emg : Window or None
+        The force and EMG streams over the trial window (force already tared).
+    body_weight_n : float, optional
+        The weighed body weight.
+
+    Returns
+    -------
+    TrialOutcome
+    """
+    test = entry(step.test)
+    try:
+        return test.analysis_function()(step, force, emg, body_weight_n)
+    except (TypeError, ConfigError) as exc:
+        return TrialOutcome(step.test, False, (f"configuration error: {exc}",), {}, "none", {}, {},
+                            config_error=True)
+    except SignalError as exc:
+        return TrialOutcome(step.test, False, (f"analysis failed: {exc}",), {}, "none", {}, {})
+
+
+def _trial_row(trial: TrialRecord, outcome: TrialOutcome) -> dict[str, Any]:
+    row = {"trial": trial.trial_id, "test": trial.step.test, "label": trial_label(trial.step, trial.side),
+           "side": trial.side or "", "attempt": trial.attempt, "valid": bool(trial.valid),
+           "reason": trial.reason, "valid_from_file": bool(outcome.valid)}
+    row.update({k: v for k, v in outcome.metrics.items()
+                if isinstance(v, int | float | str | bool | np.floating | np.integer)})
+    return row
+
+
+def analyse_session_trials(source: Any, trials: Sequence[TrialRecord], body_weight_n: float | None,
+                           tare_n: Mapping[str, float]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Per-trial metrics from the stored data (synchronised times) and per-test aggregates.
+
+    Parameters
+    ----------
+    source : path or labkit.Session
+        The session file (or the open session).
+    trials : sequence of TrialRecord
+        The trials to analyse, with their steps and windows.
+    body_weight_n : float or None
+        The weighed body weight.
+    tare_n : mapping
+        Per-channel offsets subtracted from the force stream.
+
+    Returns
+    -------
+    trials, aggregates : pandas.DataFrame
+        One row per trial (identity, verdicts, metrics); one row per test label.
+    params : dict
+        Per label: the method and every parameter of its analysis.
+    """
+    from labkit.session.reader import Session, open_session
+
+    if isinstance(source, Session):
+        return _analyse_open(source, trials, body_weight_n, tare_n)
+    if not isinstance(source, str | os.PathLike):
+        raise ConfigError(f"analyse_session_trials takes a session path or Session, got {source!r}")
+    with open_session(source) as s:
+        return _analyse_open(s, trials, body_weight_n, tare_n)
+
+
+def _analyse_open(s: Any, trials: Sequence[TrialRecord], body_weight_n: float | None,
+                  tare_n: Mapping[str, float]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    streams = {n: s.stream(n).window() for n in STREAMS if n in s.streams}
+    rows, params, outcomes = [], {}, []
+    for trial in trials:
+        wins = {name: w.between(trial.start_s, trial.end_s) for name, w in streams.items()}
+        fw = wins.get("force")
+        if fw is not None:
+            fw = fw.minus(tare_n)
+        outcome = analyse_trial(trial.step, fw, wins.get("emg"), body_weight_n=body_weight_n)
+        outcomes.append((trial, outcome))
+        params[trial_label(trial.step, trial.side)] = {"method": outcome.method, **outcome.params}
+        rows.append(_trial_row(trial, outcome))
+    return pd.DataFrame(rows), aggregates_table(outcomes), params
+
+
+def aggregates_table(outcomes: Sequence[tuple[TrialRecord, TrialOutcome]]) -> pd.DataFrame:
+    """One row per test label: the headline metric aggregated over the valid trials."""
+    from labkit.signal import force
+
+    agg_rows = []
+    labels = dict.fromkeys(trial_label(t.step, t.side) for t, _ in outcomes)
+    for key in labels:
+        group = [(t, o) for t, o in outcomes if trial_label(t.step, t.side) == key]
+        step = group[0][0].step
+        metric = aggregate_metric(step.test)
+        values = [float(o.metrics.get(metric, float("nan"))) for t, o in group if t.valid]
+        values = [v for v in values if math.isfinite(v)]
+        row = {"label": key, "test": step.test, "metric": metric, "method": step.aggregate,
+               "n_trials": len(group), "n_valid": len(values)}
+        try:
+            agg = force.aggregate_trials(values, method=step.aggregate)
+            row.update(value=agg.value, n_used=agg.n_used, repeat_needed=bool(agg.repeat_needed))
+        except Exception as exc:  # too few valid trials for the method: say so in the table
+            row.update(value=float("nan"), n_used=0, repeat_needed=True, note=str(exc)[:200])
+        agg_rows.append(row)
+    return pd.DataFrame(agg_rows)

@@ -1,0 +1,163 @@
+"""The test catalogue: one frozen entry per test a protocol can run.
+
+Everything that differs between tests lives here and nowhere else: the signal a test
+reads, the function that analyses a trial of it, the signal-core function whose keyword
+parameters a protocol's ``analysis:`` options are, the metric its trials are ranked and
+aggregated by, whether it is run per side or per direction, and what the simulated
+athlete does when cued for it. The runner, the replay of stored sessions, the tidy
+table, the report and the C3D importer read the catalogue instead of comparing test
+names. Adding a test is adding one entry here plus its analysis function
+(``docs/architecture.md`` shows a worked example).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from labkit.errors import ConfigError
+
+__all__ = ["CATALOGUE", "TESTS", "TestEntry", "entry", "force_tests", "side_of"]
+
+#: what a test's trial signal is (see :func:`labkit.trials.isometric.trial_signal`)
+SignalKind = Literal["sum_fz", "plate_fz", "sum_mz", "emg_channel"]
+
+
+@dataclass(frozen=True)
+class TestEntry:
+    """One test of the catalogue.
+
+    Attributes
+    ----------
+    name : str
+        The test's name in protocols, trials tables and results (``imtp``).
+    title : str
+        Human-readable name for screens and reports.
+    kind : {"isometric", "jump", "mvc"}
+        Family of the analysis (which phases and figures apply).
+    stream : str
+        The session stream the analysis reads (``force`` or ``emg``).
+    signal : str
+        ``sum_fz`` (all plates' vertical force, body weight included), ``plate_fz`` (the
+        side's plate), ``sum_mz`` (free moment of all plates), ``emg_channel``.
+    sign : float
+        +1 or -1: the sign that makes the effort positive (hip flexion unloads the plate:
+        -1). For ``sum_mz`` the direction decides (left +1, right -1).
+    unit : str
+        Unit of the trial signal and of its force metrics (``N`` or ``N.m``).
+    analysis : str
+        Dotted name of the trial-analysis function ``(step, force, emg, body_weight_n)
+        -> TrialOutcome``.
+    core : str
+        Dotted name of the signal-core function whose keyword-only parameters are the
+        protocol's ``analysis:`` options for this test.
+    headline : str
+        The metric trials are ranked and aggregated by.
+    headline_label : str
+        How screens name it (``peak``, ``net peak``, ``jump height``).
+    sided : bool
+        Run on one side's plate: needs ``side`` or an enclosing ``per_side`` step.
+    directional : bool
+        Needs ``direction: left|right``.
+    needs_muscle : bool
+        Needs ``muscle`` (an EMG channel label).
+    uses_body_weight : bool
+        The analysis uses the weighed body weight (the athlete's weight is on the signal).
+    sim_task : str
+        The simulated athlete's motor task when cued for this test.
+    min_window_s : float
+        Shortest effort window the runner allows (a jump needs its flight and landing).
+    """
+
+    name: str
+    title: str
+    kind: Literal["isometric", "jump", "mvc"]
+    stream: str
+    signal: SignalKind
+    sign: float
+    unit: str
+    analysis: str
+    core: str
+    headline: str
+    headline_label: str
+    sided: bool = False
+    directional: bool = False
+    needs_muscle: bool = False
+    uses_body_weight: bool = False
+    sim_task: str = ""
+    min_window_s: float = 0.0
+
+    def analysis_function(self) -> Callable[..., Any]:
+        """The trial-analysis function (imported on first use: protocols load without numba)."""
+        return _resolve(self.analysis)
+
+    def core_function(self) -> Callable[..., Any]:
+        """The signal-core function whose parameters are this test's ``analysis:`` options."""
+        return _resolve(self.core)
+
+
+def _resolve(dotted: str) -> Callable[..., Any]:
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def _iso(name: str, title: str, signal: SignalKind, *, sign: float = 1.0, unit: str = "N",
+         headline: str = "net_peak_force_n", sided: bool = False, directional: bool = False,
+         sim_task: str | None = None) -> TestEntry:
+    body_weight = signal == "sum_fz"
+    return TestEntry(
+        name=name, title=title, kind="isometric", stream="force", signal=signal, sign=sign, unit=unit,
+        analysis="labkit.trials.isometric.analyse_isometric", core="labkit.signal.force.isometric",
+        headline=headline, headline_label="peak" if headline == "peak_force_n" else "net peak",
+        sided=sided, directional=directional, uses_body_weight=body_weight,
+        sim_task=sim_task or name)
+
+
+def _jump(name: str, title: str, core: str) -> TestEntry:
+    return TestEntry(
+        name=name, title=title, kind="jump", stream="force", signal="sum_fz", sign=1.0, unit="N",
+        analysis="labkit.trials.jumps.analyse_jump", core=core, headline="jump_height_m",
+        headline_label="jump height", uses_body_weight=False, sim_task="cmj", min_window_s=2.5)
+
+
+_ENTRIES = (
+    _iso("imtp", "Isometric mid-thigh pull", "sum_fz", headline="peak_force_n"),
+    _iso("isometric_squat", "Isometric squat", "sum_fz", headline="peak_force_n", sim_task="imtp"),
+    _iso("isometric_hip_extension", "Isometric hip extension", "plate_fz", sided=True),
+    _iso("isometric_hip_flexion", "Isometric hip flexion", "plate_fz", sign=-1.0, sided=True),
+    _iso("isometric_trunk_rotation", "Isometric trunk rotation", "sum_mz", unit="N.m", directional=True),
+    _jump("cmj", "Countermovement jump", "labkit.signal.force.cmj"),
+    _jump("squat_jump", "Squat jump", "labkit.signal.force.squat_jump"),
+    TestEntry(name="mvc", title="Maximal voluntary contraction (EMG reference)", kind="mvc",
+              stream="emg", signal="emg_channel", sign=1.0, unit="V",
+              analysis="labkit.trials.mvc.analyse_mvc", core="labkit.signal.emg.mvc_reference",
+              headline="mvc_v", headline_label="MVC", needs_muscle=True, sim_task="mvc"),
+)
+
+#: every test, by name
+CATALOGUE: dict[str, TestEntry] = {e.name: e for e in _ENTRIES}
+#: the test names, in catalogue order
+TESTS: tuple[str, ...] = tuple(CATALOGUE)
+
+
+def entry(test: str) -> TestEntry:
+    """The catalogue entry of ``test`` (a :class:`ConfigError` lists the known tests)."""
+    try:
+        return CATALOGUE[test]
+    except KeyError:
+        raise ConfigError(f"unknown test {test!r}; use one of {', '.join(TESTS)}") from None
+
+
+def force_tests() -> tuple[str, ...]:
+    """Tests analysed from the force stream (those a C3D force recording can hold)."""
+    return tuple(e.name for e in _ENTRIES if e.stream == "force")
+
+
+def side_of(test: str, side: str | None, direction: str | None) -> str:
+    """The ``side`` column of a trial: its side (sided tests) or direction (directional)."""
+    e = CATALOGUE.get(test)
+    if e is not None and e.directional:
+        return direction or side or ""
+    return side or ""
