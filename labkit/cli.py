@@ -547,6 +547,9 @@ def run(
     resume: Annotated[Path | None, typer.Option("--resume", help="Continue an interrupted run in "
                                                 "this session file.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUT if it exists.")] = False,
+    resume_other_protocol: Annotated[bool, typer.Option(
+        "--resume-other-protocol", help="With --resume: continue a file recorded with another "
+        "protocol (or another text of it).")] = False,
 ) -> None:
     """Run a protocol end to end: cues, recording, live analysis, validation, results."""
     from labkit.config.hardware import load_hardware_config
@@ -566,7 +569,8 @@ def run(
         code = str(answers.get("athlete", athlete) or "")
     path = resume or out or default_out_path(proto, code)
     options = RunOptions(out_path=Path(path), athlete=code, operator=operator, subject_answers=answers,
-                         unattended=unattended, fast=fast, resume=resume is not None, overwrite=overwrite)
+                         unattended=unattended, fast=fast, resume=resume is not None, overwrite=overwrite,
+                         resume_other_protocol=resume_other_protocol)
     if console.is_terminal and not unattended:
         from labkit.protocol.view import RichView
 
@@ -583,10 +587,26 @@ def run(
     try:
         table = runner.run()
     except KeyboardInterrupt:
-        console.print(f"interrupted; the session is saved. Continue with: labkit run {protocol} "
-                      f"--resume {path}")
+        again = _resume_command(protocol, path, config=config, unattended=unattended, fast=fast)
+        console.print(f"interrupted; the session is saved. Continue with: {again}")
         raise typer.Exit(130) from None
+    except LabkitError as exc:  # the run stopped on an error: the file is kept and resumable
+        if runner.recorder is None:  # refused before anything was recorded
+            raise
+        again = _resume_command(protocol, path, config=config, unattended=unattended, fast=fast)
+        raise type(exc)(f"{exc} (the session is saved; continue with: {again})") from None
     _print_run_results(table, runner.aggregates, Path(path), runner.result_name)
+
+
+def _resume_command(protocol: str, path: Any, *, config: Path | None, unattended: bool, fast: bool) -> str:
+    """The command that continues an interrupted run, with the flags it was started with."""
+    import shlex
+
+    parts = ["labkit", "run", protocol, "--resume", str(path)]
+    if config is not None:
+        parts += ["--config", str(config)]
+    parts += [flag for flag, on in (("--unattended", unattended), ("--fast", fast)) if on]
+    return shlex.join(parts)
 
 
 def _print_run_results(table: Any, aggregates: Any, path: Path, result_name: str) -> None:

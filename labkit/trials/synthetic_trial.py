@@ -46,7 +46,7 @@ def synthetic_windows(step: TrialStep, test: TestEntry) -> tuple[Window | None, 
     rise = _effort(t, go + 0.2)
     total = _jump_fz(t, go + 0.2) if test.kind == "jump" else _BODY_WEIGHT_N + 1200.0 * rise
     plate = step.analysis.get("plate", "fp1")
-    hip = test.sign * 300.0 * rise
+    hip = test.sign * 300.0 * rise if test.signal == "plate_fz" else 0.0
     fp1 = total / 2 + (hip if plate == "fp1" else 0.0)
     fp2 = total / 2 + (hip if plate == "fp2" else 0.0)
     mz = 60.0 * rise * (1.0 if step.direction != "right" else -1.0)
