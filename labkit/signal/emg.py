@@ -40,6 +40,7 @@ from scipy import signal as _sps
 from labkit._version import __version__
 from labkit.errors import EMGWarning, SignalError
 from labkit.signal import _emg_kernels as _k
+from labkit.signal.filters import butterworth_sos, default_padlen, zero_phase_filter
 
 __all__ = [
     "COACTIVATION_METHODS",
@@ -121,20 +122,6 @@ def _samples(name: str, seconds: float, fs: float, minimum: int = 1) -> int:
 # ============================================================================ filters
 
 
-def _corrected_cutoff(f_hz: float, fs: float, order: int, btype: str) -> float:
-    """Design cutoff whose zero-phase (forward-backward) response is -3 dB at ``f_hz``.
-
-    A digital Butterworth filter of order n has
-    ``|H|^2 = 1 / (1 + (tan(pi f / fs) / tan(pi fc / fs))^(2n))`` (low-pass; the ratio
-    inverted for high-pass).  Filtering twice squares it, so -3 dB of the zero-phase
-    response needs ``(tan ratio)^(2n) = sqrt(2) - 1``.
-    """
-    k = (math.sqrt(2.0) - 1.0) ** (1.0 / (2 * order))
-    w = math.tan(math.pi * f_hz / fs)
-    w_c = w / k if btype == "lowpass" else w * k
-    return math.atan(w_c) * fs / math.pi
-
-
 def butter_sos(
     fs_hz: float,
     *,
@@ -203,16 +190,12 @@ def butter_sos(
     for f, btype in ((low_hz, "highpass"), (high_hz, "lowpass")):
         if f is None:
             continue
-        fc = _corrected_cutoff(f, fs, order, btype) if zero_phase_cutoff else f
-        parts.append(_sps.butter(order, fc, btype=btype, fs=fs, output="sos"))
+        parts.append(butterworth_sos(fs, f, order=order, btype=btype, zero_phase=zero_phase_cutoff))
     return np.ascontiguousarray(np.vstack(parts))
 
 
-def _padlen(sos: np.ndarray) -> int:
-    # scipy.signal.sosfiltfilt's default padding
-    n_sec = sos.shape[0]
-    z = min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))
-    return 3 * (2 * n_sec + 1 - z)
+# scipy.signal.sosfiltfilt's default padding, as the numba kernels use it
+_padlen = default_padlen
 
 
 def _blocks(n_ch: int) -> np.ndarray:
@@ -449,7 +432,7 @@ def _medoid_template(xp, cand, pre, post, shift, sos, taper) -> np.ndarray:
     best (sum over the others of the maximum normalised cross-correlation within
     ``shift`` samples)."""
     m = pre + post
-    cores = [_sps.sosfiltfilt(sos, xp[p - pre : p + post]) * taper for p in cand]
+    cores = [zero_phase_filter(sos, xp[p - pre : p + post]) * taper for p in cand]
     segs = [xp[p - pre - shift : p + post + shift] for p in cand]
     norms = [np.sqrt(np.maximum(np.convolve(sg * sg, np.ones(m), "valid"), 1e-300)) for sg in segs]
     total = np.zeros(len(cand))
@@ -556,7 +539,7 @@ def _ecg_template(
         idx = pk[:, None] + span[None, :]
         w = wp[idx]
         tpl = (w * xp[idx]).sum(axis=0) / np.maximum(w.sum(axis=0), 1e-300)
-        return _sps.sosfiltfilt(tpl_sos, tpl - tpl.mean()) * taper
+        return zero_phase_filter(tpl_sos, tpl - tpl.mean()) * taper
 
     n_cand, n_beats = [], []
     for c in range(n_ch):
