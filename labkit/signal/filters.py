@@ -9,7 +9,8 @@ anti-alias filter cannot drift apart:
   requested frequency; ``zero_phase=False`` designs the single pass as given (its
   zero-phase response is then -6 dB there).
 * :func:`zero_phase_filter`: ``scipy.signal.sosfiltfilt`` with scipy's default odd
-  padding (:func:`default_padlen`), shortened for signals shorter than it.
+  padding (:func:`default_padlen`, or a given length), shortened for signals shorter
+  than it.
 
 scipy is imported on first use, so importing this module stays light.
 """
@@ -104,15 +105,17 @@ def default_padlen(sos: np.ndarray) -> int:
     return 3 * (2 * n_sec + 1 - z)
 
 
-def zero_phase_filter(sos: np.ndarray, x: Any, *, axis: int = 0) -> np.ndarray:
+def zero_phase_filter(
+    sos: np.ndarray, x: Any, *, axis: int = 0, padlen: int | None = None
+) -> np.ndarray:
     """Forward-backward filter of ``x`` along ``axis`` (``scipy.signal.sosfiltfilt``).
 
-    Odd-extension padding of scipy's default length (:func:`default_padlen`), shortened to
-    ``n - 1`` samples for a signal of ``n`` samples shorter than that, so short records
-    are filtered instead of rejected.  No NaN handling: pass finite runs.
+    Odd-extension padding of ``padlen`` samples (None: scipy's default,
+    :func:`default_padlen`), shortened to ``n - 1`` for a signal of ``n`` samples, so
+    short records are filtered instead of rejected.  No NaN handling: pass finite runs.
     """
     from scipy import signal as sps
 
     x = np.asarray(x)
-    padlen = min(default_padlen(sos), x.shape[axis] - 1)
-    return sps.sosfiltfilt(sos, x, axis=axis, padlen=padlen)
+    pad = default_padlen(sos) if padlen is None else int(padlen)
+    return sps.sosfiltfilt(sos, x, axis=axis, padlen=min(pad, x.shape[axis] - 1))

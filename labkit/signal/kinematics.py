@@ -50,6 +50,7 @@ import numpy as np
 
 from labkit._version import __version__
 from labkit.errors import SignalError
+from labkit.signal.filters import butterworth_sos, zero_phase_filter
 
 __all__ = [
     "ANGLE_COMPONENTS",
@@ -788,15 +789,17 @@ def _lowpass(x: np.ndarray, fs: float, cutoff_hz: float | None, order: int = 2) 
         return x.copy()
     if not (0 < cutoff_hz < fs / 2):
         raise SignalError(f"lowpass_hz={cutoff_hz!r} must be within (0, {fs / 2:g}) Hz (Nyquist)")
-    from scipy import signal as sps
-
-    # zero-lag: a 2nd-order Butterworth run forwards and backwards (4th order overall);
-    # the cutoff is corrected so that the double pass is -3 dB at cutoff_hz (Winter 2009)
+    # zero-lag: a Butterworth of this order run forwards and backwards (twice the order
+    # overall).  The design cutoff is scaled by kinematics' own double-pass factor
+    # (2^(1/(2 order)) - 1)^(-1/4), not filters.zero_phase_cutoff: for order 2 the double
+    # pass is -1.5 dB at cutoff_hz and -3 dB near 1.22 x cutoff_hz.  Kept, with its
+    # padding of 3 (2 n_sections + 1) samples, so that results do not change (the onset
+    # tolerances of tests/signal/test_kinematics.py are set for it; the exact -3 dB
+    # correction moves extension onsets a few ms earlier).
     c = (2 ** (1 / (2 * order)) - 1) ** -0.25
     wc = min(cutoff_hz * c, 0.499 * fs)
-    sos = sps.butter(order, wc, btype="low", fs=fs, output="sos")
-    padlen = min(x.shape[0] - 1, 3 * (2 * sos.shape[0] + 1))
-    return sps.sosfiltfilt(sos, x, axis=0, padlen=padlen)
+    sos = butterworth_sos(fs, wc, order=order, zero_phase=False)
+    return zero_phase_filter(sos, x, axis=0, padlen=3 * (2 * sos.shape[0] + 1))
 
 
 def foot_contacts_from_markers(heel_m: Any, toe_m: Any, pelvis_m: Any, fs_hz: float, *,

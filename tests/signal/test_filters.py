@@ -45,3 +45,12 @@ def test_apply_shortens_the_padding_for_short_signals():
 def test_unknown_edge_type_is_refused():
     with pytest.raises(SignalError, match="btype='bandpass'"):
         filters.butterworth_sos(200.0, 20.0, order=2, btype="bandpass")
+
+
+def test_a_given_padding_is_used_and_shortened():
+    sos = filters.butterworth_sos(200.0, 20.0, order=3)
+    x = np.random.default_rng(0).normal(size=50)
+    np.testing.assert_array_equal(filters.zero_phase_filter(sos, x, padlen=15),
+                                  sps.sosfiltfilt(sos, x, padlen=15))
+    np.testing.assert_array_equal(filters.zero_phase_filter(sos, x[:9], padlen=15),
+                                  sps.sosfiltfilt(sos, x[:9], padlen=8))
