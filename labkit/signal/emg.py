@@ -40,6 +40,7 @@ from scipy import signal as _sps
 from labkit._version import __version__
 from labkit.errors import EMGWarning, SignalError
 from labkit.signal import _emg_kernels as _k
+from labkit.signal._checks import check_fs
 from labkit.signal.filters import butterworth_sos, default_padlen, zero_phase_filter
 
 __all__ = [
@@ -74,16 +75,6 @@ __all__ = [
 
 
 # ============================================================================ helpers
-
-
-def _check_fs(fs_hz: float) -> float:
-    try:
-        fs = float(fs_hz)
-    except (TypeError, ValueError):
-        raise SignalError(f"fs_hz={fs_hz!r} is not a number; pass the sample rate in Hz") from None
-    if not math.isfinite(fs) or fs <= 0:
-        raise SignalError(f"fs_hz={fs_hz!r} must be a positive finite rate in Hz")
-    return fs
 
 
 def _as_2d(x: Any, name: str = "x") -> tuple[np.ndarray, bool]:
@@ -159,7 +150,7 @@ def butter_sos(
     numpy.ndarray
         ``(n_sections, 6)`` SOS array.
     """
-    fs = _check_fs(fs_hz)
+    fs = check_fs(fs_hz)
     order = int(order)
     if order < 1:
         raise SignalError(f"order={order!r} must be an integer >= 1")
@@ -278,7 +269,7 @@ def bandpass(
     >>> round(float(np.std(y[500:-500]) * np.sqrt(2)), 3)
     1.0
     """
-    fs = _check_fs(fs_hz)
+    fs = check_fs(fs_hz)
     x2, was_1d = _as_2d(x)
     sos = butter_sos(
         fs, low_hz=low_hz, high_hz=high_hz, order=order, zero_phase_cutoff=zero_phase_cutoff
@@ -291,7 +282,7 @@ def highpass(
     zero_phase_cutoff: bool = True,
 ) -> np.ndarray:
     """Zero-phase Butterworth high-pass (NaN runs as in :func:`bandpass`)."""
-    fs = _check_fs(fs_hz)
+    fs = check_fs(fs_hz)
     x2, was_1d = _as_2d(x)
     sos = butter_sos(fs, low_hz=cutoff_hz, order=order, zero_phase_cutoff=zero_phase_cutoff)
     return _back(_filtfilt(x2, sos), was_1d)
@@ -302,7 +293,7 @@ def lowpass(
     zero_phase_cutoff: bool = True,
 ) -> np.ndarray:
     """Zero-phase Butterworth low-pass (NaN runs as in :func:`bandpass`)."""
-    fs = _check_fs(fs_hz)
+    fs = check_fs(fs_hz)
     x2, was_1d = _as_2d(x)
     sos = butter_sos(fs, high_hz=cutoff_hz, order=order, zero_phase_cutoff=zero_phase_cutoff)
     return _back(_filtfilt(x2, sos), was_1d)
@@ -313,7 +304,7 @@ def notch(
 ) -> np.ndarray:
     """Zero-phase IIR notch at ``freq_hz`` and its first ``harmonics - 1`` multiples
     below Nyquist (``scipy.signal.iirnotch`` with quality factor ``quality``)."""
-    fs = _check_fs(fs_hz)
+    fs = check_fs(fs_hz)
     freq_hz = _positive("freq_hz", freq_hz)
     quality = _positive("quality", quality)
     x2, was_1d = _as_2d(x)
@@ -367,7 +358,7 @@ def envelope(
 
     ``lowpass_hz`` 6 Hz suits amplitude; 25-50 Hz suits timing.  Pass band-passed EMG.
     """
-    fs = _check_fs(fs_hz)
+    fs = check_fs(fs_hz)
     x2, was_1d = _as_2d(x)
     sos = butter_sos(fs, high_hz=lowpass_hz, order=order, zero_phase_cutoff=zero_phase_cutoff)
     return _back(_filtfilt(x2, sos, rectify=True), was_1d)
@@ -376,7 +367,7 @@ def envelope(
 def moving_rms(x: Any, fs_hz: float, *, window_s: float = 0.1) -> np.ndarray:
     """Centred moving RMS over ``window_s`` seconds (rounded to an odd sample count;
     shorter at the ends; NaN where the window touches a NaN)."""
-    fs = _check_fs(fs_hz)
+    fs = check_fs(fs_hz)
     x2, was_1d = _as_2d(x)
     half = _samples("window_s", window_s, fs) // 2
     out = np.empty_like(x2)
@@ -641,7 +632,7 @@ def suppress_ecg(x: Any, fs_hz: float, *, method: str = "template", **options) -
     most of the QRS energy left by a 20 Hz band-pass; for comparison).
     Options are passed to the method in :data:`ECG_METHODS`.
     """
-    fs = _check_fs(fs_hz)
+    fs = check_fs(fs_hz)
     if method not in ECG_METHODS:
         raise SignalError(f"method={method!r} is not one of {sorted(ECG_METHODS)}")
     x2, was_1d = _as_2d(x)
@@ -705,7 +696,7 @@ def preprocess(
     Preprocessed
         ``.filtered``, ``.envelope`` (same shape as ``x``), ``.fs_hz`` and ``.params``.
     """
-    fs = _check_fs(fs_hz)
+    fs = check_fs(fs_hz)
     x2, was_1d = _as_2d(x)
     off = None if offset is None else _offsets(x2, offset)
     y = x2
@@ -1125,7 +1116,7 @@ def detect_onsets(
     >>> b.params["method"], b.params["refine"]
     ('threshold', 'posterior')
     """
-    fs = _check_fs(fs_hz)
+    fs = check_fs(fs_hz)
     if method not in ONSET_METHODS:
         raise SignalError(f"method={method!r} is not one of {sorted(ONSET_METHODS)}")
     refiner = DEFAULT_REFINER if refine is True else (refine or None)
@@ -1298,7 +1289,7 @@ def mvc_reference(
         True if the trials are already band-passed; otherwise offset removal and the
         band-pass (``low_hz``, ``high_hz``, ``order``) are applied first.
     """
-    fs = _check_fs(fs_hz)
+    fs = check_fs(fs_hz)
     if isinstance(trials, np.ndarray) or (
         isinstance(trials, Sequence) and trials and np.isscalar(trials[0])
     ):
@@ -1347,7 +1338,7 @@ def window_amplitude(
     """
     import pandas as pd
 
-    fs = _check_fs(fs_hz)
+    fs = check_fs(fs_hz)
     a2, _ = _as_2d(amplitude, "amplitude")
     n, n_ch = a2.shape
     w = np.asarray(windows_s, dtype=np.float64).reshape(-1, 2)

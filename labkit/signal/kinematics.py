@@ -50,6 +50,7 @@ import numpy as np
 
 from labkit._version import __version__
 from labkit.errors import SignalError
+from labkit.signal._checks import check_fs
 from labkit.signal.filters import butterworth_sos, zero_phase_filter
 
 __all__ = [
@@ -689,16 +690,6 @@ def pelvis_angles(pelvis: Any, *, side: str = "r", progression: str | float = "a
 # ===================================================================== gait
 
 
-def _check_fs(fs_hz: Any) -> float:
-    try:
-        fs = float(fs_hz)
-    except (TypeError, ValueError):
-        raise SignalError(f"fs_hz={fs_hz!r} must be a positive number of hertz") from None
-    if not (np.isfinite(fs) and fs > 0):
-        raise SignalError(f"fs_hz={fs_hz!r} must be a positive number of hertz")
-    return fs
-
-
 def _check_1d(x: Any, name: str, *, allow_nan: bool = True) -> np.ndarray:
     arr = np.asarray(x, dtype=float)
     if arr.ndim != 1 or arr.size < 3:
@@ -760,7 +751,7 @@ def foot_contacts_from_force(fz_n: Any, fs_hz: float, *, threshold_n: float = 20
     -------
     Contacts
     """
-    fs = _check_fs(fs_hz)
+    fs = check_fs(fs_hz)
     f = _check_1d(fz_n, "fz_n", allow_nan=False)
     above = f > threshold_n
     on, off = _runs(above)
@@ -833,7 +824,7 @@ def foot_contacts_from_markers(heel_m: Any, toe_m: Any, pelvis_m: Any, fs_hz: fl
     """
     from scipy.signal import find_peaks
 
-    fs = _check_fs(fs_hz)
+    fs = check_fs(fs_hz)
     heel = _check_points(heel_m, "heel_m")
     n = heel.shape[0]
     toe = _check_points(toe_m, "toe_m", n)
@@ -965,7 +956,7 @@ def peak_hip_extension(hip_flex_deg: Any, fs_hz: float, contacts: Contacts, *,
     """
     import pandas as pd
 
-    fs = _check_fs(fs_hz)
+    fs = check_fs(fs_hz)
     x = _check_1d(hip_flex_deg, "hip_flex_deg")
     if not 0 <= late_stance_from < 1:
         raise SignalError(f"late_stance_from={late_stance_from!r} must be within [0, 1)")
@@ -1159,7 +1150,7 @@ def triple_extension(hip_flex_deg: Any, knee_flex_deg: Any, ankle_dorsi_deg: Any
     >>> r.order, r.proximal_to_distal, round(r.lags_ms["hip_knee"])
     (('hip', 'knee', 'ankle'), True, 40)
     """
-    fs = _check_fs(fs_hz)
+    fs = check_fs(fs_hz)
     if onset not in ONSET_METHODS:
         raise SignalError(f"onset={onset!r} is not one of {sorted(ONSET_METHODS)}")
     if lag_event not in ("peak_velocity", "onset"):
