@@ -455,6 +455,140 @@ def _fit_beat(xp, wp, start, tpl, amplitude_sd):
     return (g22 * r1 - g12 * r2) / det, (g11 * r2 - g12 * r1) / det, a_ls, z
 
 
+@dataclass(frozen=True)
+class _TemplateSetup:
+    """Sample counts, windows and limits of one ``_ecg_template`` call (all channels)."""
+
+    pre: int  # template window before / after the beat's reference sample
+    post: int
+    shift: int  # alignment search, +/- samples
+    dist: int  # minimum RR interval
+    near: int  # EMG-band maximum filter width
+    edge: int  # samples at each end where filter transients hide beats
+    pad: int  # padding that gives every beat a full window
+    block: int  # block length of the noise levels (_quiet_level)
+    taper: np.ndarray
+    tpl_sos: np.ndarray
+    span: np.ndarray
+    threshold: float
+    min_z: float
+    a_lo: float
+    a_hi: float
+    amplitude_sd: float
+
+
+def _ecg_envelopes(x2, fs, qrs_band_hz, emg_band_hz, envelope_hz):
+    """Linear envelopes of the QRS band, of the EMG band above it and of the signal."""
+    hi_emg = min(emg_band_hz[1], 0.45 * fs)
+    env_sos = butter_sos(fs, high_hz=envelope_hz, order=2)
+    q = _filtfilt(x2, butter_sos(fs, low_hz=qrs_band_hz[0], high_hz=qrs_band_hz[1], order=2))
+    eq = _filtfilt(q, env_sos, rectify=True)
+    del q
+    eh = _filtfilt(
+        _filtfilt(x2, butter_sos(fs, low_hz=emg_band_hz[0], high_hz=hi_emg, order=2)),
+        env_sos, rectify=True,
+    )
+    ex = _filtfilt(x2, env_sos, rectify=True)
+    return eq, eh, ex
+
+
+def _mean_template(xp, wp, pk, g: _TemplateSetup) -> np.ndarray:
+    """Inverse-variance weighted mean of the beats at ``pk``, low-passed and tapered."""
+    idx = pk[:, None] + g.span[None, :]
+    w = wp[idx]
+    tpl = (w * xp[idx]).sum(axis=0) / np.maximum(w.sum(axis=0), 1e-300)
+    return zero_phase_filter(g.tpl_sos, tpl - tpl.mean()) * g.taper
+
+
+def _ecg_candidates(fin, fq, fh, fx, g: _TemplateSetup):
+    """Candidate beats of one channel (step 1 of ``_ecg_template``): the peaks of the
+    QRS score, the score, and the noise levels of the EMG-band envelope and of the
+    signal (its SD)."""
+    from scipy.ndimage import maximum_filter1d
+
+    n = fq.size
+    nq = _quiet_level(fq[fin], g.block) + 1e-300
+    nh = _quiet_level(fh[fin], g.block) + 1e-300
+    sd0 = _quiet_level(fx[fin], g.block) * math.sqrt(math.pi / 2) + 1e-300
+    # the EMG's own QRS-band / EMG-band envelope ratio (noise's if there is no EMG)
+    act = (fh > 2.0 * nh) & fin
+    ratio = float(np.median(fq[act] / fh[act])) if act.sum() > g.block else nq / nh
+    emg_near = maximum_filter1d(fh, g.near)
+    score = np.where(fin, fq / (nq + ratio * np.maximum(emg_near - nh, 0.0)), 0.0)
+    score[: g.edge] = score[n - g.edge :] = 0.0  # filter transients at the ends
+    peaks, _ = _sps.find_peaks(score, height=g.threshold, distance=g.dist)
+    return peaks, score, nh, sd0
+
+
+def _learn_template(xp, wp, xw, pk, top, g: _TemplateSetup) -> np.ndarray | None:
+    """Step 2 of ``_ecg_template``: the template, from the medoid of the clearest
+    candidates ``top`` refined on the candidates ``pk`` that hold it; None if none does."""
+    tpl = _medoid_template(xp, top, g.pre, g.post, g.shift, g.tpl_sos, g.taper)
+    keep = np.zeros(pk.size, dtype=bool)
+    for it in range(4):
+        s_max = g.shift if it < 2 else max(2, g.shift // 4)
+        pk = np.array([p + _match_shift(xw, wp, tpl, p - g.pre, s_max) for p in pk])
+        fits = np.array([_fit_beat(xp, wp, p - g.pre, tpl, None) for p in pk])
+        keep = (fits[:, 3] >= g.min_z) & (fits[:, 2] >= g.a_lo) & (fits[:, 2] <= g.a_hi)
+        if not keep.any():
+            break
+        tpl = _mean_template(xp, wp, pk[keep], g)
+        if it == 0:  # centre the window on the template's energy
+            e = np.convolve(tpl * tpl, np.ones(max(1, g.pre // 4)), "same")
+            pk = pk + (int(np.argmax(e)) - g.pre)
+            tpl = _mean_template(xp, wp, pk[keep], g)
+    return tpl if keep.any() else None
+
+
+def _find_beats(xw, wp, tpl, g: _TemplateSetup) -> np.ndarray:
+    """Step 3 of ``_ecg_template``: every peak of the weighted matched filter of the
+    template with z >= ``min_z`` and an amplitude in range (padded sample indices)."""
+    num = _sps.oaconvolve(xw, tpl[::-1], mode="valid")
+    den = np.maximum(_sps.oaconvolve(wp, (tpl * tpl)[::-1], mode="valid"), 1e-300)
+    z = num / np.sqrt(den)
+    amp = num / den
+    z[(amp < g.a_lo) | (amp > g.a_hi)] = 0.0
+    starts, _ = _sps.find_peaks(np.r_[0.0, z, 0.0], height=g.min_z, distance=g.dist)
+    return starts - 1 + g.pre
+
+
+def _ecg_channel(x, fq, fh, fx, col, g: _TemplateSetup) -> tuple[int, int]:
+    """Template subtraction on one channel, in place on ``col`` (its output column);
+    ``x`` is the input and ``fq, fh, fx`` its envelopes.  Returns the numbers of
+    candidate beats and of subtracted beats."""
+    fin = np.isfinite(x)
+    if fin.sum() < 2 * (g.pre + g.post):
+        return 0, 0
+    fq = np.nan_to_num(fq)
+    fh = np.nan_to_num(fh)
+    peaks, score, nh, sd0 = _ecg_candidates(fin, fq, fh, np.nan_to_num(fx), g)
+    if peaks.size == 0:
+        return 0, 0
+    # padded copies: every beat has a full window; padding and NaN get zero weight
+    xp = np.pad(np.where(fin, x, 0.0), g.pad)
+    wp = np.pad(np.where(fin, 1.0 / (sd0 * np.maximum(fh / nh, 1.0)) ** 2, 0.0), g.pad)
+    xw = xp * wp
+    # first template: the medoid of the clearest candidates (the one that matches the
+    # others best), robust to an EMG transient among them
+    clear = score[peaks] >= 0.5 * score[peaks].max()
+    top = (peaks + g.pad)[clear][np.argsort(-score[peaks][clear], kind="stable")[:16]]
+    tpl = _learn_template(xp, wp, xw, peaks + g.pad, top, g)
+    if tpl is None:
+        return int(peaks.size), 0
+    pk = _find_beats(xw, wp, tpl, g)
+    if pk.size == 0:
+        return int(peaks.size), 0
+    tpl = _mean_template(xp, wp, pk, g)
+    d_tpl = np.gradient(tpl)
+    n = x.size
+    for p in pk:
+        a, b = _fit_beat(xp, wp, p - g.pre, tpl, g.amplitude_sd)[:2]
+        lo, hi = max(0, p - g.pre - g.pad), min(n, p + g.post - g.pad)
+        k0 = lo - (p - g.pre - g.pad)
+        col[lo:hi] -= (a * tpl + b * d_tpl)[k0 : k0 + hi - lo]
+    return int(peaks.size), int(pk.size)
+
+
 def _ecg_template(
     x2: np.ndarray,
     fs: float,
@@ -497,9 +631,7 @@ def _ecg_template(
        1 +/- ``amplitude_sd``, and sub-sample shift) and subtracted.
 
     Beats buried in a strong burst stay (they do not move an onset)."""
-    from scipy.ndimage import maximum_filter1d
-
-    n, n_ch = x2.shape
+    n_ch = x2.shape[1]
     out = x2.copy()
     pre = _samples("window_s[0]", window_s[0], fs)
     post = _samples("window_s[1]", window_s[1], fs)
@@ -509,94 +641,21 @@ def _ecg_template(
     near = 2 * _samples("emg_near_s", emg_near_s, fs) + 1
     edge = _samples("edge", 0.05, fs)
     a_lo, a_hi = (float(v) for v in amplitude_range)
-    pad = m + shift
-    hi_emg = min(emg_band_hz[1], 0.45 * fs)
-    env_sos = butter_sos(fs, high_hz=envelope_hz, order=2)
-    q = _filtfilt(x2, butter_sos(fs, low_hz=qrs_band_hz[0], high_hz=qrs_band_hz[1], order=2))
-    eq = _filtfilt(q, env_sos, rectify=True)
-    del q
-    eh = _filtfilt(
-        _filtfilt(x2, butter_sos(fs, low_hz=emg_band_hz[0], high_hz=hi_emg, order=2)),
-        env_sos, rectify=True,
+    eq, eh, ex = _ecg_envelopes(x2, fs, qrs_band_hz, emg_band_hz, envelope_hz)
+    g = _TemplateSetup(
+        pre=pre, post=post, shift=shift, dist=dist, near=near, edge=edge, pad=m + shift,
+        block=max(4, _samples("block", 0.25, fs)),
+        taper=_sps.windows.tukey(m, 0.3),
+        # the QRS is low-frequency: the template's noise above template_hz is dropped
+        tpl_sos=butter_sos(fs, high_hz=template_hz, order=2),
+        span=np.arange(-pre, post),
+        threshold=threshold, min_z=min_z, a_lo=a_lo, a_hi=a_hi, amplitude_sd=amplitude_sd,
     )
-    ex = _filtfilt(x2, env_sos, rectify=True)
-    block = max(4, _samples("block", 0.25, fs))
-    taper = _sps.windows.tukey(m, 0.3)
-    # the QRS is low-frequency: the template's noise above template_hz is dropped
-    tpl_sos = butter_sos(fs, high_hz=template_hz, order=2)
-    span = np.arange(-pre, post)
-
-    def mean_template(xp, wp, pk):
-        idx = pk[:, None] + span[None, :]
-        w = wp[idx]
-        tpl = (w * xp[idx]).sum(axis=0) / np.maximum(w.sum(axis=0), 1e-300)
-        return zero_phase_filter(tpl_sos, tpl - tpl.mean()) * taper
-
     n_cand, n_beats = [], []
     for c in range(n_ch):
-        fin = np.isfinite(x2[:, c])
-        n_cand.append(0)
-        n_beats.append(0)
-        if fin.sum() < 2 * m:
-            continue
-        fq = np.nan_to_num(eq[:, c])
-        fh = np.nan_to_num(eh[:, c])
-        nq = _quiet_level(fq[fin], block) + 1e-300
-        nh = _quiet_level(fh[fin], block) + 1e-300
-        sd0 = _quiet_level(np.nan_to_num(ex[:, c])[fin], block) * math.sqrt(math.pi / 2) + 1e-300
-        # the EMG's own QRS-band / EMG-band envelope ratio (noise's if there is no EMG)
-        act = (fh > 2.0 * nh) & fin
-        ratio = float(np.median(fq[act] / fh[act])) if act.sum() > block else nq / nh
-        emg_near = maximum_filter1d(fh, near)
-        score = np.where(fin, fq / (nq + ratio * np.maximum(emg_near - nh, 0.0)), 0.0)
-        score[:edge] = score[n - edge :] = 0.0  # filter transients at the ends
-        peaks, _ = _sps.find_peaks(score, height=threshold, distance=dist)
-        n_cand[c] = int(peaks.size)
-        if peaks.size == 0:
-            continue
-        # padded copies: every beat has a full window; padding and NaN get zero weight
-        xp = np.pad(np.where(fin, x2[:, c], 0.0), pad)
-        wp = np.pad(np.where(fin, 1.0 / (sd0 * np.maximum(fh / nh, 1.0)) ** 2, 0.0), pad)
-        xw = xp * wp
-        pk = peaks + pad
-        # first template: the medoid of the clearest candidates (the one that matches
-        # the others best), robust to an EMG transient among them
-        clear = score[peaks] >= 0.5 * score[peaks].max()
-        top = pk[clear][np.argsort(-score[peaks][clear], kind="stable")[:16]]
-        tpl = _medoid_template(xp, top, pre, post, shift, tpl_sos, taper)
-        keep = np.zeros(pk.size, dtype=bool)
-        for it in range(4):
-            s_max = shift if it < 2 else max(2, shift // 4)
-            pk = np.array([p + _match_shift(xw, wp, tpl, p - pre, s_max) for p in pk])
-            fits = np.array([_fit_beat(xp, wp, p - pre, tpl, None) for p in pk])
-            keep = (fits[:, 3] >= min_z) & (fits[:, 2] >= a_lo) & (fits[:, 2] <= a_hi)
-            if not keep.any():
-                break
-            tpl = mean_template(xp, wp, pk[keep])
-            if it == 0:  # centre the window on the template's energy
-                e = np.convolve(tpl * tpl, np.ones(max(1, pre // 4)), "same")
-                pk = pk + (int(np.argmax(e)) - pre)
-                tpl = mean_template(xp, wp, pk[keep])
-        if not keep.any():
-            continue
-        # every beat: peaks of the weighted matched filter of the template
-        num = _sps.oaconvolve(xw, tpl[::-1], mode="valid")
-        den = np.maximum(_sps.oaconvolve(wp, (tpl * tpl)[::-1], mode="valid"), 1e-300)
-        z = num / np.sqrt(den)
-        amp = num / den
-        z[(amp < a_lo) | (amp > a_hi)] = 0.0
-        starts, _ = _sps.find_peaks(np.r_[0.0, z, 0.0], height=min_z, distance=dist)
-        pk = starts - 1 + pre
-        if pk.size == 0:
-            continue
-        tpl = mean_template(xp, wp, pk)
-        d_tpl = np.gradient(tpl)
-        n_beats[c] = int(pk.size)
-        for p in pk:
-            a, b = _fit_beat(xp, wp, p - pre, tpl, amplitude_sd)[:2]
-            lo, hi = max(0, p - pre - pad), min(n, p + post - pad)
-            k0 = lo - (p - pre - pad)
-            out[lo:hi, c] -= (a * tpl + b * d_tpl)[k0 : k0 + hi - lo]
+        n_c, n_b = _ecg_channel(x2[:, c], eq[:, c], eh[:, c], ex[:, c], out[:, c], g)
+        n_cand.append(n_c)
+        n_beats.append(n_b)
     return out, {
         "qrs_band_hz": tuple(qrs_band_hz),
         "emg_band_hz": tuple(emg_band_hz),
@@ -1016,6 +1075,136 @@ def _baseline_ranges(filtered, fs, baseline_s, baseline_window_s, baseline_toler
     return [(np.array([i0]), np.array([i1])) for _ in range(n_ch)]
 
 
+def _resolve_refiner(method: str, refine: bool | str) -> str | None:
+    """Check ``method`` and turn ``refine`` into a key of :data:`REFINERS` or None."""
+    if method not in ONSET_METHODS:
+        raise SignalError(f"method={method!r} is not one of {sorted(ONSET_METHODS)}")
+    refiner = DEFAULT_REFINER if refine is True else (refine or None)
+    if refiner is not None and refiner not in REFINERS:
+        raise SignalError(f"refine={refine!r} must be True, False or one of {sorted(REFINERS)}")
+    return refiner
+
+
+def _onset_options(method, refiner, method_options, refine_options) -> tuple[dict, dict]:
+    """Options of the method and of the refiner, completed with their defaults."""
+    m_opts = _options_with_defaults(
+        ONSET_METHODS[method], dict(method_options or {}), {"threshold_sd"}, f"method {method!r}"
+    )
+    r_opts = (
+        _options_with_defaults(REFINERS[refiner], dict(refine_options or {}), set(),
+                               f"refiner {refiner!r}")
+        if refiner
+        else {}
+    )
+    return m_opts, r_opts
+
+
+def _offset_threshold(thr: np.ndarray, info: dict, offset_sd: float | None) -> np.ndarray:
+    """Per-channel level a burst must fall to to end (hysteresis; ``thr`` without it)."""
+    if offset_sd is not None and "baseline_sd" in info:
+        return np.minimum(info["baseline_mean"] + float(offset_sd) * info["baseline_sd"], thr)
+    return thr  # no hysteresis (or a method whose score has no baseline mean and SD)
+
+
+def _threshold_runs(score, thr, thr_off, min_on: int, min_off: int):
+    """Debounced supra-threshold runs of every channel: ``(channel, start, stop)`` sample
+    arrays sorted by channel then start (kernel ``threshold_bursts``)."""
+    n, n_ch = score.shape
+    cap = n // max(min_on, 1) + 2
+    on_idx = np.empty((cap, n_ch), dtype=np.int64)
+    off_idx = np.empty((cap, n_ch), dtype=np.int64)
+    counts = np.empty(n_ch, dtype=np.int64)
+    _k.threshold_bursts(score, thr, thr_off, min_on, min_off, _blocks(n_ch), on_idx, off_idx,
+                        counts)
+    ch = np.concatenate([np.full(counts[c], c, dtype=np.int64) for c in range(n_ch)])
+    on = np.concatenate([on_idx[: counts[c], c] for c in range(n_ch)])
+    off = np.concatenate([off_idx[: counts[c], c] for c in range(n_ch)])
+    return ch, on, off
+
+
+def _refine_onsets(filtered, fs, base, ch, on, off, refiner, r_opts, refine_pre_s, refine_post_s):
+    """Onsets refined by the changepoint model ``refiner`` in a window around each coarse
+    onset (never before the previous burst of the channel, never past its offset); a
+    refined onset outside ``[0, offset)`` keeps the coarse one."""
+    n = filtered.shape[0]
+    pre = _samples("refine_pre_s", refine_pre_s, fs)
+    post = _samples("refine_post_s", refine_post_s, fs)
+    prev_off = np.zeros_like(off)
+    same = np.r_[False, ch[1:] == ch[:-1]]
+    prev_off[same] = off[:-1][same[1:]]
+    lo = np.maximum(on - pre, prev_off)
+    hi = np.minimum(np.minimum(on + post, off), n)
+    base_var = _range_stats(filtered, base)[:, 3]
+    new = REFINERS[refiner](filtered, fs, ch, lo, on, hi, base_var, **r_opts)
+    ok = (new >= 0) & (new < off)
+    return np.where(ok, new, on)
+
+
+def _onset_params(fs, base, thr, thr_off, info, *, method, method_options, refine,
+                  refine_options, baseline_s, baseline_window_s, baseline_tolerance,
+                  threshold_sd, offset_sd, min_on_s, min_off_s, min_on_samples,
+                  min_off_samples, gap_guard_s, refine_pre_s, refine_post_s, low_hz, high_hz,
+                  order, offset, notch_hz, ecg, ecg_info, peak_window_s) -> dict:
+    """``params`` of a :func:`detect_onsets` result: the arguments and what they resolved to."""
+    return _provenance(
+        "labkit.signal.emg.detect_onsets",
+        {
+            "method": method,
+            "method_options": method_options,
+            "refine": refine,
+            "refine_options": refine_options,
+            "fs_hz": fs,
+            "baseline_s": None if baseline_s is None else tuple(float(v) for v in baseline_s),
+            "baseline_window_s": baseline_window_s,
+            "baseline_tolerance": baseline_tolerance,
+            "baseline_used_s": [
+                [(float(a / fs), float(b / fs)) for a, b in zip(lo, hi, strict=True)]
+                for lo, hi in base
+            ],
+            "threshold_sd": threshold_sd,
+            "threshold": [float(t) for t in thr],
+            "offset_sd": offset_sd,
+            "offset_threshold": [float(t) for t in thr_off],
+            "min_on_s": min_on_s,
+            "min_off_s": min_off_s,
+            "min_on_samples": min_on_samples,
+            "min_off_samples": min_off_samples,
+            "gap_guard_s": gap_guard_s,
+            "refine_pre_s": refine_pre_s,
+            "refine_post_s": refine_post_s,
+            "low_hz": low_hz,
+            "high_hz": high_hz,
+            "order": order,
+            "zero_phase_cutoff": True,
+            "offset": offset,
+            "notch_hz": notch_hz,
+            "ecg": ecg,
+            "ecg_info": ecg_info,
+            "peak_window_s": peak_window_s,
+            "method_info": {k: np.asarray(v).tolist() for k, v in info.items()},
+        },
+    )
+
+
+def _bursts_frame(fs, ch, on, off, peak, coarse, channels, n_ch, params):
+    """The bursts of 2-D input as a DataFrame, one row per burst."""
+    import pandas as pd
+
+    labels = np.asarray(list(channels) if channels is not None else range(n_ch), dtype=object)
+    df = pd.DataFrame(
+        {
+            "channel": labels[ch] if ch.size else np.array([], dtype=object),
+            "onset_s": on / fs,
+            "offset_s": off / fs,
+            "duration_s": (off - on) / fs,
+            "peak": peak,
+            "coarse_onset_s": coarse / fs,
+        }
+    )
+    df.attrs["params"] = params
+    return df
+
+
 def detect_onsets(
     x: Any,
     fs_hz: float,
@@ -1117,25 +1306,13 @@ def detect_onsets(
     ('threshold', 'posterior')
     """
     fs = check_fs(fs_hz)
-    if method not in ONSET_METHODS:
-        raise SignalError(f"method={method!r} is not one of {sorted(ONSET_METHODS)}")
-    refiner = DEFAULT_REFINER if refine is True else (refine or None)
-    if refiner is not None and refiner not in REFINERS:
-        raise SignalError(f"refine={refine!r} must be True, False or one of {sorted(REFINERS)}")
+    refiner = _resolve_refiner(method, refine)
     threshold_sd = float(threshold_sd)
     x2, was_1d = _as_2d(x)
-    n, n_ch = x2.shape
+    n_ch = x2.shape[1]
     if channels is not None and len(channels) != n_ch:
         raise SignalError(f"channels has {len(channels)} labels for {n_ch} channels")
-    m_opts = _options_with_defaults(
-        ONSET_METHODS[method], dict(method_options or {}), {"threshold_sd"}, f"method {method!r}"
-    )
-    r_opts = (
-        _options_with_defaults(REFINERS[refiner], dict(refine_options or {}), set(),
-                               f"refiner {refiner!r}")
-        if refiner
-        else {}
-    )
+    m_opts, r_opts = _onset_options(method, refiner, method_options, refine_options)
     min_on = _samples("min_on_s", min_on_s, fs)
     min_off = _samples("min_off_s", min_off_s, fs, minimum=0)
 
@@ -1162,96 +1339,31 @@ def detect_onsets(
     guard = _samples("gap_guard_s", gap_guard_s, fs, minimum=0)
     if guard and gap_cols.size:  # only channels with NaN gaps have gap edges
         _k.mask_gap_edges(filtered, guard, gap_cols.astype(np.int64), score)
-    cap = n // max(min_on, 1) + 2
-    on_idx = np.empty((cap, n_ch), dtype=np.int64)
-    off_idx = np.empty((cap, n_ch), dtype=np.int64)
-    counts = np.empty(n_ch, dtype=np.int64)
     thr = np.ascontiguousarray(thr, dtype=np.float64)
-    if offset_sd is not None and "baseline_sd" in info:
-        thr_off = np.minimum(info["baseline_mean"] + float(offset_sd) * info["baseline_sd"], thr)
-    else:  # no hysteresis (or a method whose score has no baseline mean and SD)
-        thr_off = thr
-    _k.threshold_bursts(score, thr, thr_off, min_on, min_off, _blocks(n_ch), on_idx, off_idx,
-                        counts)
+    thr_off = _offset_threshold(thr, info, offset_sd)
+    ch, on, off = _threshold_runs(score, thr, thr_off, min_on, min_off)
     del score
-    ch = np.concatenate([np.full(counts[c], c, dtype=np.int64) for c in range(n_ch)])
-    on = np.concatenate([on_idx[: counts[c], c] for c in range(n_ch)])
-    off = np.concatenate([off_idx[: counts[c], c] for c in range(n_ch)])
     coarse = on.copy()
-
     if refiner is not None and on.size:
-        pre = _samples("refine_pre_s", refine_pre_s, fs)
-        post = _samples("refine_post_s", refine_post_s, fs)
-        prev_off = np.zeros_like(off)
-        same = np.r_[False, ch[1:] == ch[:-1]]
-        prev_off[same] = off[:-1][same[1:]]
-        lo = np.maximum(on - pre, prev_off)
-        hi = np.minimum(np.minimum(on + post, off), n)
-        base_var = _range_stats(filtered, base)[:, 3]
-        new = REFINERS[refiner](filtered, fs, ch, lo, on, hi, base_var, **r_opts)
-        ok = (new >= 0) & (new < off)
-        on = np.where(ok, new, on)
-
+        on = _refine_onsets(filtered, fs, base, ch, on, off, refiner, r_opts, refine_pre_s,
+                            refine_post_s)
     peak = np.empty(on.size)
     if on.size:
         _k.burst_peak_rms(filtered, ch, on, off, _samples("peak_window_s", peak_window_s, fs),
                           peak)
 
-    params = _provenance(
-        "labkit.signal.emg.detect_onsets",
-        {
-            "method": method,
-            "method_options": m_opts,
-            "refine": refiner,
-            "refine_options": r_opts,
-            "fs_hz": fs,
-            "baseline_s": None if baseline_s is None else tuple(float(v) for v in baseline_s),
-            "baseline_window_s": baseline_window_s,
-            "baseline_tolerance": baseline_tolerance,
-            "baseline_used_s": [
-                [(float(a / fs), float(b / fs)) for a, b in zip(lo, hi, strict=True)]
-                for lo, hi in base
-            ],
-            "threshold_sd": threshold_sd,
-            "threshold": [float(t) for t in thr],
-            "offset_sd": offset_sd,
-            "offset_threshold": [float(t) for t in thr_off],
-            "min_on_s": min_on_s,
-            "min_off_s": min_off_s,
-            "min_on_samples": min_on,
-            "min_off_samples": min_off,
-            "gap_guard_s": gap_guard_s,
-            "refine_pre_s": refine_pre_s,
-            "refine_post_s": refine_post_s,
-            "low_hz": low_hz,
-            "high_hz": high_hz,
-            "order": order,
-            "zero_phase_cutoff": True,
-            "offset": offset,
-            "notch_hz": notch_hz,
-            "ecg": ecg,
-            "ecg_info": ecg_info,
-            "peak_window_s": peak_window_s,
-            "method_info": {k: np.asarray(v).tolist() for k, v in info.items()},
-        },
+    params = _onset_params(
+        fs, base, thr, thr_off, info, method=method, method_options=m_opts, refine=refiner,
+        refine_options=r_opts, baseline_s=baseline_s, baseline_window_s=baseline_window_s,
+        baseline_tolerance=baseline_tolerance, threshold_sd=threshold_sd, offset_sd=offset_sd,
+        min_on_s=min_on_s, min_off_s=min_off_s, min_on_samples=min_on, min_off_samples=min_off,
+        gap_guard_s=gap_guard_s, refine_pre_s=refine_pre_s, refine_post_s=refine_post_s,
+        low_hz=low_hz, high_hz=high_hz, order=order, offset=offset, notch_hz=notch_hz, ecg=ecg,
+        ecg_info=ecg_info, peak_window_s=peak_window_s,
     )
     if was_1d:
         return Bursts(on / fs, off / fs, peak, coarse / fs, params)
-    import pandas as pd
-
-    labels = np.asarray(list(channels) if channels is not None else range(n_ch), dtype=object)
-    df = pd.DataFrame(
-        {
-            "channel": labels[ch] if ch.size else np.array([], dtype=object),
-            "onset_s": on / fs,
-            "offset_s": off / fs,
-            "duration_s": (off - on) / fs,
-            "peak": peak,
-            "coarse_onset_s": coarse / fs,
-        }
-    )
-    df.attrs["params"] = params
-    return df
+    return _bursts_frame(fs, ch, on, off, peak, coarse, channels, n_ch, params)
 
 
 # ========================================================================== amplitude
