@@ -1089,6 +1089,85 @@ def _crp(th_p, th_d, w_p, w_d) -> np.ndarray:
     return _wrap(phase(th_d, w_d) - phase(th_p, w_p))
 
 
+def _search_window(n: int, fs: float, takeoff_s, t0_s, search_before_s, search_after_s):
+    """Frames ``[lo, hi)`` searched for the peaks (the whole record without take-off)."""
+    if takeoff_s is not None:
+        i_to = (float(takeoff_s) - t0_s) * fs
+        lo = max(0, int(np.floor(i_to - search_before_s * fs)))
+        hi = min(n, int(np.ceil(i_to + search_after_s * fs)) + 1)
+        if not (0 <= i_to <= n - 1):
+            raise SignalError(f"takeoff_s={takeoff_s} is outside the record "
+                              f"[{t0_s}, {t0_s + (n - 1) / fs}] s; pass it on the same time base as t0_s")
+    else:
+        lo, hi = 0, n
+    if hi - lo < 5:
+        raise SignalError(f"search window holds {hi - lo} frames; widen search_before_s/search_after_s")
+    return lo, hi
+
+
+def _extension_kinematics(angles, fs, g0, g1, lowpass_hz, filter_order):
+    """Per joint: the low-passed angle and the extension velocity (deg/s, central
+    differences of minus the angle) on frames ``[g0, g1)``, NaN elsewhere."""
+    vel, filt = {}, {}
+    for j, x in angles.items():
+        n = x.size
+        seg = x[g0:g1]
+        if not np.all(np.isfinite(seg)):
+            i = g0 + int(np.flatnonzero(~np.isfinite(seg))[0])
+            raise SignalError(f"{j} angle[{i}] is NaN inside the search window; interpolate short gaps "
+                              "or shorten search_before_s")
+        y = _lowpass(seg, fs, lowpass_hz, filter_order) if lowpass_hz else seg.copy()
+        full = np.full(n, np.nan)
+        full[g0:g1] = y
+        filt[j] = full
+        v = np.full(n, np.nan)
+        v[g0:g1] = -np.gradient(y) * fs
+        vel[j] = v
+    return filt, vel
+
+
+def _peak(v: np.ndarray, lo: int, hi: int, subframe: bool) -> tuple[int, float, float]:
+    """Frame of the maximum of ``v`` in ``[lo, hi)``, its (sub-frame) position and value."""
+    k = lo + int(np.argmax(v[lo:hi]))
+    pk = float(k)
+    vk = float(v[k])
+    if subframe and lo < k < hi - 1:  # parabola through the three frames around it
+        den = v[k - 1] - 2 * v[k] + v[k + 1]
+        if den < 0:
+            off = 0.5 * (v[k - 1] - v[k + 1]) / den
+            pk = k + off
+            vk = float(v[k] - 0.25 * (v[k - 1] - v[k + 1]) * off)
+    return k, pk, vk
+
+
+def _sequence(lags: dict, tol_ms: float) -> tuple[dict, bool | None]:
+    """Each lag as proximal first / distal first / simultaneous, and the overall verdict."""
+    sequence = {k: ("proximal_first" if v > tol_ms else "distal_first" if v < -tol_ms else "simultaneous")
+                for k, v in lags.items()}
+    if any(s == "distal_first" for s in sequence.values()):
+        p2d: bool | None = False
+    elif all(s == "proximal_first" for s in sequence.values()):
+        p2d = True
+    else:
+        p2d = None
+    return sequence, p2d
+
+
+def _crp_summaries(filt, vel, pairs, i0: int, i1: int) -> dict:
+    """Continuous relative phase summaries of each joint pair over frames ``[i0, i1]``."""
+    crp = {}
+    for k, a, b in pairs:
+        if i1 - i0 >= 2:
+            # joint angle and angular velocity with the sign of extension
+            ph = _crp(-filt[a][i0:i1 + 1], -filt[b][i0:i1 + 1], vel[a][i0:i1 + 1], vel[b][i0:i1 + 1])
+            deg = np.rad2deg(ph)
+            crp[k] = {"mean_deg": float(np.mean(deg)), "marp_deg": float(np.mean(np.abs(deg))),
+                      "sd_deg": float(np.std(deg, ddof=1)), "at_takeoff_deg": float(deg[-1])}
+        else:
+            crp[k] = {"mean_deg": np.nan, "marp_deg": np.nan, "sd_deg": np.nan, "at_takeoff_deg": np.nan}
+    return crp
+
+
 def triple_extension(hip_flex_deg: Any, knee_flex_deg: Any, ankle_dorsi_deg: Any, fs_hz: float, *,
                      takeoff_s: float | None = None, t0_s: float = 0.0, lowpass_hz: float | None = 10.0,
                      filter_order: int = 2, search_before_s: float = 1.0, search_after_s: float = 0.0,
@@ -1167,51 +1246,17 @@ def triple_extension(hip_flex_deg: Any, knee_flex_deg: Any, ankle_dorsi_deg: Any
     for j, x in angles.items():
         if x.size != n:
             raise SignalError(f"{j} angle has {x.size} frames and hip {n}; pass equal lengths")
-    if takeoff_s is not None:
-        i_to = (float(takeoff_s) - t0_s) * fs
-        lo = max(0, int(np.floor(i_to - search_before_s * fs)))
-        hi = min(n, int(np.ceil(i_to + search_after_s * fs)) + 1)
-        if not (0 <= i_to <= n - 1):
-            raise SignalError(f"takeoff_s={takeoff_s} is outside the record "
-                              f"[{t0_s}, {t0_s + (n - 1) / fs}] s; pass it on the same time base as t0_s")
-    else:
-        lo, hi = 0, n
-    if hi - lo < 5:
-        raise SignalError(f"search window holds {hi - lo} frames; widen search_before_s/search_after_s")
+    lo, hi = _search_window(n, fs, takeoff_s, t0_s, search_before_s, search_after_s)
     reach = int(np.ceil(3 * fs / lowpass_hz)) if lowpass_hz else 2
     g0, g1 = max(0, lo - reach), min(n, hi + reach)
-    vel, filt = {}, {}
-    for j, x in angles.items():
-        seg = x[g0:g1]
-        if not np.all(np.isfinite(seg)):
-            i = g0 + int(np.flatnonzero(~np.isfinite(seg))[0])
-            raise SignalError(f"{j} angle[{i}] is NaN inside the search window; interpolate short gaps "
-                              "or shorten search_before_s")
-        y = _lowpass(seg, fs, lowpass_hz, filter_order) if lowpass_hz else seg.copy()
-        full = np.full(n, np.nan)
-        full[g0:g1] = y
-        filt[j] = full
-        v = np.full(n, np.nan)
-        v[g0:g1] = -np.gradient(y) * fs
-        vel[j] = v
+    filt, vel = _extension_kinematics(angles, fs, g0, g1, lowpass_hz, filter_order)
     ref = float(takeoff_s) if takeoff_s is not None else 0.0
     onset_fn = ONSET_METHODS[onset]
-    onset_t, peak_t, peak_v, peak_i = {}, {}, {}, {}
+    onset_t, peak_t, peak_v = {}, {}, {}
     for j in JOINTS:
-        v = vel[j]
-        k = lo + int(np.argmax(v[lo:hi]))
-        pk = float(k)
-        vk = float(v[k])
-        if subframe and lo < k < hi - 1:
-            den = v[k - 1] - 2 * v[k] + v[k + 1]
-            if den < 0:
-                off = 0.5 * (v[k - 1] - v[k + 1]) / den
-                pk = k + off
-                vk = float(v[k] - 0.25 * (v[k - 1] - v[k + 1]) * off)
-        peak_i[j] = k
+        k, pk, peak_v[j] = _peak(vel[j], lo, hi, subframe)
         peak_t[j] = t0_s + pk / fs - ref
-        peak_v[j] = vk
-        oi = onset_fn(v, k, g0, onset_fraction)
+        oi = onset_fn(vel[j], k, g0, onset_fraction)
         onset_t[j] = t0_s + oi / fs - ref if np.isfinite(oi) else float("nan")
     tol_ms = 1000.0 * tolerance_frames / fs
     pairs = (("hip_knee", "hip", "knee"), ("knee_ankle", "knee", "ankle"))
@@ -1220,14 +1265,7 @@ def triple_extension(hip_flex_deg: Any, knee_flex_deg: Any, ankle_dorsi_deg: Any
     lags = peak_lags if lag_event == "peak_velocity" else onset_lags
     ev = peak_t if lag_event == "peak_velocity" else onset_t
     order = tuple(sorted(JOINTS, key=lambda j: (ev[j], JOINTS.index(j))))
-    sequence = {k: ("proximal_first" if v > tol_ms else "distal_first" if v < -tol_ms else "simultaneous")
-                for k, v in lags.items()}
-    if any(s == "distal_first" for s in sequence.values()):
-        p2d: bool | None = False
-    elif all(s == "proximal_first" for s in sequence.values()):
-        p2d = True
-    else:
-        p2d = None
+    sequence, p2d = _sequence(lags, tol_ms)
     # continuous relative phase from the earliest extension onset to take-off (or the
     # last peak extension velocity without take-off)
     starts = [onset_t[j] for j in JOINTS if np.isfinite(onset_t[j])]
@@ -1235,16 +1273,7 @@ def triple_extension(hip_flex_deg: Any, knee_flex_deg: Any, ankle_dorsi_deg: Any
     c1 = ref if takeoff_s is not None else max(peak_t.values()) + ref
     i0 = max(g0, int(np.ceil((c0 - t0_s) * fs - 1e-9)))
     i1 = min(g1 - 1, int(np.floor((c1 - t0_s) * fs + 1e-9)))
-    crp = {}
-    for k, a, b in pairs:
-        if i1 - i0 >= 2:
-            # joint angle and angular velocity with the sign of extension
-            ph = _crp(-filt[a][i0:i1 + 1], -filt[b][i0:i1 + 1], vel[a][i0:i1 + 1], vel[b][i0:i1 + 1])
-            deg = np.rad2deg(ph)
-            crp[k] = {"mean_deg": float(np.mean(deg)), "marp_deg": float(np.mean(np.abs(deg))),
-                      "sd_deg": float(np.std(deg, ddof=1)), "at_takeoff_deg": float(deg[-1])}
-        else:
-            crp[k] = {"mean_deg": np.nan, "marp_deg": np.nan, "sd_deg": np.nan, "at_takeoff_deg": np.nan}
+    crp = _crp_summaries(filt, vel, pairs, i0, i1)
     params = _provenance("triple_extension", {
         "fs_hz": fs, "takeoff_s": None if takeoff_s is None else float(takeoff_s), "t0_s": t0_s,
         "lowpass_hz": lowpass_hz, "filter_order": filter_order, "search_before_s": search_before_s,
