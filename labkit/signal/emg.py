@@ -10,7 +10,7 @@ Onset detection (:func:`detect_onsets`) finds bursts with a method from
 ``min_off_s``) and refines each onset with a changepoint model from
 :data:`REFINERS`.  Every result records the parameters that produced it in ``.params``.
 
-Definitions, defaults and references: ``docs/emg.md`` and ``shared/science.md``.
+Definitions, defaults and references: ``docs/emg.md`` and ``docs/science.md``.
 
 Examples
 --------

@@ -1,7 +1,7 @@
 """Force-plate maths: channels to forces and moments, centre of pressure, free moment,
 tare and combining plates. Vectorised numpy, SI units (N, N·m, m).
 
-Conventions (../shared/science.md, Kistler Force Plate Formulae): ``forces`` and
+Conventions (docs/science.md, Kistler force plate formulae): ``forces`` and
 ``moments`` are arrays of shape (n, 3) in the plate frame (x, y, z); moments are about
 the plate's measurement origin, which sits ``az0_m`` (negative) below the top surface.
 All functions are re-exported by :mod:`labkit.signal.force`.

@@ -12,7 +12,7 @@ receiver minus sender clock. Offline we
 3. map each sample to the session clock: ``t + a + b * t`` with the segment it belongs to.
 
 The raw stamps are never changed; these functions return new arrays.
-See ``../shared/science.md`` (Time synchronisation).
+See ``docs/science.md`` (Time synchronisation) and ``docs/session-format.md``.
 """
 
 from __future__ import annotations
