@@ -256,8 +256,12 @@ class Session:
 
     @property
     def trials(self) -> pd.DataFrame:
-        """Trials: id, test, side, attempt, start, end (s), status, reason."""
-        return self._table(fmt.TRIALS_PATH).set_index("id", drop=False)
+        """Trials: id, test, side, attempt, start, end (s), status, reason.
+
+        Indexed by the trial id (``s.trials.loc[3]``); the index is unnamed so that ``id``
+        names only the column (pandas refuses a name that is both).
+        """
+        return self._table(fmt.TRIALS_PATH).set_index("id", drop=False).rename_axis(None)
 
     @property
     def hardware_config(self) -> str:
