@@ -33,6 +33,7 @@ import numpy as np
 from labkit._version import __version__
 from labkit.errors import SignalError
 from labkit.signal import _force_kernels as _k
+from labkit.signal._checks import check_fs
 from labkit.signal.force_plates import (
     centre_of_pressure,
     combine_plates,
@@ -65,16 +66,6 @@ G_STANDARD = 9.80665
 
 # --------------------------------------------------------------------------------------
 # validation helpers
-
-
-def _check_fs(fs_hz) -> float:
-    try:
-        fs = float(fs_hz)
-    except (TypeError, ValueError):
-        raise SignalError(f"fs_hz={fs_hz!r} is not a number; pass the sample rate in Hz") from None
-    if not (math.isfinite(fs) and fs > 0):
-        raise SignalError(f"fs_hz={fs_hz!r} must be a positive finite rate in Hz")
-    return fs
 
 
 def _check_trace(f_n, name: str = "f_n") -> np.ndarray:
@@ -475,7 +466,7 @@ def isometric(f_n, fs_hz, **kwargs) -> IsometricResult:
     >>> round(r.rfd_n_s[100], 6), r.net_peak_force_n
     (3000.0, 1500.0)
     """
-    fs = _check_fs(fs_hz)
+    fs = check_fs(fs_hz)
     f = _check_trace(f_n)
     kw = _iso_defaults(**kwargs)
     s = _isometric_setup(fs, f.shape[0], kw)
@@ -568,7 +559,7 @@ def isometric_batch(trials, fs_hz, **kwargs):
     """
     import pandas as pd
 
-    fs = _check_fs(fs_hz)
+    fs = check_fs(fs_hz)
     F, lengths = _pack_trials(trials)
     bw_arg = kwargs.pop("body_weight_n", None)
     if bw_arg is None or np.ndim(bw_arg) == 0:
@@ -848,7 +839,7 @@ _JUMP_SCALARS = (
 
 
 def _jump(f_n, fs_hz, method, kwargs) -> JumpResult:
-    fs = _check_fs(fs_hz)
+    fs = check_fs(fs_hz)
     f = _check_trace(f_n)
     kw = _jump_defaults(**kwargs)
     s = _jump_setup(fs, f.shape[0], kw, method)
@@ -937,7 +928,7 @@ def cmj_batch(trials, fs_hz, *, squat: bool = False, **kwargs):
     the columns of :meth:`JumpResult.to_dict` and the parameters in ``df.attrs``."""
     import pandas as pd
 
-    fs = _check_fs(fs_hz)
+    fs = check_fs(fs_hz)
     F, lengths = _pack_trials(trials)
     method = "squat_jump" if squat else "cmj"
     kw = _jump_defaults(**kwargs)
