@@ -308,9 +308,10 @@ def test_aggregate_trials_and_repeat_rule():
 def test_docstring_examples_run():
     import doctest
 
-    from labkit.signal import force_plates
+    from labkit.signal import force_aggregate, force_isometric, force_plates
 
-    for mod in (force, force_plates):
+    # the examples live with the code of each stage; force re-exports it
+    for mod in (force, force_isometric, force_aggregate, force_plates):
         res = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert res.failed == 0 and res.attempted > 0, mod.__name__
 
