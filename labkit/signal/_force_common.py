@@ -7,8 +7,10 @@ analysis it is passed to. Private: the public API is :mod:`labkit.signal.force`.
 
 from __future__ import annotations
 
+import inspect
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -19,6 +21,7 @@ __all__ = [
     "check_trace",
     "epochs",
     "flags_tuple",
+    "keyword_defaults",
     "ms_key",
     "pack_trials",
     "positive",
@@ -137,3 +140,17 @@ def pack_trials(trials) -> tuple[np.ndarray, np.ndarray]:
     for i, s in enumerate(seqs):
         F[i, : s.shape[0]] = s
     return F, lengths
+
+
+def keyword_defaults(fn: Callable[..., Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword-only parameters of ``fn`` with their defaults, ``overrides`` applied.
+
+    Read from the signature so that the defaults are written once, in the public
+    function; an unknown name raises the TypeError the call itself would raise.
+    """
+    names = {p.name: p.default for p in inspect.signature(fn).parameters.values()
+             if p.kind is p.KEYWORD_ONLY}  # fmt: skip
+    for name in overrides:
+        if name not in names:
+            raise TypeError(f"{fn.__name__}() got an unexpected keyword argument {name!r}")
+    return {**names, **overrides}

@@ -63,32 +63,3 @@ __all__ = [
     "squat_jump",
     "tare",
 ]
-
-# --------------------------------------------------------------------------------------
-# Show every keyword default in the public signatures (help(), IDEs, inspect): the
-# defaults live once, in _iso_defaults and _jump_defaults.
-
-
-def _with_keywords(fn, defaults_fn, extra=()):
-    import inspect
-
-    sig = inspect.signature(fn)
-    positional = [p for p in sig.parameters.values() if p.kind is p.POSITIONAL_OR_KEYWORD]
-    keywords = list(extra) + list(inspect.signature(defaults_fn).parameters.values())
-    fn.__signature__ = sig.replace(parameters=positional + keywords)
-
-
-def _install_signatures() -> None:
-    import inspect
-
-    squat = inspect.Parameter("squat", inspect.Parameter.KEYWORD_ONLY, default=False,
-                              annotation=bool)  # fmt: skip
-    _with_keywords(isometric, _iso_defaults)
-    _with_keywords(isometric_batch, _iso_defaults)
-    _with_keywords(cmj, _jump_defaults)
-    _with_keywords(squat_jump, _jump_defaults)
-    _with_keywords(cmj_batch, _jump_defaults, extra=(squat,))
-
-
-_install_signatures()
-

@@ -12,9 +12,10 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from labkit._version import __version__
 from labkit.errors import SignalError
@@ -25,6 +26,7 @@ from labkit.signal._force_common import (
     check_trace,
     epochs,
     flags_tuple,
+    keyword_defaults,
     ms_key,
     pack_trials,
     positive,
@@ -33,10 +35,15 @@ from labkit.signal._force_common import (
     weighing_window,
 )
 
+if TYPE_CHECKING:  # pandas is imported by the batch functions only, when called
+    import pandas as pd
+
 __all__ = ["ONSET_METHODS", "IsometricResult", "isometric", "isometric_batch"]
 
 # --------------------------------------------------------------------------------------
-# onset threshold methods: a registry of callables (name -> (abs_n, k_sd, frac_bw))
+# onset threshold methods: a registry of callables (name -> (abs_n, k_sd, frac_bw)).
+# Their warnings use stacklevel=4 (method <- _isometric_setup <- isometric or
+# isometric_batch <- caller) so they point at the caller's line.
 
 
 def _onset_sd(p: Mapping[str, Any]) -> tuple[float, float, float]:
@@ -203,33 +210,14 @@ def _isometric_setup(fs, n_min, kw) -> dict[str, Any]:
     }
 
 
-def _iso_defaults(
-    *,
-    weighing_s: float = 1.0,
-    weighing_start_s: float = 0.0,
-    onset: str = "sd",
-    onset_k: float = 5.0,
-    onset_two_sided: bool = False,
-    onset_pct_bw: float = 5.0,
-    onset_n: float = 20.0,
-    onset_hold_s: float = 0.030,
-    onset_backtrack_n: float | None = None,
-    onset_backstep_s: float = 0.0,
-    epochs_ms: Sequence[float] = (50, 90, 100, 150, 200, 250),
-    sequential_ms: Sequence[float] = (0, 50, 100, 150, 200, 250),
-    peak_rfd_window_ms: float = 20.0,
-    body_weight_n: float | None = None,
-    g: float = G_STANDARD,
-    max_weighing_range_n: float = 50.0,
-    max_pretension_n: float = 100.0,
-    countermovement_k: float = 5.0,
-    plateau_margin_s: float = 0.25,
-    min_effort_s: float = 1.0,
-    max_onset_s: float | None = None,
-    clip_n: float | None = None,
-    clip_run: int | None = 10,
-) -> dict[str, Any]:
-    return dict(locals())
+def _iso_defaults(**overrides: Any) -> dict[str, Any]:
+    """The keyword parameters of :func:`isometric` and their defaults, ``overrides`` applied.
+
+    For callers that prepare the kernels themselves (``benchmarks/bench_force.py`` passes
+    the result to :func:`_isometric_setup`). Read from the signature of :func:`isometric`,
+    so the defaults are written in one place only.
+    """
+    return keyword_defaults(isometric, overrides)
 
 
 def _iso_rows(setup, fs, lengths, scal, force_at, rfd, imp, seq, bws) -> dict[str, np.ndarray]:
@@ -285,7 +273,42 @@ def _iso_rows(setup, fs, lengths, scal, force_at, rfd, imp, seq, bws) -> dict[st
     }
 
 
-def isometric(f_n, fs_hz, **kwargs) -> IsometricResult:
+def _iso_outputs(n_trials: int, s: Mapping[str, Any]) -> tuple[np.ndarray, ...]:
+    """Preallocated kernel outputs: scalars, force at, RFD, impulse, sequential RFD."""
+    n_ep = s["epochs_smp"].shape[0]
+    n_seq = s["seq_smp"].shape[0] - 1
+    return (np.empty((n_trials, _k.ISO_NCOLS)), np.empty((n_trials, n_ep)),
+            np.empty((n_trials, n_ep)), np.empty((n_trials, n_ep)), np.empty((n_trials, n_seq)))
+
+
+def isometric(
+    f_n: ArrayLike,
+    fs_hz: float,
+    *,
+    weighing_s: float = 1.0,
+    weighing_start_s: float = 0.0,
+    onset: str = "sd",
+    onset_k: float = 5.0,
+    onset_two_sided: bool = False,
+    onset_pct_bw: float = 5.0,
+    onset_n: float = 20.0,
+    onset_hold_s: float = 0.030,
+    onset_backtrack_n: float | None = None,
+    onset_backstep_s: float = 0.0,
+    epochs_ms: Sequence[float] = (50, 90, 100, 150, 200, 250),
+    sequential_ms: Sequence[float] = (0, 50, 100, 150, 200, 250),
+    peak_rfd_window_ms: float = 20.0,
+    body_weight_n: float | None = None,
+    g: float = G_STANDARD,
+    max_weighing_range_n: float = 50.0,
+    max_pretension_n: float = 100.0,
+    countermovement_k: float = 5.0,
+    plateau_margin_s: float = 0.25,
+    min_effort_s: float = 1.0,
+    max_onset_s: float | None = None,
+    clip_n: float | None = None,
+    clip_run: int | None = 10,
+) -> IsometricResult:
     """Analyse one isometric trial (IMTP, isometric squat, hip extension/flexion, trunk).
 
     The baseline is the mean of the weighing window (body weight when the athlete stands
@@ -361,17 +384,14 @@ def isometric(f_n, fs_hz, **kwargs) -> IsometricResult:
     >>> round(r.rfd_n_s[100], 6), r.net_peak_force_n
     (3000.0, 1500.0)
     """
+    # Nothing but the parameters is bound yet: the keyword options, in signature order,
+    # are recorded as they were passed (result.params).
+    options = dict(locals())
+    del options["f_n"], options["fs_hz"]
     fs = check_fs(fs_hz)
     f = check_trace(f_n)
-    kw = _iso_defaults(**kwargs)
-    s = _isometric_setup(fs, f.shape[0], kw)
-    n_ep = s["epochs_smp"].shape[0]
-    n_seq = s["seq_smp"].shape[0] - 1
-    scal = np.empty((1, _k.ISO_NCOLS))
-    fa = np.empty((1, n_ep))
-    rfd = np.empty((1, n_ep))
-    imp = np.empty((1, n_ep))
-    seq = np.empty((1, n_seq))
+    s = _isometric_setup(fs, f.shape[0], options)
+    scal, fa, rfd, imp, seq = _iso_outputs(1, s)
     _k.isometric_trial(
         f, f.shape[0], fs, s["w0"], s["w1"], s["bw"], *s["thr"], s["two_sided"], s["hold"],
         s["backtrack"], s["backstep"], s["epochs_smp"], s["seq_smp"], s["rfd_win"],
@@ -413,74 +433,26 @@ def _iso_result(rows, i, s) -> IsometricResult:
 
 
 
-def isometric_batch(trials, fs_hz, **kwargs):
-    """:func:`isometric` over many trials at once, parallel over trials (numba).
+_ISO_SCALAR_COLUMNS = (
+    "body_weight_n",
+    "baseline_n",
+    "baseline_sd_n",
+    "weighing_range_n",
+    "onset_threshold_n",
+    "onset_index",
+    "onset_s",
+    "peak_force_n",
+    "net_peak_force_n",
+    "relative_peak_force_n_kg",
+    "time_to_peak_s",
+    "peak_rfd_n_s",
+    "pretension_n",
+)
 
-    Parameters
-    ----------
-    trials : ndarray (n_trials, n_samples) or sequence of 1-D arrays
-        Trials of possibly different lengths, all at ``fs_hz``.
-    fs_hz : float
-    **kwargs
-        As :func:`isometric`; ``body_weight_n`` may also be a sequence, one per trial.
 
-    Returns
-    -------
-    pandas.DataFrame
-        One row per trial with the columns of :meth:`IsometricResult.to_dict`; the
-        parameters are in ``df.attrs["params"]``.
-    """
-    import pandas as pd
-
-    fs = check_fs(fs_hz)
-    F, lengths = pack_trials(trials)
-    bw_arg = kwargs.pop("body_weight_n", None)
-    if bw_arg is None or np.ndim(bw_arg) == 0:
-        kw = _iso_defaults(body_weight_n=bw_arg, **kwargs)
-        bws = np.full(F.shape[0], np.nan if bw_arg is None else float(bw_arg))
-    else:
-        bws = np.asarray(bw_arg, dtype=np.float64)
-        if bws.shape != (F.shape[0],) or not (bws > 0).all():
-            raise SignalError(
-                f"body_weight_n has shape {bws.shape}; give one positive value per trial "
-                f"({F.shape[0]}) or a scalar"
-            )
-        kw = _iso_defaults(body_weight_n=None, **kwargs)
-    s = _isometric_setup(fs, int(lengths.min()), kw)
-    if bw_arg is not None and np.ndim(bw_arg) != 0:
-        s["params"]["body_weight_n"] = tuple(bws.tolist())
-    T = F.shape[0]
-    n_ep = s["epochs_smp"].shape[0]
-    n_seq = s["seq_smp"].shape[0] - 1
-    scal = np.empty((T, _k.ISO_NCOLS))
-    fa = np.empty((T, n_ep))
-    rfd = np.empty((T, n_ep))
-    imp = np.empty((T, n_ep))
-    seq = np.empty((T, n_seq))
-    _k.isometric_batch(
-        F, lengths, fs, s["w0"], s["w1"], bws, *s["thr"], s["two_sided"], s["hold"],
-        s["backtrack"], s["backstep"], s["epochs_smp"], s["seq_smp"], s["rfd_win"],
-        scal, fa, rfd, imp, seq,
-    )  # fmt: skip
-    rows = _iso_rows(s, fs, lengths, scal, fa, rfd, imp, seq, bws)
-    cols: dict[str, Any] = {
-        k: rows[k]
-        for k in (
-            "body_weight_n",
-            "baseline_n",
-            "baseline_sd_n",
-            "weighing_range_n",
-            "onset_threshold_n",
-            "onset_index",
-            "onset_s",
-            "peak_force_n",
-            "net_peak_force_n",
-            "relative_peak_force_n_kg",
-            "time_to_peak_s",
-            "peak_rfd_n_s",
-            "pretension_n",
-        )
-    }
+def _iso_columns(rows: Mapping[str, Any], s: Mapping[str, Any]) -> dict[str, Any]:
+    """DataFrame columns of the batch, named and ordered as :meth:`IsometricResult.to_dict`."""
+    cols: dict[str, Any] = {k: rows[k] for k in _ISO_SCALAR_COLUMNS}
     for j, ms in enumerate(s["epochs_ms"]):
         cols[f"force_at_{ms_key(ms)}ms_n"] = rows["force_at"][:, j]
     for j, ms in enumerate(s["epochs_ms"]):
@@ -494,8 +466,99 @@ def isometric_batch(trials, fs_hz, **kwargs):
     cols["valid"] = np.array([not fl for fl in flags])
     cols["flags"] = [";".join(fl) for fl in flags]
     cols["method"] = "isometric"
-    df = pd.DataFrame(cols)
+    return cols
+
+
+def _trial_body_weights(body_weight_n, n_trials: int) -> np.ndarray:
+    """One body weight per trial from a sequence, or a SignalError (not one positive each)."""
+    bws = np.asarray(body_weight_n, dtype=np.float64)
+    if bws.shape != (n_trials,) or not (bws > 0).all():
+        raise SignalError(
+            f"body_weight_n has shape {bws.shape}; give one positive value per trial "
+            f"({n_trials}) or a scalar"
+        )
+    return bws
+
+
+def isometric_batch(
+    trials: np.ndarray | Sequence[ArrayLike],
+    fs_hz: float,
+    *,
+    weighing_s: float = 1.0,
+    weighing_start_s: float = 0.0,
+    onset: str = "sd",
+    onset_k: float = 5.0,
+    onset_two_sided: bool = False,
+    onset_pct_bw: float = 5.0,
+    onset_n: float = 20.0,
+    onset_hold_s: float = 0.030,
+    onset_backtrack_n: float | None = None,
+    onset_backstep_s: float = 0.0,
+    epochs_ms: Sequence[float] = (50, 90, 100, 150, 200, 250),
+    sequential_ms: Sequence[float] = (0, 50, 100, 150, 200, 250),
+    peak_rfd_window_ms: float = 20.0,
+    body_weight_n: float | Sequence[float] | None = None,
+    g: float = G_STANDARD,
+    max_weighing_range_n: float = 50.0,
+    max_pretension_n: float = 100.0,
+    countermovement_k: float = 5.0,
+    plateau_margin_s: float = 0.25,
+    min_effort_s: float = 1.0,
+    max_onset_s: float | None = None,
+    clip_n: float | None = None,
+    clip_run: int | None = 10,
+) -> pd.DataFrame:
+    """:func:`isometric` over many trials at once, parallel over trials (numba).
+
+    Parameters
+    ----------
+    trials : ndarray (n_trials, n_samples) or sequence of 1-D arrays
+        Trials of possibly different lengths, all at ``fs_hz``.
+    fs_hz : float
+    body_weight_n : float, sequence of float or None, default None
+        As :func:`isometric`, or one body weight per trial.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per trial with the columns of :meth:`IsometricResult.to_dict`; the
+        parameters are in ``df.attrs["params"]``.
+
+    Other Parameters
+    ----------------
+    weighing_s, weighing_start_s, onset, onset_k, onset_two_sided, onset_pct_bw, onset_n
+        As :func:`isometric`, with the same defaults.
+    onset_hold_s, onset_backtrack_n, onset_backstep_s, epochs_ms, sequential_ms
+        As :func:`isometric`.
+    peak_rfd_window_ms, g, max_weighing_range_n, max_pretension_n, countermovement_k
+        As :func:`isometric`.
+    plateau_margin_s, min_effort_s, max_onset_s, clip_n, clip_run
+        As :func:`isometric`.
+    """
+    # Nothing but the parameters is bound yet (see isometric).
+    options = dict(locals())
+    del options["trials"], options["fs_hz"]
+    import pandas as pd  # late: only the batch table needs pandas
+
+    fs = check_fs(fs_hz)
+    F, lengths = pack_trials(trials)
+    per_trial = body_weight_n is not None and np.ndim(body_weight_n) != 0
+    if per_trial:
+        bws = _trial_body_weights(body_weight_n, F.shape[0])
+        options["body_weight_n"] = None  # validated above; the setup checks scalars only
+    else:
+        bws = np.full(F.shape[0], np.nan if body_weight_n is None else float(body_weight_n))
+    s = _isometric_setup(fs, int(lengths.min()), options)
+    if per_trial:
+        s["params"]["body_weight_n"] = tuple(bws.tolist())
+    scal, fa, rfd, imp, seq = _iso_outputs(F.shape[0], s)
+    _k.isometric_batch(
+        F, lengths, fs, s["w0"], s["w1"], bws, *s["thr"], s["two_sided"], s["hold"],
+        s["backtrack"], s["backstep"], s["epochs_smp"], s["seq_smp"], s["rfd_win"],
+        scal, fa, rfd, imp, seq,
+    )  # fmt: skip
+    rows = _iso_rows(s, fs, lengths, scal, fa, rfd, imp, seq, bws)
+    df = pd.DataFrame(_iso_columns(rows, s))
     df.index.name = "trial"
     df.attrs["params"] = dict(s["params"])
     return df
-

@@ -8,12 +8,13 @@ Definitions and defaults are in ``docs/metrics.md``.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from labkit._version import __version__
 from labkit.errors import SignalError
@@ -23,11 +24,15 @@ from labkit.signal._force_common import (
     G_STANDARD,
     check_trace,
     flags_tuple,
+    keyword_defaults,
     pack_trials,
     positive,
     samples,
     weighing_window,
 )
+
+if TYPE_CHECKING:  # pandas is imported by the batch functions only, when called
+    import pandas as pd
 
 __all__ = ["PHASES", "JumpResult", "cmj", "cmj_batch", "squat_jump"]
 
@@ -104,27 +109,13 @@ _TIMING = {"interpolate": True, "sample": False}
 _TAKEOFF_REF = {"zero": False, "min": True}
 
 
-def _jump_defaults(
-    *,
-    weighing_s: float = 1.0,
-    weighing_start_s: float = 0.0,
-    onset_k: float = 5.0,
-    onset_two_sided: bool = True,
-    onset_hold_s: float = 0.030,
-    onset_backstep_s: float = 0.030,
-    takeoff_n: float = 20.0,
-    takeoff_ref: str = "zero",
-    takeoff_hold_s: float = 0.015,
-    landing_hold_s: float = 0.015,
-    timing: str = "interpolate",
-    g: float = G_STANDARD,
-    countermovement_dip_n: float = 250.0,
-    countermovement_k: float = 5.0,
-    max_weighing_range_n: float = 50.0,
-    min_flight_s: float = 0.1,
-    max_flight_s: float = 2.0,
-) -> dict[str, Any]:
-    return dict(locals())
+def _jump_defaults(**overrides: Any) -> dict[str, Any]:
+    """The keyword parameters of :func:`cmj` and their defaults, ``overrides`` applied.
+
+    Read from the signature of :func:`cmj` (:func:`squat_jump` and :func:`cmj_batch`
+    take the same ones), so the defaults are written in the public functions only.
+    """
+    return keyword_defaults(cmj, overrides)
 
 
 def _jump_setup(fs, n_min, kw, method) -> dict[str, Any]:
@@ -242,11 +233,11 @@ _JUMP_SCALARS = (
 )  # fmt: skip
 
 
-def _jump(f_n, fs_hz, method, kwargs) -> JumpResult:
+def _jump(f_n, fs_hz, method: str, options: dict[str, Any]) -> JumpResult:
+    """One jump through the kernel; ``options`` are the keyword parameters of :func:`cmj`."""
     fs = check_fs(fs_hz)
     f = check_trace(f_n)
-    kw = _jump_defaults(**kwargs)
-    s = _jump_setup(fs, f.shape[0], kw, method)
+    s = _jump_setup(fs, f.shape[0], options, method)
     scal = np.empty((1, _k.CMJ_NCOLS))
     _k.jump_trial(f, f.shape[0], fs, s["w0"], s["w1"], *s["args"], scal[0])
     rows = _jump_rows(s, fs, scal, method)
@@ -264,7 +255,29 @@ def _jump(f_n, fs_hz, method, kwargs) -> JumpResult:
     )
 
 
-_JUMP_DOC = """
+def cmj(
+    f_n: ArrayLike,
+    fs_hz: float,
+    *,
+    weighing_s: float = 1.0,
+    weighing_start_s: float = 0.0,
+    onset_k: float = 5.0,
+    onset_two_sided: bool = True,
+    onset_hold_s: float = 0.030,
+    onset_backstep_s: float = 0.030,
+    takeoff_n: float = 20.0,
+    takeoff_ref: str = "zero",
+    takeoff_hold_s: float = 0.015,
+    landing_hold_s: float = 0.015,
+    timing: str = "interpolate",
+    g: float = G_STANDARD,
+    countermovement_dip_n: float = 250.0,
+    countermovement_k: float = 5.0,
+    max_weighing_range_n: float = 50.0,
+    min_flight_s: float = 0.1,
+    max_flight_s: float = 2.0,
+) -> JumpResult:
+    """Analyse one countermovement jump.
 
     Body weight is the mean of the weighing window, m = BW / g. Onset: first sample where
     |F - BW| > onset_k * SD for onset_hold_s, searched after the weighing window, then
@@ -308,38 +321,155 @@ _JUMP_DOC = """
     Returns
     -------
     JumpResult
+
+    Examples
+    --------
+    A 700 N athlete unweights to 420 N for 0.25 s, pushes at 1400 N for 0.3 s and is
+    airborne for 0.4 s, so impulse and flight time give the same height:
+
+    >>> import numpy as np
+    >>> from labkit.signal import force
+    >>> f = np.r_[np.full(1500, 700.0), np.full(250, 420.0), np.full(300, 1400.0),
+    ...           np.zeros(400), np.full(1050, 700.0)]
+    >>> r = force.cmj(f, 1000.0)
+    >>> r.jump_type, round(r.jump_height_m, 3), round(r.jump_height_flight_m, 3), r.valid
+    ('countermovement', 0.195, 0.195, True)
     """
+    # Nothing but the parameters is bound yet: the keyword options, in signature order,
+    # are recorded as they were passed (result.params).
+    options = dict(locals())
+    del options["f_n"], options["fs_hz"]
+    return _jump(f_n, fs_hz, "cmj", options)
 
 
-def cmj(f_n, fs_hz, **kwargs) -> JumpResult:
-    return _jump(f_n, fs_hz, "cmj", kwargs)
+def squat_jump(
+    f_n: ArrayLike,
+    fs_hz: float,
+    *,
+    weighing_s: float = 1.0,
+    weighing_start_s: float = 0.0,
+    onset_k: float = 5.0,
+    onset_two_sided: bool = True,
+    onset_hold_s: float = 0.030,
+    onset_backstep_s: float = 0.030,
+    takeoff_n: float = 20.0,
+    takeoff_ref: str = "zero",
+    takeoff_hold_s: float = 0.015,
+    landing_hold_s: float = 0.015,
+    timing: str = "interpolate",
+    g: float = G_STANDARD,
+    countermovement_dip_n: float = 250.0,
+    countermovement_k: float = 5.0,
+    max_weighing_range_n: float = 50.0,
+    min_flight_s: float = 0.1,
+    max_flight_s: float = 2.0,
+) -> JumpResult:
+    """Analyse one squat jump (as :func:`cmj`; flags a countermovement before the push).
+
+    Landmarks, heights and parameters are those of :func:`cmj`. A squat jump is
+    flagged ``wrong_jump_type`` when the force dips more than ``countermovement_dip_n``
+    below body weight, and ``countermovement`` when it drops below BW -
+    ``countermovement_k`` SD between the weighing window and peak force.
+
+    Parameters
+    ----------
+    f_n : array_like, shape (n,)
+        Vertical force in N (sum over plates). NaN/inf raise SignalError.
+    fs_hz : float
+    countermovement_dip_n : float, default 250.0
+        A larger dip below BW makes the jump a countermovement jump (``jump_type``).
+    countermovement_k : float, default 5.0
+        Flag ``countermovement`` below BW - k SD between weighing and peak force.
+
+    Returns
+    -------
+    JumpResult
+
+    Other Parameters
+    ----------------
+    weighing_s, weighing_start_s, onset_k, onset_two_sided, onset_hold_s, onset_backstep_s
+        As :func:`cmj`, with the same defaults.
+    takeoff_n, takeoff_ref, takeoff_hold_s, landing_hold_s, timing, g
+        As :func:`cmj`.
+    max_weighing_range_n, min_flight_s, max_flight_s
+        As :func:`cmj`.
+    """
+    # Nothing but the parameters is bound yet (see cmj).
+    options = dict(locals())
+    del options["f_n"], options["fs_hz"]
+    return _jump(f_n, fs_hz, "squat_jump", options)
 
 
-def squat_jump(f_n, fs_hz, **kwargs) -> JumpResult:
-    return _jump(f_n, fs_hz, "squat_jump", kwargs)
-
-
-cmj.__doc__ = "Analyse one countermovement jump." + _JUMP_DOC
-squat_jump.__doc__ = (
-    "Analyse one squat jump (as :func:`cmj`; flags a countermovement before the push)."
-    + _JUMP_DOC
-)
-
-
-def cmj_batch(trials, fs_hz, *, squat: bool = False, **kwargs):
+def cmj_batch(
+    trials: np.ndarray | Sequence[ArrayLike],
+    fs_hz: float,
+    *,
+    squat: bool = False,
+    weighing_s: float = 1.0,
+    weighing_start_s: float = 0.0,
+    onset_k: float = 5.0,
+    onset_two_sided: bool = True,
+    onset_hold_s: float = 0.030,
+    onset_backstep_s: float = 0.030,
+    takeoff_n: float = 20.0,
+    takeoff_ref: str = "zero",
+    takeoff_hold_s: float = 0.015,
+    landing_hold_s: float = 0.015,
+    timing: str = "interpolate",
+    g: float = G_STANDARD,
+    countermovement_dip_n: float = 250.0,
+    countermovement_k: float = 5.0,
+    max_weighing_range_n: float = 50.0,
+    min_flight_s: float = 0.1,
+    max_flight_s: float = 2.0,
+) -> pd.DataFrame:
     """:func:`cmj` (or :func:`squat_jump` with ``squat=True``) over many trials,
-    parallel over trials (numba). Returns a pandas DataFrame, one row per trial, with
-    the columns of :meth:`JumpResult.to_dict` and the parameters in ``df.attrs``."""
-    import pandas as pd
+    parallel over trials (numba).
+
+    Parameters
+    ----------
+    trials : ndarray (n_trials, n_samples) or sequence of 1-D arrays
+        Trials of possibly different lengths, all at ``fs_hz``.
+    fs_hz : float
+    squat : bool, default False
+        Analyse the trials as squat jumps (:func:`squat_jump`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per trial with the columns of :meth:`JumpResult.to_dict`; the
+        parameters are in ``df.attrs["params"]``.
+
+    Other Parameters
+    ----------------
+    weighing_s, weighing_start_s, onset_k, onset_two_sided, onset_hold_s, onset_backstep_s
+        As :func:`cmj`, with the same defaults.
+    takeoff_n, takeoff_ref, takeoff_hold_s, landing_hold_s, timing, g
+        As :func:`cmj`.
+    countermovement_dip_n, countermovement_k, max_weighing_range_n, min_flight_s, max_flight_s
+        As :func:`cmj`.
+    """
+    # Nothing but the parameters is bound yet (see cmj). squat picks the method (recorded
+    # as params["method"]); it is not an analysis option, so it is not listed again.
+    options = dict(locals())
+    del options["trials"], options["fs_hz"], options["squat"]
+    import pandas as pd  # late: only the batch table needs pandas
 
     fs = check_fs(fs_hz)
     F, lengths = pack_trials(trials)
     method = "squat_jump" if squat else "cmj"
-    kw = _jump_defaults(**kwargs)
-    s = _jump_setup(fs, int(lengths.min()), kw, method)
+    s = _jump_setup(fs, int(lengths.min()), options, method)
     scal = np.empty((F.shape[0], _k.CMJ_NCOLS))
     _k.jump_batch(F, lengths, fs, s["w0"], s["w1"], *s["args"], scal)
     rows = _jump_rows(s, fs, scal, method)
+    df = pd.DataFrame(_jump_columns(rows, method))
+    df.index.name = "trial"
+    df.attrs["params"] = dict(s["params"])
+    return df
+
+
+def _jump_columns(rows: dict[str, Any], method: str) -> dict[str, Any]:
+    """DataFrame columns of the batch, named and ordered as :meth:`JumpResult.to_dict`."""
     cols: dict[str, Any] = {"jump_type": rows["jump_type"], "onset_index": rows["onset_index"]}
     cols.update({k: rows[k] for k in _JUMP_SCALARS})
     for ph, (a, b) in rows["phases"].items():
@@ -350,8 +480,4 @@ def cmj_batch(trials, fs_hz, *, squat: bool = False, **kwargs):
     cols["valid"] = np.array([not fl for fl in flags])
     cols["flags"] = [";".join(fl) for fl in flags]
     cols["method"] = method
-    df = pd.DataFrame(cols)
-    df.index.name = "trial"
-    df.attrs["params"] = dict(s["params"])
-    return df
-
+    return cols
