@@ -344,3 +344,17 @@ def test_batch_and_sibling_signatures_match_the_single_trial_ones():
     assert list(force._iso_defaults().items()) == options(force.isometric)
     with pytest.raises(TypeError, match="no_such_option"):
         force._iso_defaults(no_such_option=1)
+
+
+def test_force_re_exports_the_stage_modules():
+    """force is the entry point: the public API plus the names used by name elsewhere."""
+    from labkit.signal import force_aggregate, force_isometric, force_jump
+
+    assert force.isometric is force_isometric.isometric and force.cmj is force_jump.cmj
+    assert force.aggregate_trials is force_aggregate.aggregate_trials
+    assert all(hasattr(force, n) for n in force.__all__)
+    assert set(force.ONSET_METHODS) == {"sd", "percent_bw", "absolute"}
+    assert force.PHASES[0] == "unweighting" and "best" in force.AGGREGATES
+    assert force.G_STANDARD == 9.80665
+    s = force._isometric_setup(1000.0, 3000, force._iso_defaults())  # benchmarks/bench_force.py
+    assert s["params"]["method"] == "isometric"
