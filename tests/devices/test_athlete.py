@@ -364,3 +364,16 @@ def test_same_seed_same_signals_other_seed_other_noise():
     x3 = Athlete(AthleteParams(seed=5)).emg(k, t, ["multifidus_l"], EMG_FS)
     np.testing.assert_array_equal(x1, x2)
     assert not np.allclose(x1, x3)
+
+
+def test_names_of_the_models_stay_importable_from_athlete():
+    """The models live in athlete_* modules; athlete keeps every name it used to define."""
+    from labkit.devices.sim import athlete
+
+    names = ("G", "TASKS", "MISBEHAVIOURS", "RFD_EPOCHS_MS", "FORCE_EPOCHS_MS", "TRUNK_MUSCLES",
+             "JOINTS", "MARKERS", "MEDIAL_MARKERS", "SEGMENTS", "DEFAULT_EMG_LEAD_S", "Athlete",
+             "AthleteParams", "Effort", "IndexedNoise", "sample_grid", "_IMTP_LEVELS", "_CMJ_LEVELS",
+             "_emg_fir", "_smoothstep", "_rise", "_Cmj", "_r6", "_split_label")  # fmt: skip
+    assert [n for n in names if not hasattr(athlete, n)] == []
+    assert athlete.TASKS == ("quiet", "imtp", "isometric_hip_extension", "isometric_hip_flexion",
+                             "isometric_trunk_rotation", "cmj", "mvc", "step_off")

@@ -229,8 +229,10 @@ def test_params_record_everything_and_input_is_not_mutated():
     assert p["epochs_ms"] == (50.0, 100.0) and p["sd_ddof"] == 1 and "labkit_version" in p
     import inspect
 
-    defaults = inspect.signature(force._iso_defaults).parameters
-    assert set(defaults) <= set(p)
+    options = [q.name for q in inspect.signature(force.isometric).parameters.values()
+               if q.kind is q.KEYWORD_ONLY]  # fmt: skip
+    assert set(options) <= set(p)
+    assert force._iso_defaults(onset_k=3.0)["onset_k"] == 3.0  # the bench's setup helper
     d = r.to_dict()
     assert all(np.isscalar(v) for v in d.values())
     assert d["force_at_100ms_n"] == r.force_at_n[100] and d["rfd_0_50ms_n_s"] == r.rfd_n_s[50]
@@ -308,9 +310,10 @@ def test_aggregate_trials_and_repeat_rule():
 def test_docstring_examples_run():
     import doctest
 
-    from labkit.signal import force_plates
+    from labkit.signal import force_aggregate, force_isometric, force_jump, force_plates
 
-    for mod in (force, force_plates):
+    # the examples live with the code of each stage; force re-exports it
+    for mod in (force, force_isometric, force_jump, force_aggregate, force_plates):
         res = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert res.failed == 0 and res.attempted > 0, mod.__name__
 
@@ -325,3 +328,33 @@ def test_public_signatures_show_every_keyword_default():
         assert all(p.kind is p.KEYWORD_ONLY and p.default is not p.empty for p in params[2:])
     assert inspect.signature(force.isometric).parameters["onset_k"].default == 5.0
     assert inspect.signature(force.cmj).parameters["takeoff_n"].default == 20.0
+
+
+def test_batch_and_sibling_signatures_match_the_single_trial_ones():
+    """The options are written out in each public signature; they must not drift apart."""
+    import inspect
+
+    def options(fn, drop=()):
+        return [(p.name, p.default) for p in inspect.signature(fn).parameters.values()
+                if p.kind is p.KEYWORD_ONLY and p.name not in drop]  # fmt: skip
+
+    assert options(force.isometric_batch) == options(force.isometric)
+    assert options(force.squat_jump) == options(force.cmj)
+    assert options(force.cmj_batch, drop=("squat",)) == options(force.cmj)
+    assert list(force._iso_defaults().items()) == options(force.isometric)
+    with pytest.raises(TypeError, match="no_such_option"):
+        force._iso_defaults(no_such_option=1)
+
+
+def test_force_re_exports_the_stage_modules():
+    """force is the entry point: the public API plus the names used by name elsewhere."""
+    from labkit.signal import force_aggregate, force_isometric, force_jump
+
+    assert force.isometric is force_isometric.isometric and force.cmj is force_jump.cmj
+    assert force.aggregate_trials is force_aggregate.aggregate_trials
+    assert all(hasattr(force, n) for n in force.__all__)
+    assert set(force.ONSET_METHODS) == {"sd", "percent_bw", "absolute"}
+    assert force.PHASES[0] == "unweighting" and "best" in force.AGGREGATES
+    assert force.G_STANDARD == 9.80665
+    s = force._isometric_setup(1000.0, 3000, force._iso_defaults())  # benchmarks/bench_force.py
+    assert s["params"]["method"] == "isometric"

@@ -1,8 +1,10 @@
 """The simulated lab: a simulated athlete and simulated force plates, EMG and motion capture
 published as real LSL streams (see ``docs/devices.md``).
 
-``athlete`` and ``producers`` are pure numpy; ``sources`` and ``lab`` use pylsl and are
-imported lazily, so ``from labkit.devices.sim import Athlete`` does not load liblsl.
+``athlete`` (with its models ``athlete_force``, ``athlete_emg``, ``athlete_motion``,
+``athlete_noise`` and ``athlete_truth``) and ``producers`` are pure numpy; ``sources`` and
+``lab`` use pylsl and are imported lazily, so ``from labkit.devices.sim import Athlete``
+does not load liblsl.
 """
 
 from __future__ import annotations

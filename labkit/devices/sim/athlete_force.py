@@ -1,0 +1,205 @@
+"""Force model of the simulated athlete: ground reaction forces and moments on the plates.
+
+Vertical force summed over both feet, split ``left_share`` : 1 - ``left_share`` between
+the left plate ``fp1`` and the right plate ``fp2``:
+
+* quiet standing: ``F = BW = m g`` exactly (plates add their own noise);
+* isometric pulls (``imtp``): ``F = BW + A (1 - exp(-(t - t_on)/tau))`` from the onset
+  ``t_on = cue + reaction_time`` until the relax time, then an exponential return to BW
+  with ``relax_time_constant_s``; ``A = peak_force_n - BW``. Mean RFD over 0-X is
+  ``A (1 - exp(-X/tau)) / X``, net impulse ``A (X - tau (1 - exp(-X/tau)))``;
+* segment tests load one plate like a load cell (document: the tested side's plate):
+  ``isometric_hip_extension`` adds ``+A`` to that plate's Fz (heel pressed down),
+  ``isometric_hip_flexion`` adds ``-A`` (strap anchored to the plate pulled up),
+  ``isometric_trunk_rotation`` adds a free moment Mz (``+`` turning left) split over both
+  plates; all with the same exponential rise;
+* ``cmj``: unweighting and braking as one sine period of net force
+  ``-D sin(2 pi s/T1)`` (lowest point at ``T1``, velocity 0), propulsion
+  ``BW (1 - s/T2) + P sin(pi s/T2)`` (reaches 0 N at takeoff), flight at 0 N, landing
+  ``BW + L (s/tl) exp(1 - s/tl)``. ``P`` is chosen so that the takeoff velocity gives
+  exactly ``cmj_jump_height_m``;
+* ``step_off``: the plates are unloaded for ``step_off_duration_s``;
+* misbehaviours: a ``countermovement`` dip before the pull, ``pretension`` above BW.
+
+Functions of the parameters, the efforts in play and time; the
+:class:`~labkit.devices.sim.athlete.Athlete` keeps the timeline. Pure numpy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from labkit.devices.sim.athlete import AthleteParams, Effort
+
+__all__ = [
+    "CmjShape",
+    "G",
+    "added_loads",
+    "cmj_net_force",
+    "cmj_shape",
+    "plate_forces",
+    "rise",
+    "smoothstep",
+]
+
+G = 9.80665
+
+
+def smoothstep(x: np.ndarray) -> np.ndarray:
+    """0 below 0, 1 above 1 and a half cosine in between (no jumps in force or angle)."""
+    x = np.clip(x, 0.0, 1.0)
+    return 0.5 - 0.5 * np.cos(np.pi * x)
+
+
+def rise(t: np.ndarray, on: float, end: float, amp: float, tau: float, tau_r: float) -> np.ndarray:
+    """``amp (1 - exp(-(t-on)/tau))`` on [on, end), then an exponential return to 0."""
+    out = np.zeros_like(t)
+    m = (t >= on) & (t < end)
+    out[m] = -amp * np.expm1(-(t[m] - on) / tau)
+    a_end = -amp * math.expm1(-(end - on) / tau) if end > on else 0.0
+    m = t >= end
+    out[m] = a_end * np.exp(-(t[m] - end) / tau_r)
+    return out
+
+
+@dataclass(frozen=True)
+class CmjShape:
+    """Closed-form CMJ landmarks and amplitudes (times relative to onset)."""
+
+    t1: float
+    t2: float
+    dip_n: float
+    push_n: float
+    v_to: float
+    t_flight: float
+    land_n: float
+    tl: float
+    depth_m: float
+    rise_m: float
+
+
+def cmj_shape(p: AthleteParams) -> CmjShape:
+    """The CMJ of these parameters: phase durations, force amplitudes, takeoff velocity."""
+    m, bw = p.body_mass_kg, p.body_weight_n
+    t1, t2 = p.cmj_countermovement_s, p.cmj_propulsion_s
+    dip = p.cmj_unweighting_fraction * bw
+    v_to = math.sqrt(2 * G * p.cmj_jump_height_m)
+    push = (m * v_to + bw * t2 / 2) * math.pi / (2 * t2)
+    t_flight = 2 * v_to / G
+    tl = p.cmj_landing_peak_s
+    land = m * v_to / (tl * math.e)
+    depth = dip * t1**2 / (2 * math.pi * m)
+    rise_m = (-bw * t2**2 / 6 + push * t2**2 / math.pi) / m
+    return CmjShape(t1, t2, dip, push, v_to, t_flight, land, tl, depth, rise_m)
+
+
+def cmj_net_force(p: AthleteParams, s: np.ndarray) -> np.ndarray:
+    """Net vertical force F - BW of a CMJ, ``s`` seconds after its onset."""
+    c = cmj_shape(p)
+    bw = p.body_weight_n
+    out = np.zeros_like(s)
+    m = (s >= 0) & (s < c.t1)
+    out[m] = -c.dip_n * np.sin(2 * np.pi * s[m] / c.t1)
+    u = s - c.t1
+    m = (u >= 0) & (u < c.t2)
+    out[m] = -bw * u[m] / c.t2 + c.push_n * np.sin(np.pi * u[m] / c.t2)
+    u = s - c.t1 - c.t2
+    m = (u >= 0) & (u < c.t_flight)
+    out[m] = -bw
+    u = s - c.t1 - c.t2 - c.t_flight
+    m = u >= 0
+    out[m] = c.land_n * (u[m] / c.tl) * np.exp(1.0 - u[m] / c.tl)
+    return out
+
+
+def _add_misbehaviour(p: AthleteParams, e: Effort, t: np.ndarray, both: np.ndarray) -> None:
+    """Add the countermovement dip and the pretension of ``e`` (if any) to ``both`` in place."""
+    pre_start = (e.pretension_start_s if e.pretension_start_s is not None
+                 else e.cue_s + p.reaction_time_s + e.shifted_s)
+    if e.has("countermovement"):
+        d = p.countermovement_duration_s
+        s = t - (e.onset_s - d)
+        m = (s >= 0) & (s < d)
+        both[m] -= p.countermovement_depth_n * np.sin(np.pi * s[m] / d) ** 2
+    if e.has("pretension"):
+        ramp = smoothstep((t - pre_start) / p.step_ramp_s)
+        pre = p.pretension_n * ramp
+        after = t >= e.end_s
+        pre[after] = p.pretension_n * np.exp(-(t[after] - e.end_s) / p.relax_time_constant_s)
+        both += pre
+
+
+def added_loads(p: AthleteParams, efforts: Iterable[Effort], t: np.ndarray) -> dict[str, np.ndarray]:
+    """Loads the efforts add to quiet standing, noise-free.
+
+    Returns
+    -------
+    dict
+        ``both`` (vertical, both feet, split by ``left_share``), ``l`` and ``r``
+        (vertical, on the left or right plate only) in N, and ``mz`` (free moment, N·m).
+    """
+    z = np.zeros_like(t)
+    both, left, right, mz = z.copy(), z.copy(), z.copy(), z.copy()
+    tau, tau_r = p.rise_time_constant_s, p.relax_time_constant_s
+    for e in efforts:
+        if e.task == "step_off":
+            off = smoothstep((t - e.onset_s) / p.step_ramp_s)
+            back = smoothstep((t - e.end_s) / p.step_ramp_s)
+            both -= p.body_weight_n * off * (1.0 - back)
+            continue
+        _add_misbehaviour(p, e, t, both)
+        if e.task == "imtp":
+            both += rise(t, e.onset_s, e.end_s, p.peak_force_n - p.body_weight_n, tau, tau_r)
+        elif e.task == "cmj":
+            both += cmj_net_force(p, t - e.onset_s)
+        elif e.task in ("isometric_hip_extension", "isometric_hip_flexion"):
+            sign = 1.0 if e.task == "isometric_hip_extension" else -1.0
+            amp = p.hip_extension_peak_n if sign > 0 else p.hip_flexion_peak_n
+            add = sign * rise(t, e.onset_s, e.end_s, amp, tau, tau_r)
+            if e.side == "l":
+                left += add
+            else:
+                right += add
+        elif e.task == "isometric_trunk_rotation":
+            sign = 1.0 if e.direction == "left" else -1.0
+            mz += sign * rise(t, e.onset_s, e.end_s, p.trunk_rotation_peak_nm, tau, tau_r)
+    return {"both": both, "l": left, "r": right, "mz": mz}
+
+
+def plate_forces(p: AthleteParams, loads: dict[str, np.ndarray], sway: tuple[np.ndarray, np.ndarray],
+                 t: np.ndarray, az0_m: Sequence[float]) -> np.ndarray:
+    """Forces and moments per plate, shape (n, n_plates, 6), from the added ``loads``.
+
+    ``sway`` holds the frequencies (Hz) and phases (rad) of the COP and shear sway, four
+    each. Plate 0 is under the left foot, plate 1 under the right (one plate: both feet).
+    """
+    n_pl = len(az0_m)
+    total = p.body_weight_n + loads["both"]
+    if n_pl == 1:
+        fz = [total + loads["l"] + loads["r"]]
+        mzs = [loads["mz"]]
+    else:
+        fz = [p.left_share * total + loads["l"], (1 - p.left_share) * total + loads["r"]]
+        fz += [np.zeros_like(t)] * (n_pl - 2)
+        mzs = [0.5 * loads["mz"], 0.5 * loads["mz"]] + [np.zeros_like(t)] * (n_pl - 2)
+    f, ph = sway
+    out = np.zeros((t.size, n_pl, 6))
+    for i in range(n_pl):
+        cx = p.sway_m * np.sin(2 * np.pi * f[0] * t + ph[0] + i)
+        cy = p.sway_m * np.sin(2 * np.pi * f[1] * t + ph[1] + i)
+        fx = 0.01 * fz[i] * np.sin(2 * np.pi * f[2] * t + ph[2] + i)
+        fy = 0.01 * fz[i] * np.sin(2 * np.pi * f[3] * t + ph[3] + i)
+        if i < 2 and n_pl >= 2:  # the rotation couple also shows as opposite shear
+            fx = fx + (0.5 if i == 0 else -0.5) * mzs[i] / 0.2
+        a = az0_m[i]
+        out[:, i, 0], out[:, i, 1], out[:, i, 2] = fx, fy, fz[i]
+        out[:, i, 3] = cy * fz[i] - fy * a
+        out[:, i, 4] = -cx * fz[i] + fx * a
+        out[:, i, 5] = mzs[i] + fy * cx - fx * cy
+    return out
