@@ -1,7 +1,7 @@
 """Force-plate analysis: isometric tests, jumps, trial validity and plate maths.
 
 numpy arrays and a sample rate in, small frozen result objects out. Definitions,
-defaults and sources are in ``docs/metrics.md`` (from ``../shared/science.md``). Every
+defaults and sources are in ``docs/metrics.md`` and ``docs/science.md``. Every
 default is a keyword parameter and every result records all parameters used in
 ``.params`` (with the method name and the labkit version) for provenance.
 
