@@ -18,13 +18,8 @@ from nidaqmx.task.triggering import StartTrigger
 
 import labkit
 from labkit.config.hardware import DaqForcePlates
-from labkit.devices.daqmx import (
-    DaqForcePlatesSource,
-    NidaqmxBackend,
-    PlateCalibration,
-    SimulatedDaqBackend,
-    default_calibration,
-)
+from labkit.devices.daqmx import DaqForcePlatesSource, NidaqmxBackend, PlateCalibration
+from labkit.devices.sim.daq import SimulatedDaqBackend, default_calibration
 from labkit.devices.sim.lab import SimulatedLab
 from labkit.errors import DeviceError
 from labkit.lsl.streams import open_inlet, resolve, spec_from_info

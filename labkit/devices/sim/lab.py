@@ -228,7 +228,8 @@ class SimulatedLab:
         Trigno client against the loopback emulator. Faults other than ``rate_error_ppm``
         (plates) are LSL-level faults of the direct source: such a device runs direct.
         """
-        from labkit.devices.daqmx import DaqForcePlatesSource, SimulatedDaqBackend, daq_config_for_sim
+        from labkit.devices.daqmx import DaqForcePlatesSource
+        from labkit.devices.sim.daq import SimulatedDaqBackend, daq_config_for_sim
 
         if isinstance(dev, SimForcePlates | DaqForcePlates):
             if isinstance(dev, SimForcePlates):
