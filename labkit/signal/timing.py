@@ -333,6 +333,63 @@ def effort_onset(onsets_s: Any, force_onset_s: float, *, max_lead_s: float = EMD
     return float(ts[ok][0]) if np.any(ok) else float("nan")
 
 
+def _emg_channels(est: Any, emg_stream: str, emg_channels: Sequence[str] | None) -> list[str]:
+    """The EMG channels to analyse: given, else those of type ``emg``, else all but the counter."""
+    elabels = list(est.labels)
+    if emg_channels is None:
+        types = getattr(est, "channels", None)
+        if types is not None and "type" in getattr(types, "columns", []):
+            emg_channels = [lb for lb, ty in zip(elabels, types["type"], strict=False) if ty == "emg"]
+        if not emg_channels:
+            emg_channels = [lb for lb in elabels if lb != "counter"]
+    bad = [c for c in emg_channels if c not in elabels]
+    if bad:
+        raise StreamError(f"EMG stream {emg_stream!r} has no channels {bad}; pass emg_channels=")
+    return list(emg_channels)
+
+
+def _trial_emg_onsets(est: Any, channels: list[str], t0: float, t1: float, onset: float,
+                      emg_options: dict[str, Any], *, max_lead_s: float, max_lag_s: float
+                      ) -> dict[str, float]:
+    """Each channel's onset (session clock) that belongs to the effort (the EMD rule)."""
+    from labkit.signal import emg as emg_mod
+
+    efs = float(est.rate_hz)
+    etimes = np.asarray(est.times, dtype=float)
+    cols = [list(est.labels).index(c) for c in channels]
+    j0, j1 = _slice(est, t0, t1)
+    x = np.asarray(est.data[j0:j1][:, cols], dtype=float)
+    bursts = emg_mod.detect_onsets(x, efs, channels=channels, **emg_options)
+    out = {}
+    for ch in channels:
+        out[ch] = float("nan")
+        if not np.isfinite(onset):
+            continue
+        b = bursts[bursts["channel"] == ch]
+        ts = np.array([_session_time(etimes, j0, s, efs) for s in b["onset_s"]])
+        out[ch] = effort_onset(ts, onset, max_lead_s=max_lead_s, max_lag_s=max_lag_s)
+    return out
+
+
+def _trial_triple_extension(mst: Any, t0: float, t1: float, side: str, takeoff: float, onset: float,
+                            foot_offset: Any, marker_options: dict[str, Any],
+                            tx_options: dict[str, Any]) -> dict[str, Any]:
+    """Triple-extension events of one trial, with peak velocities relative to force onset."""
+    from labkit.signal import kinematics as kin
+
+    k0, k1 = _slice(mst, t0, t1)
+    frames = _mocap_frames(mst, k0, k1, foot_offset=foot_offset, marker_options=marker_options)
+    ang = kin.lower_limb_angles(frames, sides=[side])
+    mt = np.asarray(mst.times, dtype=float)
+    te = kin.triple_extension(ang.sagittal("hip", side), ang.sagittal("knee", side),
+                              ang.sagittal("ankle", side), float(mst.rate_hz),
+                              takeoff_s=takeoff, t0_s=float(mt[k0]), **tx_options)
+    d = te.to_dict()
+    for j in kin.JOINTS:
+        d[f"{j}_peak_velocity_from_force_onset_ms"] = 1000.0 * (te.peak_velocity_s[j] + takeoff - onset)
+    return d
+
+
 def session_timing(source: Any, windows: Any, *, task: str = "isometric", force_stream: str = "force",
                    force_channels: Sequence[str] = ("fp1.Fz", "fp2.Fz"), emg_stream: str | None = "emg",
                    emg_channels: Sequence[str] | None = None, mocap_stream: str | None = None,
@@ -391,7 +448,6 @@ def session_timing(source: Any, windows: Any, *, task: str = "isometric", force_
     """
     import pandas as pd
 
-    from labkit.signal import emg as emg_mod
     from labkit.signal import force as force_mod
     from labkit.signal import kinematics as kin
 
@@ -419,19 +475,7 @@ def session_timing(source: Any, windows: Any, *, task: str = "isometric", force_
     ftimes = np.asarray(fst.times, dtype=float)
     est = _stream(source, emg_stream) if emg_stream else None
     if est is not None:
-        elabels = list(est.labels)
-        if emg_channels is None:
-            types = getattr(est, "channels", None)
-            if types is not None and "type" in getattr(types, "columns", []):
-                emg_channels = [lb for lb, ty in zip(elabels, types["type"], strict=False) if ty == "emg"]
-            if not emg_channels:
-                emg_channels = [lb for lb in elabels if lb != "counter"]
-        bad = [c for c in emg_channels if c not in elabels]
-        if bad:
-            raise StreamError(f"EMG stream {emg_stream!r} has no channels {bad}; pass emg_channels=")
-        ecols = [elabels.index(c) for c in emg_channels]
-        efs = float(est.rate_hz)
-        etimes = np.asarray(est.times, dtype=float)
+        emg_channels = _emg_channels(est, emg_stream, emg_channels)
     mst = _stream(source, mocap_stream) if mocap_stream else None
 
     trial_rows, onset_rows, kin_rows = [], [], []
@@ -448,30 +492,12 @@ def session_timing(source: Any, windows: Any, *, task: str = "isometric", force_
                            "takeoff_s": takeoff, "valid": bool(res.valid), "flags": ";".join(res.flags)})
         row = {"trial": tid}
         if est is not None:
-            j0, j1 = _slice(est, t0, t1)
-            x = np.asarray(est.data[j0:j1][:, ecols], dtype=float)
-            bursts = emg_mod.detect_onsets(x, efs, channels=list(emg_channels), **emg_options)
-            for ch in emg_channels:
-                row[ch] = float("nan")
-                if not np.isfinite(onset):
-                    continue
-                b = bursts[bursts["channel"] == ch]
-                ts = np.array([_session_time(etimes, j0, s, efs) for s in b["onset_s"]])
-                row[ch] = effort_onset(ts, onset, max_lead_s=max_lead_s, max_lag_s=max_lag_s)
+            row.update(_trial_emg_onsets(est, emg_channels, t0, t1, onset, emg_options,
+                                         max_lead_s=max_lead_s, max_lag_s=max_lag_s))
         onset_rows.append(row)
         if mst is not None and np.isfinite(takeoff):
-            k0, k1 = _slice(mst, t0, t1)
-            frames = _mocap_frames(mst, k0, k1, foot_offset=foot_offset, marker_options=marker_options)
-            ang = kin.lower_limb_angles(frames, sides=[side])
-            mt = np.asarray(mst.times, dtype=float)
-            te = kin.triple_extension(ang.sagittal("hip", side), ang.sagittal("knee", side),
-                                      ang.sagittal("ankle", side), float(mst.rate_hz),
-                                      takeoff_s=takeoff, t0_s=float(mt[k0]), **tx_options)
-            d = {"trial": tid, **te.to_dict()}
-            for j in kin.JOINTS:
-                rel_onset_s = te.peak_velocity_s[j] + takeoff - onset
-                d[f"{j}_peak_velocity_from_force_onset_ms"] = 1000.0 * rel_onset_s
-            kin_rows.append(d)
+            kin_rows.append({"trial": tid, **_trial_triple_extension(
+                mst, t0, t1, side, takeoff, onset, foot_offset, marker_options, tx_options)})
     trials = pd.DataFrame(trial_rows)
     emg_on = pd.DataFrame(onset_rows).set_index("trial") if est is not None else None
     emd = order = None
