@@ -1,0 +1,141 @@
+"""Analysis and files: ``labkit analyze``, ``report``, ``plot``, ``import`` and ``export``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from labkit.cli import render
+from labkit.cli.common import warnings_as_lines
+from labkit.errors import ConfigError
+
+_PLATE_CONVENTION_HELP = ("C3D: what the plate channels hold: 'reaction' (the force on the subject, "
+                          "what Vicon/Qualisys/Motion Analysis write) or 'action' (the load on the "
+                          "plate).")
+
+
+def analyze(
+    files: Annotated[list[Path], typer.Argument(help="Session files (.h5).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Tidy table: .csv or .parquet.")],
+    params: Annotated[Path | None, typer.Option("--params", help="YAML/JSON per-test analysis "
+                                                "overrides, e.g. 'imtp: {onset_k: 3.0}'.")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Worker processes (default: "
+                                                "CPUs).")] = None,
+    dask: Annotated[str | None, typer.Option("--dask", help="Run on Dask: a scheduler address or "
+                                             "'local'.")] = None,
+    write: Annotated[bool, typer.Option("--write", help="Store each re-analysis as a new results "
+                                        "group in its file.")] = False,
+) -> None:
+    """Analyse session files into one tidy table (one row per session x trial x metric)."""
+    from labkit.analysis.batch import cli_analyze
+
+    code = cli_analyze([str(f) for f in files], str(output), params_file=str(params) if params else None,
+                       workers=workers, dask=dask, write=write, echo=typer.echo)
+    if code:
+        raise typer.Exit(code)
+
+
+def report(
+    file: Annotated[Path, typer.Argument(help="Session file (.h5).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write.")] = Path("report.html"),
+) -> None:
+    """Write a self-contained HTML report (summary, plots, metrics) of a session."""
+    from labkit.analysis.report import write_report
+
+    typer.echo(f"wrote {write_report(file, output)}")
+
+
+def plot(
+    file: Annotated[Path, typer.Argument(help="Session file (.h5).")],
+    trial: Annotated[int, typer.Option("--trial", help="Trial id.")],
+    out_dir: Annotated[Path, typer.Option("-o", "--out-dir", help="Folder for the PNG files.")] = Path("."),
+) -> None:
+    """Save one trial's figures (force, EMG, joint angles) as PNG files."""
+    from labkit.analysis.report import save_trial_pngs
+
+    for path in save_trial_pngs(file, trial, out_dir):
+        typer.echo(f"wrote {path}")
+
+
+def _is_xdf(path: Path) -> bool:
+    name = path.name.lower()
+    return name.endswith((".xdf", ".xdfz", ".xdf.gz"))
+
+
+def import_(
+    file: Annotated[Path, typer.Argument(help="A C3D (.c3d) or XDF (.xdf, .xdfz) file.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Session file to write (.h5).")],
+    athlete: Annotated[str, typer.Option("--athlete", help="Athlete code (default: from the file, "
+                                         "if it names one).")] = "",
+    test: Annotated[str | None, typer.Option("--test", help="C3D: record one trial of this test "
+                                             "(cmj, squat_jump, imtp, ...) spanning the file so "
+                                             "`labkit analyze` can analyse it.")] = None,
+    side: Annotated[str, typer.Option("--side", help="C3D: side of that trial (left/right).")] = "",
+    plate_convention: Annotated[str, typer.Option("--plate-convention", help=_PLATE_CONVENTION_HELP)
+                                ] = "reaction",
+    allow_truncated: Annotated[bool, typer.Option("--allow-truncated", help="XDF: import the complete "
+                                                  "part of a cut file instead of refusing it.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output.")] = False,
+) -> None:
+    """Import a C3D (Vicon, Qualisys, Motion Analysis) or XDF (LabRecorder) file as a session."""
+    suffix = file.suffix.lower()
+    with warnings_as_lines():
+        if suffix == ".c3d":
+            if allow_truncated:
+                raise ConfigError("--allow-truncated is for XDF files; a C3D file is read whole")
+            from labkit.analysis.c3d import import_c3d
+
+            out = import_c3d(file, output, athlete=athlete, overwrite=overwrite, test=test, side=side,
+                             plate_convention=plate_convention)
+        elif _is_xdf(file):
+            if test is not None or side or plate_convention != "reaction":
+                raise ConfigError("--test/--side/--plate-convention are for C3D files; an XDF recording "
+                                  "keeps its own streams and markers")
+            from labkit.analysis.xdf import import_xdf
+
+            out = import_xdf(file, output, overwrite=overwrite, allow_truncated=allow_truncated,
+                             subject=athlete)
+        else:
+            raise ConfigError(f"{file}: unknown file type {suffix or '(none)'!r}; labkit imports "
+                              ".c3d (C3D) and .xdf/.xdfz/.xdf.gz (XDF) files")
+    from labkit.session.inspect import inspect_session
+
+    typer.echo(f"wrote {out}")
+    render.print_report(inspect_session(out), show_channels=False)
+
+
+def export(
+    file: Annotated[Path, typer.Argument(help="Session file (.h5).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="A .c3d file, or a folder for CSV "
+                                         "files (one per stream, plus channels/events/trials).")],
+    raw: Annotated[bool, typer.Option("--raw", help="CSV: raw source time stamps instead of the "
+                                      "synchronised session clock.")] = False,
+    analog_rate: Annotated[float | None, typer.Option("--analog-rate", help="C3D: analog rate in Hz "
+                                                      "(an integer multiple of the marker rate).")
+                           ] = None,
+    plate_convention: Annotated[str, typer.Option("--plate-convention", help=_PLATE_CONVENTION_HELP)
+                                ] = "reaction",
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing files.")] = False,
+) -> None:
+    """Export a session to C3D (markers, plates, EMG, events) or to CSV files."""
+    with warnings_as_lines():
+        if output.suffix.lower() == ".c3d":
+            if raw:
+                raise ConfigError("--raw is for CSV export; C3D is written on the synchronised clock")
+            from labkit.analysis.c3d import export_c3d
+
+            out = export_c3d(file, output, overwrite=overwrite, analog_rate_hz=analog_rate,
+                             plate_convention=plate_convention)
+            typer.echo(f"wrote {out}")
+            return
+        if output.suffix:
+            raise ConfigError(f"-o {output}: give a .c3d file or a folder for CSV files (no suffix)")
+        if analog_rate is not None or plate_convention != "reaction":
+            raise ConfigError("--analog-rate/--plate-convention are for C3D export; CSV keeps every stream "
+                              "as stored")
+        from labkit.analysis.export_csv import export_csv
+
+        paths = export_csv(file, output, synchronised=not raw, overwrite=overwrite)
+    typer.echo(f"wrote {len(paths)} files to {output}")
