@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from labkit import _json
 from labkit.cli import render
-from labkit.cli.common import jsonable
 
 _CONFIG_HELP = "Hardware config (default: hardware_configs/simulated.yaml)."
 
@@ -58,7 +57,7 @@ def streams(
 
     found = summarize(pylsl.resolve_streams(timeout))
     if as_json:
-        typer.echo(json.dumps(jsonable([vars(s) for s in found]), indent=2))
+        typer.echo(_json.dumps([vars(s) for s in found], indent=2))
         return
     render.print_streams(found)
 

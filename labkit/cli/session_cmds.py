@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from labkit import _json
 from labkit.cli import render
-from labkit.cli.common import jsonable
 
 
 def inspect(
@@ -25,7 +24,8 @@ def inspect(
 
     report = inspect_session(file)
     if as_json:
-        typer.echo(json.dumps(jsonable(report), indent=2, ensure_ascii=False))
+        # strict JSON for machines: NaN and inf are null (labkit._json)
+        typer.echo(_json.dumps(report, indent=2, ensure_ascii=False))
     else:
         render.print_report(report, show_channels=channels)
     if strict and report["problems"]:
