@@ -236,7 +236,7 @@ def export_csv(
         if existing and not overwrite:
             raise SessionError(
                 f"{out}: {len(existing)} export file(s) exist already (first: {existing[0]}); "
-                "choose another directory or pass overwrite=True"
+                "choose another directory or pass --overwrite (overwrite=True in Python)"
             )
         for sub in {(out / p).parent for p in plan}:
             sub.mkdir(parents=True, exist_ok=True)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import glob
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from labkit.cli import render
-from labkit.cli.common import warnings_as_lines
+from labkit.cli.common import check_output_file, check_output_folder, warnings_as_lines
 from labkit.errors import ConfigError
 
 _PLATE_CONVENTION_HELP = ("C3D: what the plate channels hold: 'reaction' (the force on the subject, "
@@ -27,23 +28,41 @@ def analyze(
                                              "'local'.")] = None,
     write: Annotated[bool, typer.Option("--write", help="Store each re-analysis as a new results "
                                         "group in its file.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUTPUT if it exists.")] = False,
 ) -> None:
     """Analyse session files into one tidy table (one row per session x trial x metric)."""
-    from labkit.analysis.batch import cli_analyze
+    from labkit.analysis.batch import _check_out, analyze_files, write_table
+    from labkit.analysis.tidy import load_params
 
-    code = cli_analyze([str(f) for f in files], str(output), params_file=str(params) if params else None,
-                       workers=workers, dask=dask, write=write, echo=typer.echo)
-    if code:
-        raise typer.Exit(code)
+    overrides = load_params(params) if params else None
+    _check_out(output)
+    check_output_file(output, overwrite=overwrite)
+    paths = [str(f) for f in files]
+    with render.analysis_progress(len(paths)) as progress:
+        result = analyze_files(paths, overrides, workers=workers, dask=dask, write=write,
+                               progress=progress)
+    n_failed = len(result.failures)
+    if n_failed and n_failed == result.n_files:  # an empty table never replaces a good one
+        which = "the file" if n_failed == 1 else f"all {n_failed} files"
+        kept = f" ({output} is left as it was)" if output.exists() else ""
+        typer.echo(f"labkit: error: {which} failed; nothing written{kept}", err=True)
+        raise typer.Exit(1)
+    written = write_table(result.table, output)
+    typer.echo(f"{len(result.table)} rows from {result.n_files - n_failed} of {result.n_files} files "
+               f"-> {written}" + (f"; {n_failed} failed" if n_failed else ""))
+    if n_failed:
+        raise typer.Exit(1)
 
 
 def report(
     file: Annotated[Path, typer.Argument(help="Session file (.h5).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write.")] = Path("report.html"),
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUTPUT if it exists.")] = False,
 ) -> None:
     """Write a self-contained HTML report (summary, plots, metrics) of a session."""
     from labkit.analysis.report import write_report
 
+    check_output_file(output, overwrite=overwrite)
     typer.echo(f"wrote {write_report(file, output)}")
 
 
@@ -51,10 +70,18 @@ def plot(
     file: Annotated[Path, typer.Argument(help="Session file (.h5).")],
     trial: Annotated[int, typer.Option("--trial", help="Trial id.")],
     out_dir: Annotated[Path, typer.Option("-o", "--out-dir", help="Folder for the PNG files.")] = Path("."),
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace this trial's PNG files if "
+                                            "they exist.")] = False,
 ) -> None:
     """Save one trial's figures (force, EMG, joint angles) as PNG files."""
     from labkit.analysis.report import save_trial_pngs
 
+    check_output_folder(out_dir)
+    if not overwrite and out_dir.is_dir():  # the figures are named <file>_trial<N>_<kind>.png
+        existing = sorted(out_dir.glob(f"{glob.escape(file.stem)}_trial{trial}_*.png"))
+        if existing:
+            raise ConfigError(f"-o {out_dir}: {existing[0]} exists; pass --overwrite to replace it, or "
+                              "choose another folder")
     for path in save_trial_pngs(file, trial, out_dir):
         typer.echo(f"wrote {path}")
 
@@ -85,6 +112,7 @@ def import_(
         if suffix == ".c3d":
             if allow_truncated:
                 raise ConfigError("--allow-truncated is for XDF files; a C3D file is read whole")
+            check_output_file(output, overwrite=overwrite)
             from labkit.analysis.c3d import import_c3d
 
             out = import_c3d(file, output, athlete=athlete, overwrite=overwrite, test=test, side=side,
@@ -93,6 +121,7 @@ def import_(
             if test is not None or side or plate_convention != "reaction":
                 raise ConfigError("--test/--side/--plate-convention are for C3D files; an XDF recording "
                                   "keeps its own streams and markers")
+            check_output_file(output, overwrite=overwrite)
             from labkit.analysis.xdf import import_xdf
 
             out = import_xdf(file, output, overwrite=overwrite, allow_truncated=allow_truncated,
@@ -124,6 +153,7 @@ def export(
         if output.suffix.lower() == ".c3d":
             if raw:
                 raise ConfigError("--raw is for CSV export; C3D is written on the synchronised clock")
+            check_output_file(output, overwrite=overwrite)
             from labkit.analysis.c3d import export_c3d
 
             out = export_c3d(file, output, overwrite=overwrite, analog_rate_hz=analog_rate,
@@ -135,6 +165,7 @@ def export(
         if analog_rate is not None or plate_convention != "reaction":
             raise ConfigError("--analog-rate/--plate-convention are for C3D export; CSV keeps every stream "
                               "as stored")
+        check_output_folder(output)
         from labkit.analysis.export_csv import export_csv
 
         paths = export_csv(file, output, synchronised=not raw, overwrite=overwrite)

@@ -10,6 +10,7 @@ import typer
 
 from labkit import _json
 from labkit.cli import render
+from labkit.cli.common import check_output_file
 
 _CONFIG_HELP = "Hardware config (default: hardware_configs/simulated.yaml)."
 
@@ -28,6 +29,7 @@ def demo(
     """Run the simulated lab end to end: cued pulls recorded over LSL, analysed, saved."""
     from labkit.session.inspect import inspect_session
 
+    check_output_file(output, overwrite=overwrite)
     console = render.console()
     if synthetic:
         from labkit.demo import demo_trial_summary, write_demo_session
@@ -108,6 +110,7 @@ def record(
     from labkit.config.hardware import load_hardware_config
     from labkit.record.recorder import Recorder
 
+    check_output_file(out, overwrite=overwrite)  # now, not after waiting for the streams
     cfg, text = load_hardware_config(config)
     rec = Recorder(cfg, out, config_text=text, subject=subject, operator=operator, notes=notes,
                    overwrite=overwrite)

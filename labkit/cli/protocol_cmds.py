@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from labkit.cli import render
-from labkit.cli.common import EXIT_ERROR
+from labkit.cli.common import EXIT_ERROR, check_output_file
 from labkit.errors import ConfigError
 
 protocols_app = typer.Typer(help="List, show and check protocol files.", no_args_is_help=True)
@@ -113,6 +113,10 @@ def run(
     from labkit.protocol.runner import ProtocolRunner, RunOptions, View, default_out_path
     from labkit.protocol.schema import load_protocol
 
+    # before the questions and the simulated lab; an existing session the runner words itself
+    # (--resume it or --overwrite)
+    if resume is None and out is not None:
+        check_output_file(out, overwrite=None)
     console = render.console()
     proto, proto_text = load_protocol(protocol)
     cfg, cfg_text = load_hardware_config(config)
@@ -125,6 +129,8 @@ def run(
         answers = _subject_answers(proto, athlete, _parse_subject(subject or []), unattended, console)
         code = str(answers.get("athlete", athlete) or "")
     path = resume or out or default_out_path(proto, code)
+    if resume is None and out is None:
+        check_output_file(Path(path), overwrite=None, flag="")
     options = RunOptions(out_path=Path(path), athlete=code, operator=operator, subject_answers=answers,
                          unattended=unattended, fast=fast, resume=resume is not None, overwrite=overwrite)
     if console.is_terminal and not unattended:

@@ -6,6 +6,7 @@ computes or writes anything but the text on the console.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 from pathlib import Path
@@ -181,6 +182,28 @@ def status_table(recorder: Any):
                       str(st.samples), str(st.gaps), str(st.missing_samples),
                       fmt(st.lag_s * 1e3, 1), state)
     return table
+
+
+# -- analysis (analyze) ---------------------------------------------------------------------
+@contextlib.contextmanager
+def analysis_progress(n_files: int):
+    """A transient progress bar over the files of ``labkit analyze``. Yields the ``progress``
+    callback of :func:`labkit.analysis.batch.analyze_files`: a file that failed is printed as
+    one ``labkit: failed: FILE: reason`` line."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("analysing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  transient=True) as bar:
+        task = bar.add_task("files", total=n_files)
+
+        def progress(path: str, error: str) -> None:
+            bar.advance(task)
+            if error:
+                msg = error if error.startswith(path) else f"{path}: {error}"
+                bar.console.print(f"labkit: failed: {msg}", markup=False, highlight=False,
+                                  soft_wrap=True)
+
+        yield progress
 
 
 # -- protocols (protocols list/show, run) ---------------------------------------------------
