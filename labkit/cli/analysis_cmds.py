@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -91,6 +92,28 @@ def _is_xdf(path: Path) -> bool:
     return name.endswith((".xdf", ".xdfz", ".xdf.gz"))
 
 
+def _check_plate_convention(value: str) -> None:
+    from labkit.analysis.c3d.parameters import _PLATE_CONVENTIONS
+
+    if value not in _PLATE_CONVENTIONS:
+        raise ConfigError(f"--plate-convention {value!r} is invalid; use 'reaction' (the channels hold "
+                          "the force on the subject) or 'action' (the load on the plate)")
+
+
+def _check_c3d_trial(test: str | None, side: str) -> None:
+    """The library's rules for --test and --side, worded for the command line."""
+    from labkit.analysis.c3d.importer import _FORCE_TESTS, _SIDED_TESTS
+
+    if test is not None:
+        if test not in _FORCE_TESTS:
+            raise ConfigError(f"--test {test!r} cannot be analysed from an imported file; use one of "
+                              f"{', '.join(_FORCE_TESTS)}")
+        if test in _SIDED_TESTS and side not in ("left", "right"):
+            raise ConfigError(f"--test {test} needs --side left or --side right")
+    if side not in ("", "left", "right"):
+        raise ConfigError(f"--side {side!r} is invalid; use left or right (or leave it out)")
+
+
 def import_(
     file: Annotated[Path, typer.Argument(help="A C3D (.c3d) or XDF (.xdf, .xdfz) file.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Session file to write (.h5).")],
@@ -112,6 +135,8 @@ def import_(
         if suffix == ".c3d":
             if allow_truncated:
                 raise ConfigError("--allow-truncated is for XDF files; a C3D file is read whole")
+            _check_plate_convention(plate_convention)
+            _check_c3d_trial(test, side)
             check_output_file(output, overwrite=overwrite)
             from labkit.analysis.c3d import import_c3d
 
@@ -153,6 +178,9 @@ def export(
         if output.suffix.lower() == ".c3d":
             if raw:
                 raise ConfigError("--raw is for CSV export; C3D is written on the synchronised clock")
+            _check_plate_convention(plate_convention)
+            if analog_rate is not None and not (analog_rate > 0 and math.isfinite(analog_rate)):
+                raise ConfigError(f"--analog-rate {analog_rate!r} is invalid; give a positive rate in Hz")
             check_output_file(output, overwrite=overwrite)
             from labkit.analysis.c3d import export_c3d
 
