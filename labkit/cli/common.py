@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from labkit.errors import ConfigError
+from labkit.errors import ConfigError, LabkitWarning
 
 EXIT_ERROR = 2
 EXIT_UNEXPECTED = 1
@@ -19,8 +19,6 @@ EXIT_UNEXPECTED = 1
 @contextlib.contextmanager
 def warnings_as_lines():
     """Print each labkit warning as one ``labkit: warning: ...`` line (no source excerpt)."""
-    from labkit.errors import LabkitWarning
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LabkitWarning)
         try:
@@ -53,7 +51,8 @@ def _folder_problem(folder: Path) -> str:
 
 def check_output_file(path: Path, *, overwrite: bool | None, flag: str = "-o") -> None:
     """Refuse an output file the command could not write, or would replace without
-    ``--overwrite`` (``overwrite=None``: the command's library call words that itself)."""
+    ``--overwrite``. ``overwrite=None`` leaves an existing file to the library, whose refusal
+    already names the command's flags (``labkit run``: --resume it or --overwrite)."""
     where = f"{flag} {path}" if flag else str(path)
     problem = _folder_problem(path.parent)
     if not problem and path.is_dir():
