@@ -113,6 +113,26 @@ def write_demo_session(path: str | os.PathLike[str], *, seed: int = 0, duration_
     return path
 
 
+def demo_trial_summary(path: str | os.PathLike[str]) -> dict[str, float]:
+    """Body weight, peak force and onset (BW + 5 SD) of the synthetic demo trial, measured
+    from the stored session alone, beside the true values :func:`write_demo_session` stored."""
+    from labkit.session.reader import open_session
+
+    with open_session(path) as s:
+        force = s.stream("force")
+        fz = force.data[:, force.labels.index("fp1.Fz")]
+        t = force.times
+        truth = s.result("ground_truth").provenance["params"]
+    weigh = (t >= t[0] + 1.0) & (t < t[0] + 2.0)
+    bw = float(fz[weigh].mean())
+    sd = float(fz[weigh].std(ddof=1))
+    after = np.flatnonzero((t >= t[0] + 2.0) & (fz > bw + 5 * sd))
+    onset = float(t[after[0]] - t[0]) if len(after) else float("nan")
+    return {"body_weight_n": bw, "peak_force_n": float(fz.max()), "onset_s": onset,
+            "true_body_weight_n": float(truth["body_weight_n"]),
+            "true_peak_force_n": float(truth["peak_force_n"]), "true_onset_s": float(truth["onset_s"])}
+
+
 # -- the simulated lab, end to end -------------------------------------------------------
 
 

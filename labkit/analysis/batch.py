@@ -181,38 +181,3 @@ def write_table(table: pd.DataFrame, out: str | os.PathLike[str]) -> Path:
             raise ConfigError(f"{out}: writing Parquet needs pyarrow (pip install \"labkit[parquet]\"), "
                               "or write .csv") from None
     return out
-
-
-def cli_analyze(files: Sequence[str], out: str, *, params_file: str | None = None,
-                workers: int | None = None, dask: str | None = None, write: bool = False,
-                echo: Callable[[str], None] = print) -> int:
-    """``labkit analyze``: batch-analyse files into one table; returns the exit status.
-
-    A file that fails is reported on one line (file: reason) and the batch goes on; the
-    exit status is 1 when any file failed, else 0.
-    """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from labkit.analysis.tidy import load_params
-
-    params = load_params(params_file) if params_file else None
-    _check_out(out)
-    failures: list[str] = []
-    with Progress(TextColumn("analysing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  transient=True) as bar:
-        task = bar.add_task("files", total=len(files))
-
-        def progress(path: str, error: str) -> None:
-            bar.advance(task)
-            if error:
-                failures.append(path)
-                msg = error if error.startswith(path) else f"{path}: {error}"
-                bar.console.print(f"labkit: failed: {msg}", markup=False, highlight=False,
-                                  soft_wrap=True)
-
-        result = analyze_files(files, params, workers=workers, dask=dask, write=write, progress=progress)
-    written = write_table(result.table, out)
-    n_ok = result.n_files - len(result.failures)
-    echo(f"{len(result.table)} rows from {n_ok} of {result.n_files} files -> {written}"
-         + (f"; {len(result.failures)} failed" if result.failures else ""))
-    return 1 if result.failures else 0

@@ -63,6 +63,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from labkit import _json
 from labkit._version import __version__
 from labkit.errors import SessionError
 from labkit.session import format as fmt
@@ -113,7 +114,7 @@ def _config_file(key: str, value: Any, taken: set[str]) -> tuple[str, Path | Non
             is_json = False
         text, ext = value, ".json" if is_json else ".txt"
     else:
-        text, ext = json.dumps(value, ensure_ascii=False, default=_jsonable) + "\n", ".json"
+        text, ext = _json.dumps(value, ensure_ascii=False, fallback=str) + "\n", ".json"
     stem = unique_stream_name(key.replace("/", "."), taken)
     taken.add(stem)
     return text, Path("config", f"{stem}{ext}")
@@ -141,16 +142,9 @@ def _read_extras(path: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]
     return config, attrs
 
 
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)
-
-
 def _write_json(path: Path, value: Any) -> None:
-    path.write_text(json.dumps(value, indent=2, ensure_ascii=False, default=_jsonable) + "\n",
+    # strict JSON for other tools (labkit._json: NaN and inf are null); unknown values as text
+    path.write_text(_json.dumps(value, indent=2, ensure_ascii=False, fallback=str) + "\n",
                     encoding="utf-8")
 
 
@@ -242,7 +236,7 @@ def export_csv(
         if existing and not overwrite:
             raise SessionError(
                 f"{out}: {len(existing)} export file(s) exist already (first: {existing[0]}); "
-                "choose another directory or pass overwrite=True"
+                "choose another directory or pass --overwrite (overwrite=True in Python)"
             )
         for sub in {(out / p).parent for p in plan}:
             sub.mkdir(parents=True, exist_ok=True)

@@ -402,8 +402,8 @@ def import_xdf(
     scan = _scan(src)
     if scan.problem:
         if not allow_truncated or scan.n_chunks == 0:
-            hint = (f"; pass allow_truncated=True to import the {scan.n_chunks} complete chunks "
-                    "before it") if scan.n_chunks else ""
+            hint = (f"; pass --allow-truncated (allow_truncated=True in Python) to import the "
+                    f"{scan.n_chunks} complete chunks before it") if scan.n_chunks else ""
             raise ConfigError(f"{src}: damaged XDF file: {scan.problem}{hint}")
         warnings.warn(f"{src}: {scan.problem}; importing the {scan.n_chunks} complete chunks "
                       "before it (import_params records where it stopped)", LabkitWarning, stacklevel=2)

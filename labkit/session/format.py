@@ -6,10 +6,11 @@ describes the same layout for readers who use plain h5py or HDFView.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
+
+from labkit import _json
 
 FORMAT_NAME = "labkit-session"
 FORMAT_VERSION = 1
@@ -103,15 +104,9 @@ def clock_offset_dtype() -> np.dtype:
 
 
 def to_json(value: Any) -> str:
-    """Serialise provenance and descriptions as JSON text (never pickle)."""
-    return json.dumps(value, sort_keys=True, default=_json_default, ensure_ascii=False)
+    """Serialise provenance and descriptions as JSON text (never pickle).
 
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, (set, frozenset, tuple)):
-        return list(obj)
-    raise TypeError(f"cannot store {type(obj).__name__} value {obj!r} as JSON")
+    :mod:`labkit._json`'s file-format rule: NaN and infinities are kept (``NaN``,
+    ``Infinity``), so they read back exactly.
+    """
+    return _json.dumps(value, nan="keep", sort_keys=True, ensure_ascii=False)

@@ -391,8 +391,9 @@ def _export_plan(s: Any, analog_rate_hz: float | None) -> dict[str, Any]:
         if not (analog_rate_hz > 0 and math.isfinite(analog_rate_hz)):
             raise ConfigError(f"analog_rate_hz={analog_rate_hz!r} is invalid; use a positive rate in Hz")
         if mocap is not None and not _is_multiple(analog_rate_hz, mocap.rate_hz):
-            raise ConfigError(f"analog_rate_hz={analog_rate_hz!r} is not an integer multiple of the point "
-                              f"rate {mocap.rate_hz!r} Hz (stream {mocap.name!r}); C3D needs one")
+            raise ConfigError(f"--analog-rate {analog_rate_hz!r} (analog_rate_hz in Python) is not an "
+                              f"integer multiple of the point rate {mocap.rate_hz!r} Hz (stream "
+                              f"{mocap.name!r}); C3D needs one")
         fa = float(analog_rate_hz)
     elif not ana:
         fa = 0.0

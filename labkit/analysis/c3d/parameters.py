@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from labkit._json import to_jsonable
 from labkit.errors import ConfigError
 
 _INSTALL = 'C3D import and export need ezc3d: pip install "labkit[c3d]"'
@@ -126,15 +127,9 @@ def _unique(names: Sequence[str]) -> list[str]:
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
+    """A C3D header or parameter value as JSON-ready data, kept in the session as its file format
+    keeps JSON (:mod:`labkit._json`, ``nan="keep"``: a NaN parameter stays NaN)."""
+    return to_jsonable(value, nan="keep")
 
 
 def _parameters_json(c: Any) -> dict[str, Any]:

@@ -1,0 +1,157 @@
+"""The lab: ``labkit demo``, ``streams``, ``simulate``, ``record`` and ``devices check``."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from labkit import _json
+from labkit.cli import render
+from labkit.cli.common import check_output_file
+
+_CONFIG_HELP = "Hardware config (default: hardware_configs/simulated.yaml)."
+
+
+def demo(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the session.")]
+    = Path("demo_session.h5"),
+    trials: Annotated[int, typer.Option(help="Number of cued pulls.")] = 3,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help=_CONFIG_HELP)] = None,
+    synthetic: Annotated[bool, typer.Option("--synthetic", help="Write a synthetic session "
+                                            "without LSL instead (offline, instant).")] = False,
+    seed: Annotated[int, typer.Option(help="Random seed of --synthetic.")] = 0,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUTPUT if it exists.")]
+    = False,
+) -> None:
+    """Run the simulated lab end to end: cued pulls recorded over LSL, analysed, saved."""
+    from labkit.session.inspect import inspect_session
+
+    check_output_file(output, overwrite=overwrite)
+    console = render.console()
+    if synthetic:
+        from labkit.demo import demo_trial_summary, write_demo_session
+
+        path = write_demo_session(output, seed=seed, overwrite=overwrite)
+        console.print(f"wrote {path}\n")
+        render.print_report(inspect_session(path), show_channels=False)
+        render.print_demo_trial(demo_trial_summary(path))
+        return
+    from labkit.demo import run_lab_demo
+
+    result = run_lab_demo(output, n_trials=trials, config_path=config, overwrite=overwrite,
+                          progress=lambda msg: console.print(f"[cyan]>[/cyan] {msg}"))
+    console.print(f"\nwrote {result.path}\n")
+    render.print_report(inspect_session(result.path), show_channels=False)
+    render.print_metrics(result.metrics, result.result_name)
+
+
+def streams(
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to look for streams.")] = 2.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the LSL streams visible from this machine: rates, channels, source ids."""
+    import pylsl
+
+    from labkit.lsl.streams import summarize
+
+    found = summarize(pylsl.resolve_streams(timeout))
+    if as_json:
+        typer.echo(_json.dumps([vars(s) for s in found], indent=2))
+        return
+    render.print_streams(found)
+
+
+def _stop_on_sigterm():
+    """Make ``kill`` (service managers, scripts) stop a command as Ctrl-C does; returns the
+    previous handler."""
+    import signal
+
+    def _terminate(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, _terminate)
+
+
+def simulate(
+    config: Annotated[Path | None, typer.Option("--config", "-c", help=_CONFIG_HELP)] = None,
+    duration: Annotated[float | None, typer.Option("--duration", help="Stop after this many "
+                                                   "seconds (default: until Ctrl-C).")] = None,
+) -> None:
+    """Run the simulated lab: real LSL streams from a simulated athlete until Ctrl-C."""
+    from labkit.devices.sim.lab import run_simulated_lab
+
+    _stop_on_sigterm()
+    render.console().print("simulated lab running; Ctrl-C to stop")
+    with contextlib.suppress(KeyboardInterrupt):
+        run_simulated_lab(config, duration_s=duration)
+    render.console().print("simulated lab stopped")
+
+
+def record(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Session file to write (.h5).")],
+    config: Annotated[Path | None, typer.Option("--config", "-c", help=_CONFIG_HELP)] = None,
+    duration: Annotated[float | None, typer.Option("--duration", help="Seconds to record "
+                                                   "(default: until Ctrl-C).")] = None,
+    subject: Annotated[str, typer.Option(help="Athlete code.")] = "",
+    operator: Annotated[str, typer.Option(help="Who runs the session.")] = "",
+    notes: Annotated[str, typer.Option(help="Free-form notes.")] = "",
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUT if it exists.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No live status table.")] = False,
+) -> None:
+    """Record every stream of a hardware config, plus marker streams, into a session file."""
+    import signal
+    import time
+
+    from rich.live import Live
+
+    from labkit.config.hardware import load_hardware_config
+    from labkit.record.recorder import Recorder
+
+    check_output_file(out, overwrite=overwrite)  # now, not after waiting for the streams
+    cfg, text = load_hardware_config(config)
+    rec = Recorder(cfg, out, config_text=text, subject=subject, operator=operator, notes=notes,
+                   overwrite=overwrite)
+    console = render.console()
+    previous = _stop_on_sigterm()  # `kill` closes the file cleanly too
+    console.print(f"waiting for streams {cfg.recording.streams} (up to "
+                  f"{cfg.recording.resolve_timeout_s:g} s)")
+    rec.start()
+    end = None if duration is None else time.monotonic() + duration
+    plain = quiet or not console.is_terminal
+    try:
+        if plain:
+            while end is None or time.monotonic() < end:
+                time.sleep(0.2)
+        else:
+            with Live(render.status_table(rec), console=console, refresh_per_second=4) as view:
+                while end is None or time.monotonic() < end:
+                    time.sleep(0.25)
+                    view.update(render.status_table(rec))
+    except KeyboardInterrupt:
+        console.print("stopping")
+    finally:
+        rec.stop()
+        signal.signal(signal.SIGTERM, previous)
+    console.print(render.status_table(rec))
+    console.print(f"saved {out}; check it with `labkit inspect {out}`")
+
+
+devices_app = typer.Typer(help="Check a lab's devices and streams.", no_args_is_help=True)
+
+
+@devices_app.command("check")
+def devices_check(
+    config: Annotated[Path | None, typer.Argument(help=_CONFIG_HELP)] = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to look for each device.")] = 3.0,
+) -> None:
+    """Validate a hardware config and report which devices and streams are reachable, and why not."""
+    from labkit.devices.check import check_devices
+
+    report = check_devices(config, timeout_s=timeout)
+    for line in report.lines():
+        typer.echo(line)
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)
