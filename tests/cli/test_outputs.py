@@ -5,6 +5,7 @@ written, created or started (run: no simulated lab; record: no waiting for strea
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -62,15 +63,24 @@ def test_a_read_only_output_folder_is_one_line(request, capsys, tmp_path, name):
     folder = tmp_path / "locked"
     folder.mkdir()
     folder.chmod(0o555)
+    mounted = False
     try:
         if os.access(folder, os.W_OK):
-            pytest.skip("running as root: a read-only folder is writable (see the test above)")
+            # root writes through permission bits: make the folder a read-only file system
+            mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)],
+                                   capture_output=True, text=True)
+            if mount.returncode != 0:
+                pytest.skip(f"running as root and cannot mount a read-only folder: {mount.stderr.strip()}")
+            mounted = True
+        assert not os.access(folder, os.W_OK)
         out = folder / WRITERS[name][1]
         code, stdout, err = run_cli(capsys, *_args(request, name, out))
         assert (code, stdout) == (2, "")
         assert err == (f"labkit: error: -o {out}: folder {folder} is not writable; choose another "
                        "path or check its permissions\n")
     finally:
+        if mounted:
+            subprocess.run(["umount", str(folder)], check=True)
         folder.chmod(0o755)
 
 
