@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 import pytest
 
 from labkit._files import replaced_atomically
@@ -26,3 +29,21 @@ def test_failure_keeps_the_old_output_and_removes_the_temporary(tmp_path):
         raise RuntimeError("writer died")
     assert out.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.c3d"]
+
+
+@pytest.fixture
+def umask():
+    """Set the process umask for one test (and restore it)."""
+    old = os.umask(0o022)
+    yield lambda mask: os.umask(mask)
+    os.umask(old)
+
+
+@pytest.mark.parametrize(("mask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_the_output_honours_the_umask(tmp_path, umask, mask, mode):
+    umask(mask)
+    out = tmp_path / "x.c3d"
+    with replaced_atomically(out, suffix=".c3d") as tmp:
+        assert stat.S_IMODE(tmp.stat().st_mode) == mode  # writers that truncate keep it
+        tmp.write_text("new")
+    assert stat.S_IMODE(out.stat().st_mode) == mode
