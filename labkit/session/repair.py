@@ -69,6 +69,9 @@ def repair_session(path: str | os.PathLike[str], *, backup: bool = True,
     and the recorder would go on writing into the backup.
     """
     p = Path(path)
+    # refuse what is not a labkit session (not HDF5, another format, a newer version, a
+    # damaged file) with the one-line error every command gives, before looking further
+    open_h5(p, "r").close()
     if not force and not needs_repair(p):
         return RepairReport(p, False, None, message="the session is clean; nothing to repair")
     src = open_h5(p, "r")  # SWMR read: opens even with the writer's flag still set
