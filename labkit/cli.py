@@ -151,6 +151,8 @@ def _print_report(report: dict[str, Any], *, show_channels: bool) -> None:
         if st.get("occluded_samples"):
             console.print(f"{st['name']}: {st['occluded_samples']} of {st['n_samples']} frames have an "
                           "occluded marker (NaN coordinates)")
+    for note in report.get("notes", ()):
+        console.print(note)
     if report["problems"]:
         console.print("[bold red]problems:[/bold red]")
         for p in report["problems"]:
