@@ -54,13 +54,17 @@ def small_tmpfs(where: Path, size: str = "2m") -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(where)], capture_output=True)
 
 
-def limit_file_size(limit_bytes: int):
-    """A ``preexec_fn`` for subprocess: files of the child cannot grow past ``limit_bytes``."""
+def limit_file_size(limit_bytes: int, *, hard: bool = False):
+    """A ``preexec_fn`` for subprocess: files of the child cannot grow past ``limit_bytes``.
+
+    ``hard=True`` sets the hard limit too, as the shell's ``ulimit -f`` does: the child
+    cannot lift it again.
+    """
 
     def apply() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of death; kept across exec
-        _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, hard))
+        _, max_ = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes if hard else max_))
 
     return apply
 

@@ -46,6 +46,10 @@ def open_h5(path: str | os.PathLike[str], mode: str = "r") -> h5py.File:
     except (OSError, RuntimeError, ValueError) as exc:
         msg = str(exc)
         live = "already open for write" in msg or "consistency flags" in msg
+        # a SWMR writer stopped by a full disk or a file-size limit may leave the file
+        # shorter than its superblock says (space allocated, never written); what it
+        # committed lies before that end, and a SWMR read opens it
+        live = live or ("truncated file" in msg and _flagged_swmr_write(p))
         if mode == "r" and live:
             try:
                 f = h5py.File(p, "r", libver="latest", swmr=True)
@@ -87,11 +91,16 @@ def release_failed(f: h5py.File | None) -> None:
        its superblock says ("truncated file");
     2. HDF5's own file descriptor (the sec2 driver's, ``get_vfd_handle()``) is pointed at
        a scratch sink with ``dup2``, which closes the real file. The sink is an anonymous
-       in-memory file (``memfd``): it takes writes and ``ftruncate`` at any offset and
-       costs only what HDF5 still flushes (``/dev/null`` where there is no memfd; it
-       takes writes but not ``ftruncate``);
-    3. ``close()`` flushes into the sink and succeeds. A file-size limit (``ulimit -f``,
-       which a memfd obeys too) is lifted up to the hard limit for steps 1 and 3 only.
+       in-memory file (``memfd``), which takes writes and ``ftruncate`` at any offset and
+       costs only what HDF5 still flushes; under a file-size limit that cannot be lifted
+       (``ulimit -f`` sets the hard limit too, and a memfd obeys it) it is ``/dev/null``,
+       which takes writes at any offset (HDF5's closing ``ftruncate`` is not needed there:
+       tested under hard limits of 1-6 MB);
+    3. ``close()`` flushes into the sink and succeeds. A soft file-size limit is lifted to
+       the hard limit for steps 1 and 3 only.
+
+    If the file stays shorter than its superblock says (a hard limit: step 1 fails),
+    :func:`open_h5` still opens it, for SWMR reading, since its SWMR-write flag is set.
 
     The file on disk keeps exactly what it held when the write failed: its SWMR metadata
     is consistent and ``/committed`` still names the rows of the last successful commit,
@@ -108,21 +117,20 @@ def release_failed(f: h5py.File | None) -> None:
         fd = f.id.get_vfd_handle()
     except Exception:  # an invalid file, or a driver without a descriptor: nothing to redirect
         name, fd = "?", None
-    if isinstance(fd, int) and fd >= 0:
-        with _file_size_limit_lifted():
+    with _file_size_limit_lifted() as unlimited:
+        if isinstance(fd, int) and fd >= 0:
             try:  # the superblock may already name space the failed write did not fill
                 allocated = int(f.id.get_filesize())  # max(end of allocation, end of file)
                 if os.fstat(fd).st_size < allocated:
                     os.ftruncate(fd, allocated)  # a hole: no data written, no space needed
             except (OSError, RuntimeError, ValueError) as exc:
                 log.debug("extending %s to its allocated size: %s", name, exc)
-        sink = (os.memfd_create("labkit-failed-h5", os.MFD_CLOEXEC) if hasattr(os, "memfd_create")
-                else os.open(os.devnull, os.O_RDWR))
-        try:
-            os.dup2(sink, fd, inheritable=False)
-        finally:
-            os.close(sink)
-    with _file_size_limit_lifted():
+            sink = (os.memfd_create("labkit-failed-h5", os.MFD_CLOEXEC)
+                    if unlimited and hasattr(os, "memfd_create") else os.open(os.devnull, os.O_RDWR))
+            try:
+                os.dup2(sink, fd, inheritable=False)
+            finally:
+                os.close(sink)
         try:
             f.close()
         except Exception as exc:  # nothing more can be done: the real file is closed already
@@ -130,22 +138,42 @@ def release_failed(f: h5py.File | None) -> None:
 
 
 @contextmanager
-def _file_size_limit_lifted() -> Iterator[None]:
-    """Raise the soft RLIMIT_FSIZE to the hard limit for the block (POSIX; else nothing)."""
+def _file_size_limit_lifted() -> Iterator[bool]:
+    """Raise the soft RLIMIT_FSIZE to the hard limit for the block; yields True when files
+    may then grow without limit (always, where there is no RLIMIT_FSIZE)."""
     try:
         import resource
     except ImportError:  # pragma: no cover - Windows
-        yield
+        yield True
         return
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     if soft == hard:
-        yield
+        yield hard == resource.RLIM_INFINITY
         return
     resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
     try:
-        yield
+        yield hard == resource.RLIM_INFINITY
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+
+
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_SWMR_WRITE_FLAGS = 0x01 | 0x04  # superblock v3 consistency flags: open for write, for SWMR write
+
+
+def _flagged_swmr_write(p: Path) -> bool:
+    """True when the file's superblock (v3, ``libver="latest"``) says a SWMR writer has it
+    open, or had it when it stopped (killed, or a failed write)."""
+    try:
+        with open(p, "rb") as fh:
+            for base in (0, 512, 1024, 2048, 4096):  # where a superblock may start (user block)
+                fh.seek(base)
+                head = fh.read(12)
+                if head[:8] == _HDF5_SIGNATURE:
+                    return head[8] >= 3 and (head[11] & _SWMR_WRITE_FLAGS) == _SWMR_WRITE_FLAGS
+    except OSError:
+        return False
+    return False
 
 
 @contextmanager

@@ -406,12 +406,13 @@ class SessionWriter:
             return (f"{self.path}: cannot create the session file: {cause} "
                     f"({errno_label(code)}; {where}); free space there or write the session to "
                     "another disk")
-        kept = self._committed_at - self._opened_at
+        kept = (f"its first {self._committed_at - self._opened_at:.1f} s (everything committed) stay "
+                "readable" if self._committed_at > self._opened_at else
+                "nothing had been committed yet")
         resume = (f" (to continue the protocol run: `labkit run {self._protocol} --resume "
                   f"{self.path}`, which repairs it first)" if self._protocol else "")
         return (f"{self.path}: cannot write the session: {cause} ({errno_label(code)}; {where}); "
-                f"recording stopped, and its first {kept:.1f} s (everything committed) stay "
-                f"readable; {fix}, then run `labkit repair {self.path}`{resume}")
+                f"recording stopped, and {kept}; {fix}, then run `labkit repair {self.path}`{resume}")
 
     def _create_stream(self, streams_group: h5py.Group, spec: StreamSpec) -> _StreamWriter:
         g = streams_group.create_group(spec.name)

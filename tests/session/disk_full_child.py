@@ -1,15 +1,14 @@
 """Child process of tests/session/test_disk_full.py: write a session until a write fails.
 
-Usage: ``python -m tests.session.disk_full_child fill|create PATH [LIMIT_BYTES]``. With a
-LIMIT_BYTES the child's files cannot grow past it (RLIMIT_FSIZE, SIGXFSZ ignored: EFBIG);
-without, PATH is on a small tmpfs (ENOSPC). Prints one JSON line: the rows committed by
-the last successful flush, the error, and whether later calls raised the same error.
+Usage: ``python -m tests.session.disk_full_child fill|create PATH``, PATH on a small tmpfs
+(ENOSPC) or with a file-size limit set by the parent (RLIMIT_FSIZE, SIGXFSZ ignored:
+EFBIG). Prints one JSON line: the rows committed by the last successful flush, the
+error, and whether later calls raised the same error.
 """
 
 from __future__ import annotations
 
 import json
-import signal
 import sys
 
 from labkit.errors import SessionWriteError
@@ -62,11 +61,5 @@ def create(path: str) -> dict:
 
 if __name__ == "__main__":
     mode, target = sys.argv[1], sys.argv[2]
-    if len(sys.argv) > 3:
-        import resource
-
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[3]), hard))
     result = fill(target) if mode == "fill" else create(target)
     print(json.dumps(result))

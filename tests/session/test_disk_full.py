@@ -26,7 +26,7 @@ import labkit
 from labkit.errors import LowDiskSpaceWarning, SessionWriteError
 from labkit.session.repair import repair_session
 from labkit.session.writer import estimate_session_bytes, warn_if_low_space
-from tests.disk import resize_tmpfs, small_tmpfs
+from tests.disk import limit_file_size, resize_tmpfs, small_tmpfs
 
 from .streams import block, lab_streams
 
@@ -34,11 +34,12 @@ REPO = Path(__file__).resolve().parents[2]
 LIMIT = 1_500_000
 
 
-def _child(mode: str, path: Path, limit: int | None = None) -> dict:
+def _child(mode: str, path: Path, limit: int | None = None, *, hard: bool = False) -> dict:
+    """Run the child; ``limit``: RLIMIT_FSIZE (soft, or soft and hard like ``ulimit -f``)."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    run = subprocess.run([sys.executable, "-m", "tests.session.disk_full_child", mode, str(path),
-                          *([str(limit)] if limit else [])],
-                         capture_output=True, text=True, timeout=120, cwd=REPO, env=env)
+    run = subprocess.run([sys.executable, "-m", "tests.session.disk_full_child", mode, str(path)],
+                         capture_output=True, text=True, timeout=120, cwd=REPO, env=env,
+                         preexec_fn=limit_file_size(limit, hard=hard) if limit else None)
     # no traceback, no HDF5 error dump, no crash at exit (SIGSEGV was -11)
     assert run.returncode == 0, (run.returncode, run.stderr[-3000:])
     assert run.stderr == "", run.stderr[-3000:]
@@ -76,9 +77,13 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_file_size_limit_stops_the_writer_with_an_exact_prefix(tmp_path):
+@pytest.mark.parametrize("hard", [False, True], ids=["soft-limit", "hard-limit"])
+@pytest.mark.parametrize("limit", [LIMIT, 2_345_678])
+def test_file_size_limit_stops_the_writer_with_an_exact_prefix(tmp_path, limit, hard):
+    """A hard limit (``ulimit -f``) cannot be lifted to close the file: the file may stay
+    shorter than its superblock says, and still opens (SWMR read of a flagged file)."""
     path = tmp_path / "limited.h5"
-    result = _child("fill", path, LIMIT)
+    result = _child("fill", path, limit, hard=hard)
     _check_message(result, path, errno.EFBIG, "the file reached the largest size allowed")
     _check_prefix(path, result["committed"])
     report = repair_session(path)  # no limit here: repair works in place
