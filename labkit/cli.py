@@ -362,7 +362,7 @@ def record(
 
     cfg, text = load_hardware_config(config)
     rec = Recorder(cfg, out, config_text=text, subject=subject, operator=operator, notes=notes,
-                   overwrite=overwrite)
+                   overwrite=overwrite, expected_duration_s=duration)
     console = _console()
 
     def _terminate(signum: int, frame: Any) -> None:
@@ -371,23 +371,24 @@ def record(
     previous = signal.signal(signal.SIGTERM, _terminate)  # `kill` closes the file cleanly too
     console.print(f"waiting for streams {cfg.recording.streams} (up to "
                   f"{cfg.recording.resolve_timeout_s:g} s)")
-    rec.start()
+    with _warnings_as_lines():  # a disk too full for --duration: one warning line
+        rec.start()
     end = None if duration is None else time.monotonic() + duration
     plain = quiet or not console.is_terminal
     try:
         if plain:
-            while end is None or time.monotonic() < end:
+            while (end is None or time.monotonic() < end) and rec.failure is None:
                 time.sleep(0.2)
         else:
             with Live(_status_table(rec), console=console, refresh_per_second=4) as view:
-                while end is None or time.monotonic() < end:
+                while (end is None or time.monotonic() < end) and rec.failure is None:
                     time.sleep(0.25)
                     view.update(_status_table(rec))
     except KeyboardInterrupt:
         console.print("stopping")
     finally:
-        rec.stop()
         signal.signal(signal.SIGTERM, previous)
+        rec.stop()  # a failed write (disk full) raises here: one line, exit 2
     console.print(_status_table(rec))
     console.print(f"saved {out}; check it with `labkit inspect {out}`")
 
@@ -577,7 +578,8 @@ def run(
         view = View(lambda msg: console.print(f"[cyan]>[/cyan] {msg}"))
     runner = ProtocolRunner(proto, proto_text, cfg, cfg_text, options, view)
     try:
-        table = runner.run()
+        with _warnings_as_lines():
+            table = runner.run()
     except KeyboardInterrupt:
         console.print(f"interrupted; the session is saved. Continue with: labkit run {protocol} "
                       f"--resume {path}")
@@ -686,19 +688,22 @@ _PLATE_CONVENTION_HELP = ("C3D: what the plate channels hold: 'reaction' (the fo
 
 @contextlib.contextmanager
 def _warnings_as_lines():
-    """Print each labkit warning as one ``labkit: warning: ...`` line (no source excerpt)."""
+    """Print each labkit warning as one ``labkit: warning: ...`` line (no source excerpt),
+    when it is issued (a low-disk warning must not wait for the end of a run)."""
     from labkit.errors import LabkitWarning
 
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings():
         warnings.simplefilter("always", LabkitWarning)
-        try:
-            yield
-        finally:
-            for w in caught:
-                if issubclass(w.category, LabkitWarning):
-                    typer.echo(f"labkit: warning: {w.message}", err=True)
-                else:
-                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        show = warnings.showwarning
+
+        def _line(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, LabkitWarning):
+                typer.echo(f"labkit: warning: {message}", err=True)
+            else:
+                show(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = _line
+        yield
 
 
 @app.command("import")
