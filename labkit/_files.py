@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+
+from labkit._disk import FULL, errno_label, error_errno, free_bytes, human_bytes
+from labkit.errors import SessionWriteError
 
 
 def _create_beside(out: Path, suffix: str) -> Path:
@@ -35,12 +39,28 @@ def replaced_atomically(out: str | os.PathLike[str], suffix: str = ".tmp") -> It
     (a reader never sees a half-written import or export). ``suffix`` is the temporary
     file's ending, for writers that insist on one (ezc3d adds ``.c3d`` otherwise). The
     output gets the permissions the umask gives new files (0644 with umask 022).
+
+    A write that fails because the disk is full (or the file-size limit is reached)
+    raises :class:`~labkit.errors.SessionWriteError` naming ``out``, the free space and
+    the fix (not the temporary file, which is gone).
     """
     out = Path(out)
     tmp = _create_beside(out, suffix)
     try:
         yield tmp
         os.replace(tmp, out)
+    except (OSError, RuntimeError, SessionWriteError) as exc:
+        code = error_errno(exc)
+        if code not in FULL and code != errno.EFBIG:
+            raise
+        folder = out.absolute().parent
+        cause = ("the file-size limit (`ulimit -f`) or the file system's largest file was reached"
+                 if code == errno.EFBIG else "the disk is full")
+        kept = f"the old {out.name} is unchanged" if out.exists() else f"no {out.name} was made"
+        raise SessionWriteError(
+            f"{out}: cannot write it: {cause} ({errno_label(code)}; "
+            f"{human_bytes(free_bytes(folder))} free on {folder}); nothing was written ({kept}); "
+            "free space there or write it to another disk", path=out, errno=code) from exc
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

@@ -47,3 +47,18 @@ def test_the_output_honours_the_umask(tmp_path, umask, mask, mode):
         assert stat.S_IMODE(tmp.stat().st_mode) == mode  # writers that truncate keep it
         tmp.write_text("new")
     assert stat.S_IMODE(out.stat().st_mode) == mode
+
+
+def test_a_full_disk_names_the_output_not_the_temporary(tmp_path):
+    """A real write failure (EFBIG under RLIMIT_FSIZE): one line naming the output."""
+    from labkit.errors import SessionWriteError
+    from tests.disk import file_size_limit
+
+    out = tmp_path / "x.csv"
+    with pytest.raises(SessionWriteError) as info, file_size_limit(10_000), \
+            replaced_atomically(out) as tmp, open(tmp, "wb") as fh:
+        fh.write(b"\0" * 20_000)
+    msg = str(info.value)
+    assert msg.startswith(f"{out}: cannot write it: ") and "\n" not in msg
+    assert "EFBIG" in msg and "free on" in msg and "no x.csv was made" in msg
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

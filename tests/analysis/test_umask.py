@@ -55,3 +55,25 @@ def test_xdf_import_honours_the_umask(tmp_path, umask, mask, mode):
     write_recording(xdf)
     out = import_xdf(xdf, tmp_path / "rec.h5")
     assert _mode(out) == mode
+
+
+def test_xdf_import_onto_a_full_disk_says_so_in_one_line(tmp_path):
+    """`labkit import` whose output cannot grow (a real file-size limit): one line naming
+    the output, exit 2, no crash, no temporary file left."""
+    pytest.importorskip("pyxdf")
+    import subprocess
+    import sys
+
+    from tests.analysis.test_xdf import write_recording
+    from tests.disk import limit_file_size
+
+    xdf = tmp_path / "rec.xdf"
+    write_recording(xdf)  # 7 MB; its session is 29 MB
+    out = tmp_path / "rec.h5"
+    run = subprocess.run([sys.executable, "-m", "labkit.cli", "import", str(xdf), "-o", str(out)],
+                         capture_output=True, text=True, timeout=120,
+                         preexec_fn=limit_file_size(8_000_000, hard=True))
+    assert run.returncode == 2, run.stderr[-2000:]
+    (line,) = run.stderr.strip().splitlines()
+    assert line.startswith(f"labkit: error: {out}: cannot write it: ") and "EFBIG" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rec.xdf"]
