@@ -31,6 +31,21 @@ class SessionNeedsRepairError(SessionError):
     """The session was not closed cleanly and needs `labkit repair`."""
 
 
+class SessionWriteError(SessionError):
+    """Writing a session file failed (disk full, file-size limit, I/O error).
+
+    The writer stops at the first failed write and never writes to the file again; what
+    it committed before stays readable (an exact prefix) and ``labkit repair`` makes the
+    file a normal one once it is on a disk with space. ``path`` is the file, ``errno`` the
+    error number of the failed write (``errno.ENOSPC`` for a full disk) when known.
+    """
+
+    def __init__(self, message: str, *, path: object = None, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.errno = errno
+
+
 class StreamError(LabkitError, KeyError):
     """A stream name, type or shape does not match what the session holds."""
 
@@ -48,6 +63,10 @@ class DeviceError(LabkitError):
 
 class LabkitWarning(UserWarning):
     """Base class of every warning labkit issues on purpose (filter them all at once)."""
+
+
+class LowDiskSpaceWarning(LabkitWarning):
+    """The disk may fill before the recording ends (free space below the expected size)."""
 
 
 class EMGWarning(LabkitWarning):

@@ -18,17 +18,20 @@ EXIT_UNEXPECTED = 1
 
 @contextlib.contextmanager
 def warnings_as_lines():
-    """Print each labkit warning as one ``labkit: warning: ...`` line (no source excerpt)."""
-    with warnings.catch_warnings(record=True) as caught:
+    """Print each labkit warning as one ``labkit: warning: ...`` line (no source excerpt),
+    when it is issued (a low-disk warning must not wait for the end of a run)."""
+    with warnings.catch_warnings():
         warnings.simplefilter("always", LabkitWarning)
-        try:
-            yield
-        finally:
-            for w in caught:
-                if issubclass(w.category, LabkitWarning):
-                    typer.echo(f"labkit: warning: {w.message}", err=True)
-                else:
-                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        show = warnings.showwarning
+
+        def _line(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, LabkitWarning):
+                typer.echo(f"labkit: warning: {message}", err=True)
+            else:
+                show(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = _line
+        yield
 
 
 # -- outputs: checked before a command starts any work ---------------------------------------

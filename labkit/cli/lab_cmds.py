@@ -10,7 +10,7 @@ import typer
 
 from labkit import _json
 from labkit.cli import render
-from labkit.cli.common import check_output_file
+from labkit.cli.common import check_output_file, warnings_as_lines
 
 _CONFIG_HELP = "Hardware config (default: hardware_configs/simulated.yaml)."
 
@@ -113,28 +113,29 @@ def record(
     check_output_file(out, overwrite=overwrite)  # now, not after waiting for the streams
     cfg, text = load_hardware_config(config)
     rec = Recorder(cfg, out, config_text=text, subject=subject, operator=operator, notes=notes,
-                   overwrite=overwrite)
+                   overwrite=overwrite, expected_duration_s=duration)
     console = render.console()
     previous = _stop_on_sigterm()  # `kill` closes the file cleanly too
     console.print(f"waiting for streams {cfg.recording.streams} (up to "
                   f"{cfg.recording.resolve_timeout_s:g} s)")
-    rec.start()
+    with warnings_as_lines():  # a disk too full for --duration: one warning line
+        rec.start()
     end = None if duration is None else time.monotonic() + duration
     plain = quiet or not console.is_terminal
     try:
         if plain:
-            while end is None or time.monotonic() < end:
+            while (end is None or time.monotonic() < end) and rec.failure is None:
                 time.sleep(0.2)
         else:
             with Live(render.status_table(rec), console=console, refresh_per_second=4) as view:
-                while end is None or time.monotonic() < end:
+                while (end is None or time.monotonic() < end) and rec.failure is None:
                     time.sleep(0.25)
                     view.update(render.status_table(rec))
     except KeyboardInterrupt:
         console.print("stopping")
     finally:
-        rec.stop()
         signal.signal(signal.SIGTERM, previous)
+        rec.stop()  # a failed write (disk full) raises here: one line, exit 2
     console.print(render.status_table(rec))
     console.print(f"saved {out}; check it with `labkit inspect {out}`")
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from labkit.cli import render
-from labkit.cli.common import EXIT_ERROR, check_output_file
+from labkit.cli.common import EXIT_ERROR, check_output_file, warnings_as_lines
 from labkit.errors import ConfigError, LabkitError
 
 protocols_app = typer.Typer(help="List, show and check protocol files.", no_args_is_help=True)
@@ -152,7 +152,8 @@ def run(
     runner = ProtocolRunner(proto, proto_text, cfg, cfg_text, options, view, lab=lab)
     again = _resume_command(protocol, path, config=config, unattended=unattended, fast=fast)
     try:
-        table = runner.run()
+        with warnings_as_lines():  # e.g. too little disk space for the run: one line, at once
+            table = runner.run()
     except KeyboardInterrupt:
         console.print(f"interrupted; the session is saved. Continue with: {again}")
         raise typer.Exit(130) from None

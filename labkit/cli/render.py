@@ -88,6 +88,8 @@ def print_report(report: dict[str, Any], *, show_channels: bool) -> None:
         if st.get("occluded_samples"):
             con.print(f"{st['name']}: {st['occluded_samples']} of {st['n_samples']} frames have an "
                       "occluded marker (NaN coordinates)")
+    for note in report.get("notes", ()):
+        con.print(note)
     if report["problems"]:
         con.print("[bold red]problems:[/bold red]")
         for p in report["problems"]:

@@ -129,6 +129,31 @@ class ProtocolRunner:
         self.live: dict[str, Any] = {}
         self.current: dict[str, Any] = {}
 
+    def expected_duration_s(self) -> float:
+        """About how long the run takes: every step once, each repeat ``until_valid`` times
+        (for the low-disk-space check before recording starts)."""
+        fast = self.options.fast
+
+        def steps(items: list[Step]) -> float:
+            total = 0.0
+            for st in items:
+                b = st.body
+                if st.kind == "repeat":
+                    total += b.until_valid * steps(b.steps)
+                elif st.kind == "per_side":
+                    total += len(b.sides) * steps(b.steps)
+                elif st.kind == "trial":
+                    effort = min(b.effort_s, FAST_EFFORT_S) if fast else b.effort_s
+                    total += (MIN_BETWEEN_TRIALS_S + b.quiet_s + b.countdown_s
+                              + max(effort, entry(b.test).min_window_s) + SETTLE_S)
+                elif st.kind == "rest":
+                    total += self._rest_s(b.duration_s)
+                else:
+                    total += float(getattr(b, "duration_s", 0.0) or getattr(b, "seconds", 0.0) or 0.0)
+            return total
+
+        return steps(self.protocol.steps)
+
     @property
     def recorder(self) -> Any:
         """The :class:`labkit.record.Recorder` of the run (None before it starts)."""
@@ -250,7 +275,7 @@ class ProtocolRunner:
             self.config, o.out_path, config_text=self.config_text, protocol_text=self.protocol_text,
             subject=o.athlete, operator=o.operator, protocol=self.protocol.name,
             notes=f"labkit run {self.protocol.name} v{self.protocol.version}",
-            overwrite=o.overwrite, resume=o.resume)
+            overwrite=o.overwrite, resume=o.resume, expected_duration_s=self.expected_duration_s())
         for name in ("force", "emg"):
             if name in self.config.recording.streams:
                 dev = self.config.device(name)
@@ -281,12 +306,16 @@ class ProtocolRunner:
         return tap
 
     def _stop(self, status: str = "complete") -> None:
-        if self._recorder is not None and self._recorder.recording:
-            self._recorder.stop(status=status)
-        self._cues = None  # destroys the cue outlet: a finished run leaves no stream behind
-        if self._lab is not None and self._lab_started:
-            self._lab.stop()
-            self._lab_started = False
+        """Stop the recorder (its write failure, e.g. a full disk, is raised), then the lab."""
+        try:
+            rec = self._recorder
+            if rec is not None and (rec.recording or rec.failure is not None):
+                rec.stop(status=status)
+        finally:
+            self._cues = None  # destroys the cue outlet: a finished run leaves no stream behind
+            if self._lab is not None and self._lab_started:
+                self._lab.stop()
+                self._lab_started = False
 
     def _abort_current_trial(self) -> None:
         """Mark the trial in progress (if any) aborted: an interrupted trial is never 'running'."""

@@ -7,6 +7,10 @@ every ``flush_interval_s``; a discovery thread adds late joiners (marker streams
 optional devices) while recording. A stream that stops delivering is marked with a
 ``stream_stalled`` event (and ``stream_resumed`` when it comes back; inlets reconnect
 by themselves), and the others keep recording.
+
+A failed write (a full disk) is different: the writer stops at the first one, so every
+thread stops with it; :attr:`Recorder.failure` holds the one-line error and
+:meth:`Recorder.stop` raises it (a :class:`~labkit.errors.SessionWriteError`).
 """
 
 from __future__ import annotations
@@ -26,10 +30,10 @@ import numpy as np
 import pylsl
 
 from labkit.config.hardware import HardwareConfig, LslDevice
-from labkit.errors import DeviceError, SessionError
+from labkit.errors import DeviceError, SessionError, SessionWriteError
 from labkit.lsl.streams import clock_offset, open_inlet, spec_from_info
 from labkit.session import format as fmt
-from labkit.session.writer import SessionWriter
+from labkit.session.writer import SessionWriter, warn_if_low_space
 from labkit.spec import StreamSpec, unique_stream_name
 
 log = logging.getLogger(__name__)
@@ -86,6 +90,8 @@ class _InletWorker(threading.Thread):
     def run(self) -> None:
         try:
             self._loop()
+        except SessionWriteError as exc:  # the file cannot take more: everything stops
+            self.recorder._write_failed(exc)
         except BaseException as exc:  # keep the others recording; report it in status
             self.error = exc
             log.exception("stream %s: recording thread failed", self.name_in_session)
@@ -203,6 +209,12 @@ class Recorder:
         Session metadata.
     overwrite : bool
         Replace an existing output file.
+    resume : bool
+        Append to an existing session (``SessionWriter.reopen``).
+    expected_duration_s : float, optional
+        How long the recording will last (``labkit record --duration``; a protocol run's
+        estimate). :meth:`start` warns (:class:`~labkit.errors.LowDiskSpaceWarning`) when
+        the disk's free space cannot hold that much of the streams found.
 
     Examples
     --------
@@ -215,13 +227,16 @@ class Recorder:
     def __init__(self, config: HardwareConfig, out_path: str | os.PathLike[str], *,
                  config_text: str = "", protocol_text: str = "", subject: str = "",
                  operator: str = "", protocol: str = "", notes: str = "",
-                 overwrite: bool = False, resume: bool = False) -> None:
+                 overwrite: bool = False, resume: bool = False,
+                 expected_duration_s: float | None = None) -> None:
         self.config = config
         self.out_path = Path(out_path)
         self._meta = dict(subject=subject, operator=operator, protocol=protocol, notes=notes,
                           hardware_config=config_text, protocol_text=protocol_text)
         self._overwrite = overwrite
         self._resume = resume
+        self._expected_duration_s = expected_duration_s
+        self._failure: SessionWriteError | None = None
         self._taps: dict[str, list[Any]] = {}
         self._stop = threading.Event()
         self._workers: dict[str, _InletWorker] = {}
@@ -306,6 +321,9 @@ class Recorder:
             opened.append((session_name, spec, inlet))
             taken.add(session_name)
         specs = [spec for _, spec, _ in opened]
+        if self._expected_duration_s:
+            warn_if_low_space(self.out_path, specs, self._expected_duration_s,
+                              flush_interval_s=self.config.recording.flush_interval_s)
         if self._resume:
             self.writer = SessionWriter.reopen(self.out_path, specs,
                                                flush_interval_s=self.config.recording.flush_interval_s)
@@ -380,6 +398,9 @@ class Recorder:
                     self.writer.add_stream(spec)
                     self._start_worker(name, spec, inlet)
                     self._event("stream_joined", name)
+            except SessionWriteError as exc:
+                self._write_failed(exc)
+                return
             except Exception:  # discovery must never stop the recording
                 log.exception("stream discovery failed; recording continues")
 
@@ -387,9 +408,37 @@ class Recorder:
         while not self._stop.wait(0.1):
             try:
                 self.writer.maybe_flush()
+            except SessionWriteError as exc:
+                self._write_failed(exc)
+                return
             except Exception:
                 log.exception("flush failed")
                 raise
+
+    def _write_failed(self, exc: SessionWriteError) -> None:
+        """The first failed write stops every thread (the writer takes no more writes)."""
+        with self._lock:
+            if self._failure is None:
+                self._failure = exc
+                log.debug("recording stopped: %s", exc)
+        self._stop.set()
+
+    @property
+    def failure(self) -> SessionWriteError | None:
+        """The write error that stopped the recording (a full disk), or None.
+
+        Its message is one line: the file, the free space and how to recover. Check it
+        while recording (:meth:`wait` returns early); :meth:`stop` raises it.
+        """
+        if self._failure is None and self.writer is not None and self.writer.failure is not None:
+            self._write_failed(self.writer.failure)  # seen first by a client's own write
+        return self._failure
+
+    def wait(self, seconds: float | None = None) -> bool:
+        """Sleep up to ``seconds`` (None: until stopped); True if the recording stopped early
+        (a failed write: see :attr:`failure`)."""
+        self._stop.wait(seconds)
+        return self.failure is not None or self._stop.is_set()
 
     def _event(self, label: str, value: str = "") -> None:
         if self.writer is not None and not self.writer.closed:
@@ -440,6 +489,12 @@ class Recorder:
 
         ``status`` is the session's final status: ``complete``, or ``interrupted`` for a
         run that was stopped before its end (Ctrl-C, an error).
+
+        Raises
+        ------
+        SessionWriteError
+            A write failed (disk full) while recording or in this last flush. Acquisition
+            had stopped at the failure; the file holds everything committed before it.
         """
         if self.writer is None:
             return self.out_path
@@ -448,11 +503,17 @@ class Recorder:
             t.join(timeout=5)
         for w in list(self._workers.values()):
             w.join(timeout=5)
-        self._event("recording_stopped")
-        self.writer.close(status)
+        if self.failure is None:
+            try:
+                self._event("recording_stopped")
+                self.writer.close(status)
+            except SessionWriteError as exc:
+                self._write_failed(exc)
         for w in self._workers.values():
             w.inlet.close_stream()
         self._resolver = None
+        if self._failure is not None:
+            raise self._failure
         return self.out_path
 
     def __enter__(self) -> Recorder:
@@ -465,8 +526,9 @@ class Recorder:
 def record(config: HardwareConfig, out_path: str | os.PathLike[str], duration_s: float, *,
            config_text: str = "", **meta: Any) -> Path:
     """Record for ``duration_s`` seconds and return the session path."""
-    with Recorder(config, out_path, config_text=config_text, **meta):
-        time.sleep(duration_s)
+    with Recorder(config, out_path, config_text=config_text, expected_duration_s=duration_s,
+                  **meta) as rec:
+        rec.wait(duration_s)  # returns early if a write fails; leaving the block raises it
     return Path(out_path)
 
 

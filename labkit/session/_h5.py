@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,8 @@ import pandas as pd
 
 from labkit.errors import NotASessionError, SessionError, SessionVersionError
 from labkit.session import format as fmt
+
+log = logging.getLogger(__name__)
 
 _REPAIR_HINT = "run `labkit repair {path}` to make it a normal file (a backup is kept)"
 
@@ -43,6 +46,10 @@ def open_h5(path: str | os.PathLike[str], mode: str = "r") -> h5py.File:
     except (OSError, RuntimeError, ValueError) as exc:
         msg = str(exc)
         live = "already open for write" in msg or "consistency flags" in msg
+        # a SWMR writer stopped by a full disk or a file-size limit may leave the file
+        # shorter than its superblock says (space allocated, never written); what it
+        # committed lies before that end, and a SWMR read opens it
+        live = live or ("truncated file" in msg and _flagged_swmr_write(p))
         if mode == "r" and live:
             try:
                 f = h5py.File(p, "r", libver="latest", swmr=True)
@@ -67,6 +74,106 @@ def open_h5(path: str | os.PathLike[str], mode: str = "r") -> h5py.File:
         f.close()
         raise
     return f
+
+
+def release_failed(f: h5py.File | None) -> None:
+    """Close an HDF5 file after a failed write (disk full), without writing to it again.
+
+    The safe sequence, found on a full tmpfs and under a file-size limit: after a failed
+    write, ``File.close()`` fails too (``H5Fclose`` flushes the metadata and chunk caches,
+    which fail again, then truncates the file to its allocated size), leaves the file's
+    objects half closed, and the process dies at exit with SIGSEGV in HDF5's shutdown;
+    leaving the file open ends the same way. So:
+
+    1. the real file is extended (``ftruncate``: a sparse hole, no data, no disk space) to
+       the end HDF5 has allocated, when it is shorter: the superblock written before the
+       failure may already name that end, and HDF5 refuses to open a file shorter than
+       its superblock says ("truncated file");
+    2. HDF5's own file descriptor (the sec2 driver's, ``get_vfd_handle()``) is pointed at
+       a scratch sink with ``dup2``, which closes the real file. The sink is an anonymous
+       in-memory file (``memfd``), which takes writes and ``ftruncate`` at any offset and
+       costs only what HDF5 still flushes; under a file-size limit that cannot be lifted
+       (``ulimit -f`` sets the hard limit too, and a memfd obeys it) it is ``/dev/null``,
+       which takes writes at any offset (HDF5's closing ``ftruncate`` is not needed there:
+       tested under hard limits of 1-6 MB);
+    3. ``close()`` flushes into the sink and succeeds. A soft file-size limit is lifted to
+       the hard limit for steps 1 and 3 only.
+
+    If the file stays shorter than its superblock says (a hard limit: step 1 fails),
+    :func:`open_h5` still opens it, for SWMR reading, since its SWMR-write flag is set.
+
+    The file on disk keeps exactly what it held when the write failed: its SWMR metadata
+    is consistent and ``/committed`` still names the rows of the last successful commit,
+    so readers see an exact prefix; its "open for writing" flag stays set, so
+    ``labkit repair`` makes it a normal file later (on a disk with space). No other h5py
+    call may touch the file between the failed write and this one.
+    """
+    if f is None:
+        return
+    try:
+        if not f.id.valid:
+            return
+        name = f.filename
+        fd = f.id.get_vfd_handle()
+    except Exception:  # an invalid file, or a driver without a descriptor: nothing to redirect
+        name, fd = "?", None
+    with _file_size_limit_lifted() as unlimited:
+        if isinstance(fd, int) and fd >= 0:
+            try:  # the superblock may already name space the failed write did not fill
+                allocated = int(f.id.get_filesize())  # max(end of allocation, end of file)
+                if os.fstat(fd).st_size < allocated:
+                    os.ftruncate(fd, allocated)  # a hole: no data written, no space needed
+            except (OSError, RuntimeError, ValueError) as exc:
+                log.debug("extending %s to its allocated size: %s", name, exc)
+            sink = (os.memfd_create("labkit-failed-h5", os.MFD_CLOEXEC)
+                    if unlimited and hasattr(os, "memfd_create") else os.open(os.devnull, os.O_RDWR))
+            try:
+                os.dup2(sink, fd, inheritable=False)
+            finally:
+                os.close(sink)
+        try:
+            f.close()
+        except Exception as exc:  # nothing more can be done: the real file is closed already
+            log.debug("closing %s after a failed write: %s", name, exc)
+
+
+@contextmanager
+def _file_size_limit_lifted() -> Iterator[bool]:
+    """Raise the soft RLIMIT_FSIZE to the hard limit for the block; yields True when files
+    may then grow without limit (always, where there is no RLIMIT_FSIZE)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        yield True
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    if soft == hard:
+        yield hard == resource.RLIM_INFINITY
+        return
+    resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
+    try:
+        yield hard == resource.RLIM_INFINITY
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+
+
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_SWMR_WRITE_FLAGS = 0x01 | 0x04  # superblock v3 consistency flags: open for write, for SWMR write
+
+
+def _flagged_swmr_write(p: Path) -> bool:
+    """True when the file's superblock (v3, ``libver="latest"``) says a SWMR writer has it
+    open, or had it when it stopped (killed, or a failed write)."""
+    try:
+        with open(p, "rb") as fh:
+            for base in (0, 512, 1024, 2048, 4096):  # where a superblock may start (user block)
+                fh.seek(base)
+                head = fh.read(12)
+                if head[:8] == _HDF5_SIGNATURE:
+                    return head[8] >= 3 and (head[11] & _SWMR_WRITE_FLAGS) == _SWMR_WRITE_FLAGS
+    except OSError:
+        return False
+    return False
 
 
 @contextmanager

@@ -15,8 +15,28 @@ from labkit.session.reader import Session, Stream, open_session
 from labkit.session.repair import needs_repair
 
 
+def _restart_steps(stream: Stream) -> np.ndarray:
+    """Positions ``i`` where the sample counter starts again between samples ``i`` and ``i+1``."""
+    counter = stream.counter
+    if counter is None or stream.rate_hz <= 0 or len(counter) < 2:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(np.diff(counter) <= 0)
+
+
+def _restarts(stream: Stream) -> list[dict[str, Any]]:
+    """Where the counter starts again: a restarted source or a resumed run, a new segment."""
+    t, counter = stream.raw_times, stream.counter
+    return [{"after_s": float(t[i]), "resumed_s": float(t[i + 1]),
+             "silent_s": float(t[i + 1] - t[i]), "counter_before": int(counter[i]),
+             "counter_after": int(counter[i + 1])} for i in _restart_steps(stream)]
+
+
 def _gaps(stream: Stream) -> list[dict[str, Any]]:
-    """Gaps from the sample counter (exact) or, without one, from the time stamps."""
+    """Gaps from the sample counter (exact) or, without one, from the time stamps.
+
+    A counter that goes back (a restart) is a new segment, not a gap: samples missing
+    inside a segment are gaps.
+    """
     if stream.rate_hz <= 0 or stream.n_samples < 2:
         return []
     gaps = []
@@ -24,7 +44,7 @@ def _gaps(stream: Stream) -> list[dict[str, Any]]:
     t = stream.raw_times
     if counter is not None:
         step = np.diff(counter)
-        for i in np.flatnonzero(step != 1):
+        for i in np.flatnonzero(step > 1):
             gaps.append({"after_s": float(t[i]), "missing_samples": int(step[i] - 1),
                          "source": "counter"})
         return gaps
@@ -52,8 +72,12 @@ def _stream_summary(session: Session, name: str, committed: dict[str, int]) -> d
         problems.append("data and time_stamps have different lengths")
     if st.type not in fmt.STREAM_TYPES:
         problems.append(f"unknown stream type {st.type!r}")
-    if st.n_samples > 1 and np.any(np.diff(st.raw_times) < -0.1):
-        problems.append("time stamps jump backwards by more than 0.1 s (clock reset)")
+    restart_steps = _restart_steps(st)
+    if st.n_samples > 1:
+        backwards = np.diff(st.raw_times) < -0.1
+        backwards[restart_steps] = False  # a restarted device may restart its clock too
+        if backwards.any():
+            problems.append("time stamps jump backwards by more than 0.1 s (clock reset)")
     nan_samples = occluded_samples = 0
     if st.channel_format.startswith("float") and st.n_samples:
         nan = np.isnan(st.data)
@@ -67,14 +91,14 @@ def _stream_summary(session: Session, name: str, committed: dict[str, int]) -> d
         if nan_samples:
             problems.append(f"{nan_samples} samples contain NaN (dropped or invalid values)")
     gaps = _gaps(st)
+    restarts = _restarts(st)
     counter = st.counter
     expected = None
     if counter is not None and len(counter):
-        # a restarted source starts its counter again: count each run separately
-        edges = [0, *(np.flatnonzero(np.diff(counter) <= 0) + 1).tolist(), len(counter)]
+        # a restarted source (or a resumed run) starts its counter again: a new segment,
+        # expected samples are counted per segment (not a problem: nothing is lost by it)
+        edges = [0, *(restart_steps + 1).tolist(), len(counter)]
         expected = int(sum(counter[b - 1] - counter[a] + 1 for a, b in itertools.pairwise(edges)))
-        if len(edges) > 2:
-            problems.append(f"sample counter restarted {len(edges) - 2} times (source restart)")
     if gaps:
         missing = sum(g["missing_samples"] for g in gaps)
         problems.append(f"{len(gaps)} gaps, {missing} samples missing")
@@ -100,6 +124,8 @@ def _stream_summary(session: Session, name: str, committed: dict[str, int]) -> d
         "channels": st.channels.to_dict(orient="records"),
         "device": st.device,
         "gaps": gaps,
+        "restarts": restarts,
+        "segments": len(restarts) + 1 if st.n_samples else 0,
         "expected_samples": expected,
         "lost_samples": None if expected is None else expected - st.n_samples,
         "nan_samples": nan_samples,
@@ -112,7 +138,9 @@ def inspect_session(path: str | os.PathLike[str], *, max_events: int = 50) -> di
     """Describe a session and list its integrity problems.
 
     Returns a JSON-serialisable dict: ``info``, ``streams`` (rates, durations, channels,
-    gaps, problems), ``events``, ``trials``, ``results`` and ``problems`` (the whole file).
+    gaps, counter restarts, problems), ``events``, ``trials``, ``results``, ``problems``
+    (the whole file; ``--strict`` fails on any) and ``notes`` (worth knowing, not problems:
+    a counter that starts again is a new segment of a healthy stream).
     """
     with open_session(path) as s:
         committed = committed_counts(s._file)
@@ -126,8 +154,15 @@ def inspect_session(path: str | os.PathLike[str], *, max_events: int = 50) -> di
         elif s.status == fmt.STATUS_INTERRUPTED:
             problems.append("the recording was interrupted (closed after an error)")
         streams = [_stream_summary(s, name, committed) for name in s.streams]
+        notes = []
         for st in streams:
             problems += [f"stream {st['name']}: {p}" for p in st["problems"]]
+            if st["restarts"]:
+                starts = ", ".join(f"{r['resumed_s']:.3f} s (after {r['silent_s']:.3f} s without "
+                                   "samples)" for r in st["restarts"][:5])
+                notes.append(f"stream {st['name']}: {st['segments']} segments: the sample counter "
+                             f"starts again at {starts}; a restarted source or a resumed run, "
+                             "not lost samples")
         events = s.events
         trials = s.trials
         return {
@@ -140,4 +175,5 @@ def inspect_session(path: str | os.PathLike[str], *, max_events: int = 50) -> di
             "trials": trials.to_dict(orient="records"),
             "results": s.results,
             "problems": problems,
+            "notes": notes,
         }

@@ -110,13 +110,32 @@ class Stream:
         return float(self.raw_times[-1] - self.raw_times[0])
 
     def effective_rate_hz(self) -> float:
-        """Samples per second of session time over the whole stream (NaN if < 2 samples)."""
+        """Samples per second of session time, gaps between runs excluded (NaN if < 2 samples).
+
+        A regular stream is split into runs as the synchronisation splits it
+        (:func:`labkit.signal.sync.split_segments`): with a sample counter, at counter
+        restarts (a restarted device, a resumed run) and clock resets; without one, at
+        gaps. The rate is the sample periods of all runs over their summed duration, so a
+        pause between runs does not lower it; samples the counter shows missing inside a
+        run count (the device took them).
+        """
         if self.n_samples < 2:
             return float("nan")
-        span = float(self.times[-1] - self.times[0])
+        t = self.times
         counter = self.counter
-        n = (counter[-1] - counter[0]) if counter is not None else self.n_samples - 1
-        return float(n / span) if span > 0 else float("nan")
+        if self.rate_hz > 0:
+            from labkit.signal.sync import split_segments
+
+            runs = split_segments(self.raw_times, self.rate_hz, sample_index=counter)
+        else:
+            runs = [(0, self.n_samples)]
+        periods = span = 0.0
+        for start, stop in runs:
+            if stop - start < 2:
+                continue
+            periods += (counter[stop - 1] - counter[start]) if counter is not None else stop - start - 1
+            span += float(t[stop - 1] - t[start])
+        return float(periods / span) if span > 0 else float("nan")
 
     def window(self, start_s: float | None = None, end_s: float | None = None) -> Window | None:
         """The samples between ``start_s`` and ``end_s`` (synchronised times, inclusive).

@@ -5,10 +5,16 @@ open it for SWMR reading (HDFView, plain ``h5py.File(path)``) refuse it. Repair 
 everything committed into a fresh file, cutting each table to its committed row count,
 marks it ``status="recovered"`` and swaps it in atomically, keeping the original as a
 backup (``<name>.h5.crashed``) unless told otherwise.
+
+The copy is written beside the file, so it needs free space there (about the committed
+data's size). On a full disk (a recording stopped by it) repair refuses before writing,
+in one line: free space, or copy the file to a disk with space and repair the copy. A
+disk that fills during the copy gives the same line and leaves the original untouched.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from dataclasses import dataclass, field
@@ -18,9 +24,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from labkit.errors import SessionError
+from labkit._disk import FULL, errno_label, error_errno, free_bytes, human_bytes
+from labkit.errors import SessionError, SessionWriteError
 from labkit.session import format as fmt
-from labkit.session._h5 import attr_str, check_format, committed_counts, open_h5
+from labkit.session._h5 import attr_str, check_format, committed_counts, open_h5, release_failed
 
 log = logging.getLogger(__name__)
 
@@ -69,15 +76,24 @@ def repair_session(path: str | os.PathLike[str], *, backup: bool = True,
     and the recorder would go on writing into the backup.
     """
     p = Path(path)
+    # refuse what is not a labkit session (not HDF5, another format, a newer version, a
+    # damaged file) with the one-line error every command gives, before looking further
+    open_h5(p, "r").close()
     if not force and not needs_repair(p):
         return RepairReport(p, False, None, message="the session is clean; nothing to repair")
     src = open_h5(p, "r")  # SWMR read: opens even with the writer's flag still set
     tmp = p.with_name(p.name + ".repairing")
     kept: dict[str, int] = {}
     dropped: dict[str, int] = {}
+    dst = None
     try:
         committed = committed_counts(src)
-        with h5py.File(tmp, "w", libver="latest") as dst:
+        need = _copy_bytes(src)
+        free = free_bytes(p.parent)
+        if free is not None and free < need:
+            raise SessionWriteError(_no_space(p, free, need, None), path=p, errno=errno.ENOSPC)
+        try:
+            dst = h5py.File(tmp, "w", libver="latest")
             for key, value in src.attrs.items():
                 dst.attrs[key] = value
             for name in src:
@@ -101,7 +117,18 @@ def repair_session(path: str | os.PathLike[str], *, backup: bool = True,
                 dst.attrs["status"] = fmt.STATUS_RECOVERED
             dst.attrs["repaired_utc"] = datetime.now(UTC).isoformat(timespec="microseconds")
             check_format(dst, p)
+            dst.close()
+        except (OSError, RuntimeError) as exc:  # the disk filled while writing the copy
+            code = error_errno(exc)
+            if code not in FULL and code != errno.EFBIG:
+                raise
+            release_failed(dst)  # a plain close would fail again and crash the process at exit
+            dst = None
+            raise SessionWriteError(_no_space(p, free_bytes(p.parent), need, code), path=p,
+                                    errno=code) from exc
     except BaseException:
+        if dst is not None:
+            release_failed(dst)
         src.close()
         tmp.unlink(missing_ok=True)
         raise
@@ -121,3 +148,28 @@ def repair_session(path: str | os.PathLike[str], *, backup: bool = True,
            "uncommitted rows dropped")
     log.info("%s: %s", p, msg)
     return RepairReport(p, True, backup_path, kept, dropped, msg)
+
+
+def _copy_bytes(src: h5py.File) -> int:
+    """Bytes the repaired copy needs: the copy takes every dataset whole before cutting the
+    growing ones to their committed rows, so their storage, plus 2 % and 256 kB for HDF5's
+    own structures."""
+    total = 0
+
+    def add(name: str, obj: object) -> None:
+        nonlocal total
+        if isinstance(obj, h5py.Dataset):
+            total += obj.id.get_storage_size()
+
+    src.visititems(add)
+    return int(total * 1.02) + 256_000
+
+
+def _no_space(p: Path, free: int | None, need: int, code: int | None) -> str:
+    during = ("the disk filled while writing the repaired copy" if code is not None
+              else "not enough space for the repaired copy")
+    return (f"{p}: cannot repair it in place: {during} ({human_bytes(free)} free on "
+            f"{p.absolute().parent}, about {human_bytes(need)} needed"
+            f"{'; ' + errno_label(code) if code is not None else ''}); free space there, or copy "
+            f"the file to a disk with space and run `labkit repair COPY` on the copy (the "
+            "original is unchanged)")

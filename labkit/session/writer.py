@@ -13,11 +13,16 @@ Design (see ``docs/session-format.md``, section "Crash safety"):
 * Compressed datasets only ever receive whole chunks while recording (rewriting a
   compressed chunk under SWMR allocates new file space each time, and files balloon);
   their chunk holds half a flush interval so loss stays within one interval.
+* The first failed write (a full disk, a file-size limit, an I/O error) stops the writer:
+  it releases the file without writing to it again (``_h5.release_failed``) and raises a
+  :class:`~labkit.errors.SessionWriteError` that says how much space is free and how to
+  recover; every later call raises the same error. The file keeps everything committed.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import logging
 import math
 import os
@@ -32,18 +37,32 @@ from typing import Any
 import h5py
 import numpy as np
 
+from labkit._disk import FULL, errno_label, error_errno, free_bytes, human_bytes
 from labkit._version import __version__
-from labkit.errors import ConfigError, SessionError, StreamError
+from labkit.errors import ConfigError, LowDiskSpaceWarning, SessionError, SessionWriteError, StreamError
 from labkit.session import format as fmt
 from labkit.spec import CHANNEL_FIELDS, ChannelSpec, StreamSpec
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ChannelSpec", "SessionWriter", "StreamSpec"]
+__all__ = ["ChannelSpec", "SessionWriter", "StreamSpec", "estimate_session_bytes",
+           "warn_if_low_space"]
 
 _MAX_CHUNK_BYTES = 4 << 20
+#: free space (and file-size limit) below which a new session is refused before HDF5 starts
+_MIN_ROOM_BYTES = 1_000_000
 _MIN_CHUNK_ROWS = 64
 _IRREGULAR_CHUNK_ROWS = 256
+
+
+def _file_size_limit() -> int | None:
+    """The soft RLIMIT_FSIZE in bytes (``ulimit -f``), None when unlimited or unknown."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    return None if soft == resource.RLIM_INFINITY else int(soft)
 
 
 def _utc_now() -> str:
@@ -268,10 +287,29 @@ class SessionWriter:
         self.session_id = session_id or str(uuid.uuid4())
         self._lock = threading.RLock()
         self._closed = False
+        self._failure: SessionWriteError | None = None
+        self._protocol = protocol
+        self._opened_at = self._committed_at = time.monotonic()
+        self._compression = compression
+        self._refuse_without_room()
         try:
             self._file = h5py.File(self.path, "w", libver="latest")
         except OSError as exc:
+            code = error_errno(exc)
+            if code in FULL or code == errno.EFBIG:
+                raise SessionWriteError(self._failure_message(exc, creating=True), path=self.path,
+                                        errno=code) from exc
             raise SessionError(f"{self.path}: cannot create the session file ({exc})") from exc
+        try:
+            self._create(streams, subject=subject, operator=operator, protocol=protocol,
+                         notes=notes, hardware_config=hardware_config, protocol_text=protocol_text)
+        except (OSError, RuntimeError) as exc:  # the disk filled while creating the layout
+            error = self._failed(exc, creating=True)
+            self.path.unlink(missing_ok=True)  # an empty layout, no data: not worth keeping
+            raise error from exc
+
+    def _create(self, streams: Sequence[StreamSpec], *, subject: str, operator: str, protocol: str,
+                notes: str, hardware_config: str, protocol_text: str) -> None:
         f = self._file
         attrs = {
             "format": fmt.FORMAT_NAME,
@@ -294,7 +332,6 @@ class SessionWriter:
         config.create_dataset("protocol", data=protocol_text, dtype=h5py.string_dtype())
         f.create_group(fmt.RESULTS_GROUP)
         sg = f.create_group(fmt.STREAMS_GROUP)
-        self._compression = compression
         self._streams: dict[str, _StreamWriter] = {}
         for spec in streams:
             self._streams[spec.name] = self._create_stream(sg, spec)
@@ -315,6 +352,67 @@ class SessionWriter:
         self._write_commit_table()
         f.swmr_mode = True
         self._last_flush = time.monotonic()
+
+    # -- failed writes -------------------------------------------------------------------
+
+    def _refuse_without_room(self) -> None:
+        """Refuse before HDF5 starts when the disk (or the file-size limit) has no room for
+        even the layout: HDF5 objects whose writes fail while they are created cannot be
+        closed safely any more (see ``_h5.release_failed``)."""
+        folder = self.path.absolute().parent
+        free = free_bytes(folder)
+        limit = _file_size_limit()
+        if free is not None and free < _MIN_ROOM_BYTES:
+            code = errno.ENOSPC
+        elif limit is not None and limit < _MIN_ROOM_BYTES:
+            code = errno.EFBIG
+        else:
+            return
+        raise SessionWriteError(self._failure_message(OSError(code, os.strerror(code)),
+                                                      creating=True), path=self.path, errno=code)
+
+    @property
+    def failure(self) -> SessionWriteError | None:
+        """The write error that stopped this writer (None while writes succeed)."""
+        return self._failure
+
+    def _failed(self, exc: BaseException, *, creating: bool = False) -> SessionWriteError:
+        """Stop at the first failed write: release the file untouched, remember the error."""
+        if self._failure is None:
+            self._failure = SessionWriteError(self._failure_message(exc, creating=creating),
+                                              path=self.path, errno=error_errno(exc))
+            self._closed = True
+            from labkit.session._h5 import release_failed
+
+            release_failed(getattr(self, "_file", None))
+            log.debug("%s: write failed (%s); writer stopped", self.path, exc)
+        return self._failure
+
+    def _failure_message(self, exc: BaseException, *, creating: bool = False) -> str:
+        code = error_errno(exc)
+        folder = self.path.absolute().parent
+        where = f"{human_bytes(free_bytes(folder))} free on {folder}"
+        if code in FULL:
+            cause = "the disk is full" if code == errno.ENOSPC else "the disk quota is used up"
+            fix = "free space there or move the file to a disk with space"
+        elif code == errno.EFBIG:
+            cause = ("the file reached the largest size allowed (the file-size limit, "
+                     "`ulimit -f`, or the file system's)")
+            fix = "raise the limit or move the file to a file system that allows it"
+        else:
+            cause = os.strerror(code) if code else str(exc).strip().splitlines()[0]
+            fix = "check the disk, or move the file to another one"
+        if creating:
+            return (f"{self.path}: cannot create the session file: {cause} "
+                    f"({errno_label(code)}; {where}); free space there or write the session to "
+                    "another disk")
+        kept = (f"its first {self._committed_at - self._opened_at:.1f} s (everything committed) stay "
+                "readable" if self._committed_at > self._opened_at else
+                "nothing had been committed yet")
+        resume = (f" (to continue the protocol run: `labkit run {self._protocol} --resume "
+                  f"{self.path}`, which repairs it first)" if self._protocol else "")
+        return (f"{self.path}: cannot write the session: {cause} ({errno_label(code)}; {where}); "
+                f"recording stopped, and {kept}; {fix}, then run `labkit repair {self.path}`{resume}")
 
     def _create_stream(self, streams_group: h5py.Group, spec: StreamSpec) -> _StreamWriter:
         g = streams_group.create_group(spec.name)
@@ -357,21 +455,24 @@ class SessionWriter:
             if spec.name in self._streams:
                 raise ConfigError(f"stream {spec.name!r} exists in {self.path}; choose another name")
             self.flush()
-            self._file.close()
-            f = h5py.File(self.path, "r+", libver="latest")
-            self._file = f
-            for name, sw in self._streams.items():
-                base = f"{fmt.STREAMS_GROUP}/{name}"
-                sw.data.dataset = f[f"{base}/data"]
-                sw.stamps.dataset = f[f"{base}/time_stamps"]
-                sw.offsets.dataset = f[f"{base}/clock_offsets"]
-            self._events.dataset = f[fmt.EVENTS_PATH]
-            self._trials.dataset = f[fmt.TRIALS_PATH]
-            self._commit = f[fmt.COMMIT_PATH]
-            self._streams[spec.name] = self._create_stream(f[fmt.STREAMS_GROUP], spec)
-            self._write_commit_table()
-            f.flush()
-            f.swmr_mode = True
+            try:
+                self._file.close()
+                f = h5py.File(self.path, "r+", libver="latest")
+                self._file = f
+                for name, sw in self._streams.items():
+                    base = f"{fmt.STREAMS_GROUP}/{name}"
+                    sw.data.dataset = f[f"{base}/data"]
+                    sw.stamps.dataset = f[f"{base}/time_stamps"]
+                    sw.offsets.dataset = f[f"{base}/clock_offsets"]
+                self._events.dataset = f[fmt.EVENTS_PATH]
+                self._trials.dataset = f[fmt.TRIALS_PATH]
+                self._commit = f[fmt.COMMIT_PATH]
+                self._streams[spec.name] = self._create_stream(f[fmt.STREAMS_GROUP], spec)
+                self._write_commit_table()
+                f.flush()
+                f.swmr_mode = True
+            except (OSError, RuntimeError) as exc:
+                raise self._failed(exc) from exc
 
     @property
     def streams(self) -> list[str]:
@@ -399,9 +500,18 @@ class SessionWriter:
                 )
         for spec in streams:
             spec.validate()
-        f = h5py.File(self.path, "r+", libver="latest")
+        self._failure = None
+        self._opened_at = self._committed_at = time.monotonic()
+        self._protocol = ""
+        try:
+            f = h5py.File(self.path, "r+", libver="latest")
+        except OSError as exc:
+            raise SessionError(f"{self.path}: cannot open the session for writing ({exc})") from exc
+        self._file = f
         try:
             self._reopen_bind(f, streams, flush_interval_s, fsync)
+        except (OSError, RuntimeError) as exc:  # the disk is still full
+            raise self._failed(exc) from exc
         except BaseException:
             f.close()
             raise
@@ -412,6 +522,7 @@ class SessionWriter:
         from labkit.session._h5 import attr_str
 
         self._file = f
+        self._protocol = attr_str(f.attrs.get("protocol", ""))
         self.session_id = attr_str(f.attrs.get("session_id", ""))
         self.flush_interval_s = float(flush_interval_s or f.attrs.get("flush_interval_s", 1.0))
         self.fsync = bool(fsync)
@@ -450,6 +561,8 @@ class SessionWriter:
             ) from None
 
     def _check_open(self) -> None:
+        if self._failure is not None:
+            raise self._failure
         if self._closed:
             raise SessionError(f"{self.path}: the writer is closed; open a new SessionWriter")
 
@@ -538,39 +651,66 @@ class SessionWriter:
         return False
 
     def flush(self, *, final: bool = False) -> None:
-        """Write buffered rows, make them durable, then commit their counts."""
+        """Write buffered rows, make them durable, then commit their counts.
+
+        Raises
+        ------
+        SessionWriteError
+            A write failed (disk full, file-size limit, I/O error). The writer is stopped
+            and the file released untouched; the rows of the last commit stay readable.
+        """
         with self._lock:
             self._check_open()
-            for sw in self._streams.values():
-                n_data = sw.data.write(final)
-                n_stamps = sw.stamps.write(final)
-                if n_data != n_stamps:  # pragma: no cover - same rows and chunking
-                    raise SessionError(f"{self.path}: internal row mismatch in {sw.spec.name!r}")
-                sw.offsets.write(final)
-            self._events.write(final)
-            self._trials.write(final)
-            for index in sorted(self._dirty_trials):
-                self._trials.dataset[index] = self._trial_buffer[index]
-            self._dirty_trials.clear()
-            self._file.flush()
-            if self.fsync:
-                os.fsync(self._file.id.get_vfd_handle())
-            counts = np.array([src.n_written for src in self._commit_sources], dtype="<i8")
-            self._commit[...] = counts
-            self._commit.flush()
-            self._last_flush = time.monotonic()
+            try:
+                self._write_and_commit(final)
+            except (OSError, RuntimeError) as exc:  # h5py: OSError or RuntimeError with errno
+                raise self._failed(exc) from exc
+
+    def _write_and_commit(self, final: bool) -> None:
+        for sw in self._streams.values():
+            n_data = sw.data.write(final)
+            n_stamps = sw.stamps.write(final)
+            if n_data != n_stamps:  # pragma: no cover - same rows and chunking
+                raise SessionError(f"{self.path}: internal row mismatch in {sw.spec.name!r}")
+            sw.offsets.write(final)
+        self._events.write(final)
+        self._trials.write(final)
+        for index in sorted(self._dirty_trials):
+            self._trials.dataset[index] = self._trial_buffer[index]
+        self._dirty_trials.clear()
+        self._file.flush()
+        if self.fsync:
+            os.fsync(self._file.id.get_vfd_handle())
+        counts = np.array([src.n_written for src in self._commit_sources], dtype="<i8")
+        self._commit[...] = counts
+        self._commit.flush()
+        self._last_flush = self._committed_at = time.monotonic()
 
     def close(self, status: str = fmt.STATUS_COMPLETE) -> None:
-        """Write everything, end SWMR mode and mark the session ``status``."""
+        """Write everything, end SWMR mode and mark the session ``status``.
+
+        Raises :class:`~labkit.errors.SessionWriteError` if the last writes fail; a writer
+        stopped by a failed write earlier is closed already (see :attr:`failure`), and
+        ``close`` does nothing.
+        """
         with self._lock:
             if self._closed:
                 return
             self.flush(final=True)
-            self._file.close()
+            try:
+                self._file.close()
+            except (OSError, RuntimeError) as exc:
+                raise self._failed(exc) from exc
             self._closed = True
-        with h5py.File(self.path, "r+", libver="latest") as f:
-            f.attrs["status"] = status
-            f.attrs["ended_utc"] = _utc_now()
+            # attributes cannot change in SWMR mode: reopen to set the final status (if this
+            # fails, the file is whole but still says `recording`; `labkit repair` ends it)
+            try:
+                self._file = h5py.File(self.path, "r+", libver="latest")
+                self._file.attrs["status"] = status
+                self._file.attrs["ended_utc"] = _utc_now()
+                self._file.close()
+            except (OSError, RuntimeError) as exc:
+                raise self._failed(exc) from exc
 
     def __enter__(self) -> SessionWriter:
         return self
@@ -580,7 +720,49 @@ class SessionWriter:
 
     @property
     def closed(self) -> bool:
+        """True once closed, or stopped by a failed write (see :attr:`failure`)."""
         return self._closed
+
+
+def estimate_session_bytes(streams: Sequence[StreamSpec], duration_s: float, *,
+                           flush_interval_s: float = 1.0) -> int:
+    """Bytes a recording of ``streams`` for ``duration_s`` seconds needs on disk (uncompressed).
+
+    Per regular stream: rate x (channels x sample size + 8 bytes of time stamp) x
+    duration, plus one chunk of data and stamps allocated ahead; plus 256 kB for the
+    layout, events and trials. Irregular streams (markers) are small and not counted.
+    """
+    total = 256_000
+    for spec in streams:
+        if spec.nominal_rate_hz <= 0:
+            continue
+        item = spec.max_string_bytes if spec.is_string else np.dtype(spec.dtype).itemsize
+        row = len(spec.channels) * item + 8
+        ahead = _chunk_rows(spec.nominal_rate_hz, row, flush_interval_s, False) * row
+        total += math.ceil(spec.nominal_rate_hz * max(0.0, duration_s) * row) + ahead
+    return total
+
+
+def warn_if_low_space(path: str | os.PathLike[str], streams: Sequence[StreamSpec],
+                      duration_s: float, *, flush_interval_s: float = 1.0) -> bool:
+    """Warn (:class:`~labkit.errors.LowDiskSpaceWarning`) when the disk of ``path`` cannot
+    hold ``duration_s`` seconds of ``streams``; returns True if it warned."""
+    import warnings
+
+    need = estimate_session_bytes(streams, duration_s, flush_interval_s=flush_interval_s)
+    folder = Path(path).absolute().parent
+    free = free_bytes(folder)
+    if free is None or free >= need:
+        return False
+    per_s = estimate_session_bytes(streams, 1.0, flush_interval_s=flush_interval_s) - \
+        estimate_session_bytes(streams, 0.0, flush_interval_s=flush_interval_s)
+    lasts = max(0.0, (free - (need - per_s * duration_s)) / per_s) if per_s > 0 else 0.0
+    warnings.warn(LowDiskSpaceWarning(
+        f"{path}: only {human_bytes(free)} free on {folder}, but {duration_s:g} s of these "
+        f"{len(streams)} streams need about {human_bytes(need)} ({human_bytes(per_s)}/s): the "
+        f"disk fills after about {lasts:.0f} s and the recording stops there; free space or "
+        "record to another disk"), stacklevel=2)
+    return True
 
 
 def _encode(what: str, value: Any, n_bytes: int) -> bytes:

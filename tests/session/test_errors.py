@@ -80,3 +80,26 @@ def test_debug_shows_the_traceback(tmp_path):
     run = subprocess.run([sys.executable, "-m", "labkit.cli", "--debug", "inspect", str(path)],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode != 0 and "Traceback" in run.stderr
+
+
+@pytest.mark.parametrize("force", [False, True], ids=["plain", "force"])
+@pytest.mark.parametrize("kind", ["text", "empty", "foreign", "newer", "truncated", "garbage",
+                                  "missing", "directory"])
+def test_cli_repair_refuses_what_is_not_a_labkit_session(tmp_path, kind, force):
+    """`labkit repair` said "the session is clean; nothing to repair" (exit 0) for an HDF5 file
+    of another format; it refuses it like every other command, and leaves it untouched."""
+    files = _bad_files(tmp_path)
+    path, _, words = files[kind]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    content = path.read_bytes() if path.is_file() else None
+    run = subprocess.run([sys.executable, "-m", "labkit.cli", "repair", str(path),
+                          *(["--force"] if force else [])],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    assert run.stdout == ""
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert lines[0].startswith("labkit: error: ") and words in lines[0] and str(path) in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no .repairing, no .crashed
+    if content is not None:
+        assert path.read_bytes() == content
