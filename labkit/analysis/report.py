@@ -171,7 +171,7 @@ def _angles_figure(plt: Any, session: Any, trial: pd.Series, notes: list[str]) -
 
 
 def _tare(session: Any) -> dict[str, float]:
-    from labkit.analysis.replay import session_trials
+    from labkit.trials.replay import session_trials
 
     try:
         return session_trials(session).tare_n
