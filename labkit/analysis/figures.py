@@ -29,6 +29,7 @@ import pandas as pd
 
 from labkit.errors import ConfigError, LabkitError
 from labkit.trials.catalogue import CATALOGUE, TestEntry
+from labkit.trials.formats import format_value
 from labkit.trials.outcome import TrialRecord
 
 __all__ = ["ReportContext", "TrialFigures", "angles_note", "plot_trial", "pyplot", "report_context"]
@@ -145,12 +146,6 @@ def _row_value(row: pd.Series | None, key: str) -> float:
         return float("nan")
 
 
-def _fmt_force(value: float, unit: str) -> str:
-    from labkit.analysis.formats import format_value
-
-    return format_value(value, unit)
-
-
 def _epochs_ms(row: pd.Series | None) -> list[int]:
     """The RFD epochs the analysis used (``rfd_0_<ms>ms_n_s`` columns of the results)."""
     if row is None:
@@ -181,7 +176,7 @@ def _mark_isometric(ax: Any, t: np.ndarray, trace: np.ndarray, row: pd.Series | 
     if math.isfinite(ttp) and len(t):
         i = int(np.argmin(np.abs(t - (x_on + ttp))))
         ax.plot([t[i]], [trace[i]], "o", mfc="none", mec=_EVENT, mew=1.8, ms=9,
-                label=f"{label} {_fmt_force(trace[i], unit)}")
+                label=f"{label} {format_value(trace[i], unit)}")
 
 
 def _isometric_figure(plt: Any, test: TestEntry, record: TrialRecord, force: Any, row: pd.Series | None,
@@ -196,7 +191,7 @@ def _isometric_figure(plt: Any, test: TestEntry, record: TrialRecord, force: Any
         ax.plot(t, signal, lw=0.8, color=_TRACE, label=described)
         bw = _row_value(row, "body_weight_n")
         if math.isfinite(bw):
-            ax.axhline(bw, color="#7f7f7f", lw=0.8, ls="--", label=f"body weight {_fmt_force(bw, 'N')}")
+            ax.axhline(bw, color="#7f7f7f", lw=0.8, ls="--", label=f"body weight {format_value(bw, 'N')}")
         _mark_isometric(ax, t, signal, row, start, test.headline_label, unit)
         ax.set_ylabel("vertical force (N)")
         axes = [ax]
@@ -238,7 +233,7 @@ def _jump_figure(plt: Any, test: TestEntry, record: TrialRecord, force: Any, row
     ax.plot(t, fz, lw=0.8, color=_TRACE, label="+".join(labels))
     bw = _row_value(row, "body_weight_n")
     if math.isfinite(bw):
-        ax.axhline(bw, color="#7f7f7f", lw=0.8, ls="--", label=f"body weight {_fmt_force(bw, 'N')}")
+        ax.axhline(bw, color="#7f7f7f", lw=0.8, ls="--", label=f"body weight {format_value(bw, 'N')}")
     t0 = float(force.times[0]) - start  # the analysis' times count from the window's first sample
     for ph in test.phases:
         a, b = _row_value(row, f"{ph}_start_s"), _row_value(row, f"{ph}_end_s")
@@ -252,8 +247,6 @@ def _jump_figure(plt: Any, test: TestEntry, record: TrialRecord, force: Any, row
     height = _row_value(row, "jump_height_m")
     title = f"trial {record.trial_id}: {test.title}"
     if math.isfinite(height):
-        from labkit.analysis.formats import format_value
-
         title += f" (jump height {format_value(height, 'm')})"
     ax.set_title(title)
     ax.set_xlabel("time in trial (s)")

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from labkit.analysis.figures import ReportContext, TrialFigures, plot_trial, report_context
-from labkit.analysis.formats import format_value, metric_title
+from labkit.trials.formats import format_value, metric_title
 
 __all__ = ["TrialFigures", "plot_trial", "save_trial_pngs", "write_report"]
 

@@ -129,8 +129,10 @@ def write_protocol_session(path: str | os.PathLike[str], protocol: str = "hip_ba
             raise ConfigError(f"{protocol}: test {step.test} needs a muscle's MVC, which "
                               "write_protocol_session does not simulate; record it with `labkit run`")
     rng = np.random.default_rng([seed, 13])
+    # plate moments are quieter than forces (about 0.1 N.m; trunk rotations are read from them)
     return _write(Path(path), proto, text, plan, rng, {"seed": seed, "hold_s": 3.0},
-                  athlete or f"SIM{seed:03d}", f"synthetic {proto.name} session", overwrite)
+                  athlete or f"SIM{seed:03d}", f"synthetic {proto.name} session", overwrite,
+                  moment_noise=0.1)
 
 
 def _first_attempts(steps, prefix: str = "", side: str | None = None):
@@ -161,8 +163,11 @@ def _cue(a, step, side: str | None, go: float, trial: int) -> None:
 
 
 def _write(path: Path, protocol, protocol_text: str, plan, rng, athlete_params: dict,
-           subject: str, notes: str, overwrite: bool) -> Path:
-    """Simulate ``plan`` (step path, step, side, attempt), write the session and its results."""
+           subject: str, notes: str, overwrite: bool, moment_noise: float = 1.5) -> Path:
+    """Simulate ``plan`` (step path, step, side, attempt), write the session and its results.
+
+    The plates' forces get 1.5 N of white noise, their moments ``moment_noise`` N.m.
+    """
     from labkit.devices.sim.athlete import MARKERS as SIM_MARKERS
     from labkit.devices.sim.athlete import MEDIAL_MARKERS, Athlete, AthleteParams
     from labkit.session.results import write_result
@@ -193,6 +198,7 @@ def _write(path: Path, protocol, protocol_text: str, plan, rng, athlete_params: 
         t = t0 + np.arange(n) / FORCE_RATE_HZ
         loads = a.plate_loads(t)  # (n, 2, 6)
         noise = rng.normal(0.0, 1.5, loads.shape)
+        noise[:, :, 3:] *= moment_noise / 1.5
         w.append("force", np.c_[(loads + noise).reshape(n, 12), np.arange(n)], t)
         labels = [c.label for c in streams[1].channels[:-1]]
         n = int(duration * EMG_RATE_HZ)

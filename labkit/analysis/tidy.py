@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from labkit.errors import ConfigError, SessionError
+from labkit.trials.formats import metric_unit
 
 __all__ = ["COLUMNS", "METHOD", "analyze", "metric_unit", "session_metrics", "stored_result_name"]
 
@@ -29,40 +30,6 @@ _IDENTITY = ("trial", "test", "label", "side", "attempt", "valid", "reason", "va
 COLUMNS = ("path", "session_id", "athlete", "date", "protocol", "result", "test", "label", "side",
            "trial", "attempt", "metric", "value", "unit", "valid", "valid_analysis", "reason",
            "method", "params", "labkit_version")
-
-# metric-name suffix -> unit ("{f}" is the force unit of the trial: N, or N.m for moments)
-_SUFFIX_UNITS = (("_n_s", "{f}/s"), ("_n_kg", "{f}/kg"), ("_ns", "{f}.s"), ("_n", "{f}"),
-                 ("_nm", "N.m"), ("_m_s", "m/s"), ("_ms", "ms"), ("_m", "m"), ("_s", "s"),
-                 ("_w", "W"), ("_v", "V"), ("_j", "J"), ("_deg", "deg"), ("_rad", "rad"))
-
-
-def metric_unit(metric: str, force_unit: str = "N") -> str:
-    """The unit of a metric from its name (``rfd_0_100ms_n_s`` -> ``N/s``).
-
-    Parameters
-    ----------
-    metric : str
-        Metric name following labkit's units-in-names convention.
-    force_unit : str
-        Unit of the trial's force signal (``N``, or ``N.m`` for the free moment).
-
-    Returns
-    -------
-    str
-        The unit, or ``""`` for dimensionless metrics.
-
-    Examples
-    --------
-    >>> metric_unit("rfd_0_100ms_n_s"), metric_unit("net_peak_force_n", "N.m")
-    ('N/s', 'N.m')
-    >>> metric_unit("emd_gluteus_maximus_r_ms"), metric_unit("rsi_mod")
-    ('ms', '')
-    """
-    for suffix, unit in _SUFFIX_UNITS:
-        if metric.endswith(suffix):
-            return unit.format(f=force_unit or "N")
-    return ""
-
 
 def stored_result_name(session: Any) -> str | None:
     """The newest results group holding per-trial metrics (protocol run or re-analysis)."""

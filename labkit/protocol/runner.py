@@ -413,7 +413,7 @@ class ProtocolRunner:
     def _quiet_force(self, body: Any, cue: str, settle_s: float, what: str
                      ) -> tuple[Window, float, float]:
         """Cue, let the athlete settle, and capture ``body.duration_s`` of force."""
-        self.view.message(body.text)
+        self.view.cue(body.text)
         self._cue(cue)
         self._sleep(settle_s)
         start = self._now()
@@ -455,7 +455,7 @@ class ProtocolRunner:
 
     def _step_rest(self, body: Any) -> None:
         seconds = self._rest_s(body.duration_s)
-        self.view.message(f"{body.text}: {seconds:.0f} s")
+        self.view.rest(body.text, seconds)
         self._cue("rest")
         self._sleep(seconds)
 
@@ -489,7 +489,8 @@ class ProtocolRunner:
         self._recorder.add_trial(trial_id, step.test, start, status="running",
                                  side=side or step.direction or "", attempt=attempt)
         self._event("trial", {"id": trial_id, "path": path, "side": side})
-        info = {"id": trial_id, "label": trial_label(step, side), "attempt": attempt, "start_s": start}
+        info = {"id": trial_id, "label": trial_label(step, side), "attempt": attempt, "start_s": start,
+                "text": step.text, "step": step}
         self.current = info
         self._cue(f"trial:{trial_id}")
         self._cue(_cue_task(step, side))

@@ -1,10 +1,45 @@
-"""Readable numbers with units for screens and reports (``2608 N``, ``0.352 m``, ``51.7 ms``)."""
+"""Metric units from metric names, and readable numbers with units for screens and reports
+(``2608 N``, ``0.352 m``, ``51.7 ms``)."""
 
 from __future__ import annotations
 
 import math
 
-__all__ = ["format_value", "metric_title"]
+__all__ = ["format_value", "metric_title", "metric_unit"]
+
+# metric-name suffix -> unit ("{f}" is the force unit of the trial: N, or N.m for moments)
+_SUFFIX_UNITS = (("_n_s", "{f}/s"), ("_n_kg", "{f}/kg"), ("_ns", "{f}.s"), ("_n", "{f}"),
+                 ("_nm", "N.m"), ("_m_s", "m/s"), ("_ms", "ms"), ("_m", "m"), ("_s", "s"),
+                 ("_w", "W"), ("_v", "V"), ("_j", "J"), ("_deg", "deg"), ("_rad", "rad"))
+
+
+def metric_unit(metric: str, force_unit: str = "N") -> str:
+    """The unit of a metric from its name (``rfd_0_100ms_n_s`` -> ``N/s``).
+
+    Parameters
+    ----------
+    metric : str
+        Metric name following labkit's units-in-names convention.
+    force_unit : str
+        Unit of the trial's force signal (``N``, or ``N.m`` for the free moment).
+
+    Returns
+    -------
+    str
+        The unit, or ``""`` for dimensionless metrics.
+
+    Examples
+    --------
+    >>> metric_unit("rfd_0_100ms_n_s"), metric_unit("net_peak_force_n", "N.m")
+    ('N/s', 'N.m')
+    >>> metric_unit("emd_gluteus_maximus_r_ms"), metric_unit("rsi_mod")
+    ('ms', '')
+    """
+    for suffix, unit in _SUFFIX_UNITS:
+        if metric.endswith(suffix):
+            return unit.format(f=force_unit or "N")
+    return ""
+
 
 # units whose values are shown with a fixed number of decimals
 _DECIMALS = {"m": 3, "s": 3, "ms": 1, "m/s": 2, "N/s": 0, "N.m/s": 0, "W": 0, "deg": 1, "N/kg": 1,
