@@ -283,10 +283,12 @@ class ProtocolRunner:
     def _stop(self, status: str = "complete") -> None:
         if self._recorder is not None and self._recorder.recording:
             self._recorder.stop(status=status)
-        self._cues = None  # destroys the cue outlet: a finished run leaves no stream behind
+        # the simulated lab listens to the cue stream: stop it (closing its inlet) before the
+        # cue outlet goes, or liblsl reports a transmission that "broke off" at a clean end
         if self._lab is not None and self._lab_started:
             self._lab.stop()
             self._lab_started = False
+        self._cues = None  # destroys the cue outlet: a finished run leaves no stream behind
 
     def _abort_current_trial(self) -> None:
         """Mark the trial in progress (if any) aborted: an interrupted trial is never 'running'."""
