@@ -58,11 +58,25 @@ class View:
         self.echo(text)
 
     def cue(self, text: str) -> None:
-        """What the athlete is told to do now (weighing, tare); shown until the next step."""
+        """What the athlete is told to do now (weighing, tare); shown until the next step.
+
+        Parameters
+        ----------
+        text : str
+            The step's text (``Stand still on the plates``).
+        """
         self.echo(text)
 
     def rest(self, text: str, seconds: float) -> None:
-        """A rest of ``seconds`` starts (a live screen counts it down)."""
+        """A rest starts (a live screen counts it down).
+
+        Parameters
+        ----------
+        text : str
+            The rest step's text (``Rest``).
+        seconds : float
+            Its length as run (``--fast`` shortens it).
+        """
         self.echo(f"{text}: {seconds:.0f} s")
 
     def wait_key(self, text: str) -> None:
@@ -94,8 +108,16 @@ def _verdict(trial: TrialRecord) -> str:
 def headline(trial: TrialRecord) -> str:
     """The test's headline metric of a finished trial, labelled as the catalogue names it.
 
-    ``peak 2608 N`` (IMTP), ``net peak 305 N`` (hip flexion), ``net peak 121 N·m`` (trunk
-    rotation), ``jump height 35.2 cm``, ``MVC 0.300 mV``; ``""`` without metrics.
+    Parameters
+    ----------
+    trial : TrialRecord
+        A finished trial with its outcome.
+
+    Returns
+    -------
+    str
+        ``peak 2608 N`` (IMTP), ``net peak 305 N`` (hip flexion), ``net peak 121 N·m``
+        (trunk rotation), ``jump height 35.2 cm``, ``MVC 0.300 mV``; ``""`` without metrics.
     """
     o = trial.outcome
     if o is None or not o.metrics:
@@ -108,7 +130,17 @@ def headline(trial: TrialRecord) -> str:
 
 
 def rfd_100(trial: TrialRecord) -> str:
-    """RFD 0-100 ms of an isometric trial with its unit (``10203 N/s``), else ``""``."""
+    """RFD 0-100 ms of an isometric trial with its unit.
+
+    Parameters
+    ----------
+    trial : TrialRecord
+
+    Returns
+    -------
+    str
+        ``10203 N/s`` (``N·m/s`` for trunk rotation); ``""`` for other tests or no value.
+    """
     o = trial.outcome
     test = entry(trial.step.test)
     if o is None or test.kind != "isometric" or "rfd_0_100ms_n_s" not in o.metrics:

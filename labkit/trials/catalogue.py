@@ -101,6 +101,15 @@ class TestEntry:
     def reports(self, metric: str) -> bool:
         """Whether a trial of this test reports ``metric`` (it matches one of :attr:`metrics`).
 
+        Parameters
+        ----------
+        metric : str
+            A metric name as in the results tables (``net_peak_force_n``).
+
+        Returns
+        -------
+        bool
+
         Examples
         --------
         >>> entry("isometric_hip_flexion").reports("net_peak_force_n")

@@ -102,5 +102,16 @@ _TITLES = {"peak_force_n": "peak force", "net_peak_force_n": "net peak", "jump_h
 
 
 def metric_title(metric: str) -> str:
-    """A readable heading of a metric (``rfd_0_100ms_n_s`` -> ``RFD 0-100 ms``)."""
+    """A readable heading of a metric.
+
+    Parameters
+    ----------
+    metric : str
+        A metric name (``rfd_0_100ms_n_s``).
+
+    Returns
+    -------
+    str
+        ``RFD 0-100 ms``; names without a heading of their own get spaces for underscores.
+    """
     return _TITLES.get(metric, metric.replace("_", " "))
