@@ -1,12 +1,13 @@
-"""Figures and self-contained HTML reports of a session.
+"""Self-contained HTML reports of a session, and PNG files of one trial's figures.
 
 ``labkit report FILE -o report.html`` writes one HTML page with every plot embedded as a
 base64 PNG (it opens offline, can be mailed, and needs no other file): the session summary,
-the force-time curve of each trial with onset, RFD epochs and peak marked, the EMG envelopes
-with their onsets, joint angles with the triple-extension events when mocap is present, and
-the metrics table with valid and invalid trials. ``labkit plot FILE --trial N`` saves the
-same figures of one trial as PNG files. Matplotlib is imported only here, with the Agg
-backend (no display needed).
+the metrics of each trial (headline and key metrics with their units), the per-test
+aggregates (the stored ``aggregates`` table: the value each test's trials are summarised
+by), and per trial the figures of :mod:`labkit.analysis.figures` (the analysed signal
+with its events, the EMG envelopes with their onsets, joint angles with the
+triple-extension events when the mocap markers allow) and all its metrics. ``labkit plot
+FILE --trial N`` saves the figures of one trial as PNG files.
 """
 
 from __future__ import annotations
@@ -14,197 +15,20 @@ from __future__ import annotations
 import base64
 import html
 import io
-import math
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from labkit.errors import ConfigError
+from labkit.analysis.figures import ReportContext, TrialFigures, plot_trial, report_context
+from labkit.trials.formats import format_value, metric_title
 
-__all__ = ["TrialFigures", "plot_trial", "write_report"]
+__all__ = ["TrialFigures", "plot_trial", "save_trial_pngs", "write_report"]
 
-_KEY_METRICS = ("peak_force_n", "net_peak_force_n", "rfd_0_100ms_n_s", "rfd_0_200ms_n_s",
-                "time_to_peak_s", "jump_height_m", "mvc_v")
-
-
-def _pyplot():
-    try:
-        import matplotlib
-    except ImportError:
-        raise ConfigError("reports and plots need matplotlib: pip install 'labkit[plot]'") from None
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-@dataclass
-class TrialFigures:
-    """The figures of one trial (matplotlib Figure objects; ``None`` when not drawable)."""
-
-    trial: int
-    force: Any
-    emg: Any
-    angles: Any
-    notes: list[str]
-
-
-def _trial_rows(session: Any) -> pd.DataFrame:
-    from labkit.analysis.tidy import session_metrics
-
-    tidy = session_metrics(session)
-    if len(tidy) == 0:
-        return pd.DataFrame()
-    wide = tidy.pivot_table(index="trial", columns="metric", values="value", aggfunc="first")
-    first = tidy.groupby("trial")[["label", "side", "attempt", "valid", "reason", "result"]].first()
-    return first.join(wide)
-
-
-def _window(stream: Any, start: float, end: float) -> tuple[np.ndarray, np.ndarray]:
-    t = stream.times
-    keep = (t >= start) & (t <= end)
-    return t[keep], stream.data[keep]
-
-
-def _force_figure(plt: Any, session: Any, trial: pd.Series, row: pd.Series | None, tare: dict) -> Any:
-    st = session.stream("force")
-    t, data = _window(st, float(trial["start"]), float(trial["end"]))
-    labels = [lab for lab in st.labels if lab.endswith(".Fz")]
-    if not labels or len(t) == 0:
-        return None
-    fz = sum(data[:, st.labels.index(lab)].astype(np.float64) - tare.get(lab, 0.0) for lab in labels)
-    fig, ax = plt.subplots(figsize=(9, 3.6), dpi=90)
-    t0 = float(trial["start"])
-    ax.plot(t - t0, fz, lw=0.8, color="#1f4e79", label="+".join(labels))
-    if row is not None:
-        onset = row.get("onset_time_s", float("nan"))
-        if onset == onset:
-            ax.axvline(onset - t0, color="#c00000", lw=1, label="onset")
-            for ms in (50, 100, 150, 200, 250):
-                if f"force_at_{ms}ms_n" in row:
-                    ax.axvline(onset - t0 + ms / 1e3, color="#999999", lw=0.6, ls=":")
-            ax.axvspan(onset - t0, onset - t0 + 0.25, color="#ffd966", alpha=0.25,
-                       label="RFD epochs 0-250 ms")
-            ttp = row.get("time_to_peak_s", float("nan"))
-            peak = row.get("peak_force_n", float("nan"))
-            if ttp == ttp and peak == peak:
-                ax.plot([onset - t0 + ttp], [peak], "v", color="#c00000", ms=8, label=f"peak {peak:.0f} N")
-    ax.set_xlabel("time in trial (s)")
-    ax.set_ylabel("vertical force (N)")
-    ax.set_title(f"trial {int(trial['id'])}: {trial['test']} {trial['side']}".strip())
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def _emg_figure(plt: Any, session: Any, trial: pd.Series, row: pd.Series | None) -> Any:
-    from labkit.signal import emg as emg_core
-
-    if "emg" not in session.streams:
-        return None
-    st = session.stream("emg")
-    t, data = _window(st, float(trial["start"]), float(trial["end"]))
-    labels = [lab for lab in st.labels if lab != "counter"]
-    if len(t) < 64 or not labels:
-        return None
-    cols = [st.labels.index(lab) for lab in labels]
-    x = emg_core.bandpass(data[:, cols].astype(np.float64), st.rate_hz)
-    env = emg_core.envelope(x, st.rate_hz, lowpass_hz=10.0)
-    fig, axes = plt.subplots(len(labels), 1, figsize=(9, 0.75 * len(labels) + 0.8), dpi=80, sharex=True)
-    axes = np.atleast_1d(axes)
-    t0 = float(trial["start"])
-    for k, (ax, lab) in enumerate(zip(axes, labels, strict=True)):
-        ax.plot(t - t0, env[:, k] * 1e3, lw=0.8, color="#375623")
-        onset = row.get(f"emg_onset_{lab}_s", float("nan")) if row is not None else float("nan")
-        if onset == onset:
-            ax.axvline(onset - t0, color="#c00000", lw=1)
-        ax.set_ylabel(lab, rotation=0, ha="right", fontsize=7)
-        ax.tick_params(labelsize=7)
-    axes[-1].set_xlabel("time in trial (s); envelope in mV, red: onset")
-    fig.tight_layout(h_pad=0.1)
-    return fig
-
-
-def _angles_figure(plt: Any, session: Any, trial: pd.Series, notes: list[str]) -> Any:
-    if "mocap" not in session.streams:
-        return None
-    from labkit.signal import kinematics as kin
-
-    st = session.stream("mocap")
-    t, data = _window(st, float(trial["start"]), float(trial["end"]))
-    if len(t) < 10:
-        return None
-    markers = {}
-    col = {lab: j for j, lab in enumerate(st.labels)}
-    for lab in st.labels:
-        name, _, axis = lab.rpartition(".")
-        if axis == "x" and f"{name}.y" in col and f"{name}.z" in col:
-            markers[name] = data[:, [col[lab], col[f"{name}.y"], col[f"{name}.z"]]].astype(np.float64)
-    try:
-        angles = kin.lower_limb_angles(kin.frames_from_markers(markers), sides=("r",))
-    except Exception as exc:  # the marker set may not support the model: say so in the report
-        notes.append(f"joint angles not drawn: {str(exc).splitlines()[0]}")
-        return None
-    fig, ax = plt.subplots(figsize=(9, 3.2), dpi=90)
-    t0 = float(trial["start"])
-    sag = {j: angles[f"{j}_r"][:, 0] for j in ("hip", "knee", "ankle")}
-    colours = {"hip": "#1f4e79", "knee": "#c55a11", "ankle": "#375623"}
-    for j, a in sag.items():
-        ax.plot(t - t0, a, lw=1, color=colours[j], label=f"{j} (r)")
-    try:
-        te = kin.triple_extension(sag["hip"], sag["knee"], sag["ankle"], st.rate_hz, t0_s=float(t[0]))
-        for j, ts in te.peak_velocity_s.items():
-            if ts == ts:
-                ax.axvline(ts - t0, color=colours[j], ls="--", lw=0.8)
-        notes.append(f"triple extension order: {', '.join(te.order)} (dashed: peak extension velocity)")
-    except Exception as exc:
-        notes.append(f"triple extension not found: {str(exc).splitlines()[0]}")
-    ax.set_xlabel("time in trial (s)")
-    ax.set_ylabel("flexion (deg)")
-    ax.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def _tare(session: Any) -> dict[str, float]:
-    from labkit.trials.replay import session_trials
-
-    try:
-        return session_trials(session).tare_n
-    except Exception:  # a file without a readable protocol: plot the raw force
-        return {}
-
-
-def plot_trial(session: Any, trial: int) -> TrialFigures:
-    """Figures of one trial: force-time curve, EMG envelopes, joint angles.
-
-    Parameters
-    ----------
-    session : labkit.Session
-    trial : int
-        Trial id (``session.trials["id"]``).
-
-    Returns
-    -------
-    TrialFigures
-        Matplotlib figures (``None`` for a stream the session lacks).
-    """
-    plt = _pyplot()
-    trials = session.trials
-    if trial not in trials.index:
-        raise ConfigError(f"{session.path}: no trial {trial}; the session has trials "
-                          f"{list(trials['id'])}")
-    rows = _trial_rows(session)
-    row = rows.loc[trial] if trial in rows.index else None
-    tr = trials.loc[trial]
-    notes: list[str] = []
-    force = _force_figure(plt, session, tr, row, _tare(session)) if "force" in session.streams else None
-    return TrialFigures(trial, force, _emg_figure(plt, session, tr, row),
-                        _angles_figure(plt, session, tr, notes), notes)
+#: metrics of the per-trial overview, after each test's headline (a test shows those it reports)
+_KEY_METRICS = ("net_peak_force_n", "rfd_0_100ms_n_s", "rfd_0_200ms_n_s", "time_to_peak_s",
+                "flight_time_s", "time_to_takeoff_s")
 
 
 def _png(fig: Any) -> bytes:
@@ -239,22 +63,144 @@ def save_trial_pngs(path: str | os.PathLike[str], trial: int, out_dir: str | os.
 
 _CSS = """body{font-family:sans-serif;margin:24px;color:#222;max-width:1100px}
 table{border-collapse:collapse;font-size:13px;margin:8px 0}td,th{border:1px solid #bbb;padding:3px 7px}
-th{background:#eee}tr.invalid td{background:#fde0e0}img{max-width:100%;display:block;margin:6px 0}
-.note{color:#555;font-size:13px}"""
+th{background:#eee}td.num{text-align:right;white-space:nowrap}tr.invalid td{background:#fde0e0}
+img{max-width:100%;display:block;margin:6px 0}.note{color:#555;font-size:13px}
+details{margin:4px 0 12px}summary{cursor:pointer;font-size:13px;color:#1f4e79}"""
 
 
-def _table_html(frame: pd.DataFrame, row_class: list[str] | None = None) -> str:
+def _table_html(frame: pd.DataFrame, row_class: list[str] | None = None,
+                numeric: tuple[str, ...] = ()) -> str:
+    """An HTML table of already formatted cells (columns in ``numeric`` right-aligned)."""
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     body = []
     for k, (_, r) in enumerate(frame.iterrows()):
         cls = f' class="{row_class[k]}"' if row_class and row_class[k] else ""
         cells = []
-        for v in r:
+        for col, v in zip(frame.columns, r, strict=True):
             if isinstance(v, float):
-                v = "" if math.isnan(v) else f"{v:.4g}"
-            cells.append(f"<td>{html.escape(str(v))}</td>")
+                v = format_value(v, "", with_unit=False)
+            align = ' class="num"' if col in numeric else ""
+            cells.append(f"<td{align}>{html.escape(str(v))}</td>")
         body.append(f"<tr{cls}>{''.join(cells)}</tr>")
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def _by_trial(tidy: pd.DataFrame) -> dict[int, pd.DataFrame]:
+    return {int(t): g.set_index("metric") for t, g in tidy.groupby("trial", sort=False)}
+
+
+def _cell(metrics: pd.DataFrame, metric: str) -> str:
+    if metric not in metrics.index:
+        return ""
+    return format_value(metrics.at[metric, "value"], str(metrics.at[metric, "unit"]))
+
+
+def _metrics_section(tidy: pd.DataFrame) -> str:
+    """One row per trial: identity, verdict, the test's headline and key metrics with units."""
+    from labkit.trials.catalogue import CATALOGUE
+
+    rows, classes = [], []
+    for tid, m in _by_trial(tidy).items():
+        first = m.iloc[0]
+        e = CATALOGUE.get(str(first["test"]))
+        headline = ""
+        if e is not None and e.headline in m.index:
+            headline = f"{e.headline_label} {_cell(m, e.headline)}"
+        row = {"trial": tid, "test": first["test"], "side": first["side"], "attempt": int(first["attempt"]),
+               "verdict": "valid" if first["valid"] else "INVALID", "headline": headline}
+        for key in _KEY_METRICS:
+            row[metric_title(key)] = "" if e is not None and key == e.headline else _cell(m, key)
+        row["reason"] = first["reason"]
+        rows.append(row)
+        classes.append("" if first["valid"] else "invalid")
+    table = pd.DataFrame(rows)
+    empty = [c for c in map(metric_title, _KEY_METRICS) if not table[c].astype(bool).any()]
+    table = table.drop(columns=empty)
+    numeric = ("headline", *map(metric_title, _KEY_METRICS))
+    result = str(tidy["result"].iloc[0]) or "(computed now)"
+    return (f"<h2>Metrics</h2><p class='note'>from results group {html.escape(result)}; "
+            "invalid trials in red; every metric of a trial is listed under its figures</p>"
+            + _table_html(table, classes, numeric))
+
+
+def _aggregates_section(session: Any, result: str) -> str:
+    """The stored per-test aggregates: the value each test (and side) is summarised by."""
+    from labkit.analysis.tidy import metric_unit
+    from labkit.trials.catalogue import CATALOGUE
+
+    if not result or result not in session.results:
+        return ""
+    agg = session.result(result).tables.get("aggregates")
+    if agg is None or len(agg) == 0:
+        return ""
+    rows = []
+    for _, a in agg.iterrows():
+        e = CATALOGUE.get(str(a.get("test", "")))
+        unit = metric_unit(str(a["metric"]), e.unit if e is not None else "N")
+        note = str(a.get("note", "") or "") if "note" in agg.columns else ""
+        if note == "nan":
+            note = ""
+        rows.append({"test / side": a["label"], "metric": f"{metric_title(str(a['metric']))} ({a['metric']})",
+                     "method": a["method"], "value": format_value(a["value"], unit),
+                     "valid/total": f"{int(a['n_valid'])}/{int(a['n_trials'])}",
+                     "repeat needed": "yes" if bool(a.get("repeat_needed", False)) else "no",
+                     "note": note})
+    table = pd.DataFrame(rows)
+    if not table["note"].astype(bool).any():
+        table = table.drop(columns="note")
+    return ("<h2>Per test</h2><p class='note'>aggregates of the valid trials (the stored "
+            f"<code>aggregates</code> table of {html.escape(result)})</p>"
+            + _table_html(table, numeric=("value", "valid/total")))
+
+
+def _trial_metrics_html(metrics: pd.DataFrame) -> str:
+    table = pd.DataFrame({"metric": list(metrics.index),
+                          "value": [format_value(v, str(u)) for v, u in
+                                    zip(metrics["value"], metrics["unit"], strict=True)]})
+    return (f"<details><summary>all {len(table)} metrics of this trial</summary>"
+            f"{_table_html(table, numeric=('value',))}</details>")
+
+
+def _trial_section(session: Any, tid: int, ctx: ReportContext, metrics: pd.DataFrame | None) -> list[str]:
+    figs = plot_trial(session, tid, ctx)
+    parts = [f"<h2>Trial {tid}</h2>"]
+    for kind, caption in (("force", "The analysed signal: onset (red), epochs or phases, peak"),
+                          ("emg", "EMG envelopes with onsets"),
+                          ("angles", "Joint angles (sagittal) and triple extension")):
+        fig = getattr(figs, kind)
+        if fig is not None:
+            b64 = base64.b64encode(_png(fig)).decode("ascii")
+            parts.append(f"<p class='note'>{caption}</p>"
+                         f"<img alt='{kind} trial {tid}' src='data:image/png;base64,{b64}'>")
+    for note in figs.notes:
+        parts.append(f"<p class='note'>{html.escape(note)}</p>")
+    if metrics is not None:
+        parts.append(_trial_metrics_html(metrics))
+    return parts
+
+
+def _date(iso: Any) -> str:
+    """``2026-12-03T08:28:47.252923+00:00`` -> ``2026-12-03 08:28:47``."""
+    text = str(iso or "")
+    return text[:19].replace("T", " ") if len(text) >= 19 else text
+
+
+def _session_section(path: Any, session: Any) -> list[str]:
+    info = session.info
+    summary = pd.DataFrame({"field": ["file", "athlete", "protocol", "date (UTC)", "status",
+                                      "session id", "operator"],
+                            "value": [str(path), info.get("subject", ""), info.get("protocol", ""),
+                                      _date(info.get("created_utc", "")), info.get("status", ""),
+                                      info.get("session_id", ""), info.get("operator", "")]})
+    streams = []
+    for name in session.streams:
+        st = session.stream(name)
+        rate = format_value(st.rate_hz, "Hz") if st.rate_hz > 0 else "irregular"
+        streams.append({"stream": name, "type": st.type, "rate (Hz)": rate,
+                        "channels": len(st.labels), "samples": st.n_samples,
+                        "duration (s)": format_value(st.duration_s, "s", with_unit=False)})
+    return ["<h2>Session</h2>" + _table_html(summary),
+            _table_html(pd.DataFrame(streams), numeric=("rate (Hz)", "channels", "samples", "duration (s)"))]
 
 
 def write_report(path: str | os.PathLike[str], out: str | os.PathLike[str]) -> Path:
@@ -272,53 +218,25 @@ def write_report(path: str | os.PathLike[str], out: str | os.PathLike[str]) -> P
     Path
         ``out``.
     """
+    from labkit.analysis.tidy import session_metrics
     from labkit.session.reader import open_session
 
     out = Path(out)
-    parts = []
     with open_session(path) as s:
         info = s.info
         title = f"labkit report: {info.get('subject', '')} {info.get('protocol', '')}".strip()
-        parts.append(f"<h1>{html.escape(title)}</h1>")
-        summary = pd.DataFrame({"field": ["file", "athlete", "protocol", "date (UTC)", "status",
-                                          "session id", "operator"],
-                                "value": [str(path), info.get("subject", ""), info.get("protocol", ""),
-                                          info.get("created_utc", ""), info.get("status", ""),
-                                          info.get("session_id", ""), info.get("operator", "")]})
-        parts.append("<h2>Session</h2>" + _table_html(summary))
-        streams = []
-        for name in s.streams:
-            st = s.stream(name)
-            streams.append({"stream": name, "type": st.type, "rate (Hz)": st.rate_hz,
-                            "channels": len(st.labels), "samples": st.n_samples,
-                            "duration (s)": st.duration_s})
-        parts.append(_table_html(pd.DataFrame(streams)))
-        rows = _trial_rows(s)
-        if len(rows):
-            keep = [c for c in ("label", "side", "attempt", "valid") if c in rows.columns]
-            keep += [m for m in _KEY_METRICS if m in rows.columns]
-            table = rows[keep].reset_index()
-            table["valid"] = ["valid" if v else "INVALID" for v in table["valid"]]
-            table["reason"] = list(rows["reason"])
-            classes = ["" if v == "valid" else "invalid" for v in table["valid"]]
-            parts.append(f"<h2>Metrics</h2><p class='note'>from results group "
-                         f"{html.escape(str(rows['result'].iloc[0]) or '(computed now)')}; "
-                         "invalid trials in red</p>" + _table_html(table, classes))
+        parts = [f"<h1>{html.escape(title)}</h1>", *_session_section(path, s)]
+        tidy = session_metrics(s)
+        per_trial = _by_trial(tidy) if len(tidy) else {}
+        if len(tidy):
+            parts.append(_metrics_section(tidy))
+            parts.append(_aggregates_section(s, str(tidy["result"].iloc[0])))
+        ctx = report_context(s)
+        if ctx.angles_note:
+            parts.append(f"<p class='note'>{html.escape(ctx.angles_note)}</p>")
         for tid in s.trials.index:
-            if s.trials.loc[tid, "status"] not in ("valid", "invalid"):
-                continue
-            figs = plot_trial(s, int(tid))
-            parts.append(f"<h2>Trial {int(tid)}</h2>")
-            for kind, caption in (("force", "Force-time curve: onset (red), epochs, peak"),
-                                  ("emg", "EMG envelopes with onsets"),
-                                  ("angles", "Joint angles (sagittal) and triple extension")):
-                fig = getattr(figs, kind)
-                if fig is not None:
-                    b64 = base64.b64encode(_png(fig)).decode("ascii")
-                    parts.append(f"<p class='note'>{caption}</p>"
-                                 f"<img alt='{kind} trial {int(tid)}' src='data:image/png;base64,{b64}'>")
-            for note in figs.notes:
-                parts.append(f"<p class='note'>{html.escape(note)}</p>")
+            if s.trials.loc[tid, "status"] in ("valid", "invalid"):
+                parts += _trial_section(s, int(tid), ctx, per_trial.get(int(tid)))
     doc = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
            f"<style>{_CSS}</style></head><body>{''.join(parts)}</body></html>")
     out.write_text(doc, encoding="utf-8")

@@ -4,7 +4,9 @@
 protocol writes (force plates, EMG, mocap, protocol text, ``weigh`` and ``trial`` events,
 trials and a ``protocol`` results group computed by the runner's own analysis), from the
 simulated athlete's signals, in well under a second. Tests and benchmarks use it to make
-tens or hundreds of sessions.
+tens or hundreds of sessions. :func:`write_protocol_session` does the same for any force
+protocol (``hip_battery``: IMTP, hip extension and flexion per side, trunk rotation both
+ways, CMJ), one attempt of each trial.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["write_battery_session"]
+__all__ = ["write_battery_session", "write_protocol_session"]
 
 EMG_RATE_HZ = 29 / 0.0135
 FORCE_RATE_HZ = 2000.0
@@ -67,44 +69,136 @@ def write_battery_session(path: str | os.PathLike[str], *, seed: int = 0, n_tria
     Path
         The file, holding a ``protocol`` results group (method ``labkit.protocol.runner``).
     """
-    from labkit.devices.sim.athlete import MARKERS as SIM_MARKERS
-    from labkit.devices.sim.athlete import MEDIAL_MARKERS, Athlete, AthleteParams
-    from labkit.session.results import write_result
-    from labkit.session.writer import SessionWriter
-    from labkit.trials.analyse import analyse_session_trials
-    from labkit.trials.outcome import TrialRecord
     from labkit.trials.protocols import load_protocol
     from labkit.trials.replay import step_at
 
     rng = np.random.default_rng([seed, 11])
     mass = float(body_mass_kg if body_mass_kg is not None else rng.uniform(60, 100))
     peak = float(peak_force_n if peak_force_n is not None else mass * 9.80665 * rng.uniform(2.8, 4.0))
-    params = AthleteParams(seed=seed, body_mass_kg=mass, peak_force_n=peak, hold_s=3.0)
-    a = Athlete(params)
     protocol, protocol_text = load_protocol("imtp")
     trial_path = "s2.a{}.s0"
     step = step_at(protocol, trial_path.format(1))
+    plan = [(trial_path.format(k), step, None, k) for k in range(1, n_trials + 1)]
+    return _write(Path(path), protocol, protocol_text, plan, rng,
+                  {"seed": seed, "body_mass_kg": mass, "peak_force_n": peak, "hold_s": 3.0},
+                  athlete or f"SIM{seed:03d}", "synthetic imtp battery", overwrite)
+
+
+def write_protocol_session(path: str | os.PathLike[str], protocol: str = "hip_battery", *,
+                           seed: int = 0, athlete: str | None = None, overwrite: bool = False) -> Path:
+    """Write a simulated session of any force protocol: one attempt of each of its trials.
+
+    Every trial step of the protocol is run once (``per_side`` steps once per side), as
+    ``labkit run --fast`` would (1.5 s quiet, 3 s effort, 0.8 s settle), by the simulated
+    athlete with its default parameters (80 kg, IMTP peak 2600 N, hip extension 400 N,
+    hip flexion 300 N, trunk rotation 120 N.m, CMJ 0.35 m), and analysed by the runner's
+    own analysis. No LSL, no real time: well under a second per trial.
+
+    Parameters
+    ----------
+    path : str or Path
+        Session file to write.
+    protocol : str
+        A shipped protocol's name or a protocol file (its tests must not need a muscle).
+    seed : int
+        Seeds the noise.
+    athlete : str, optional
+        Athlete code (default ``SIM<seed>``).
+    overwrite : bool
+        Replace an existing file.
+
+    Returns
+    -------
+    Path
+        The file, holding a ``protocol`` results group (method ``labkit.protocol.runner``).
+
+    Examples
+    --------
+    >>> import labkit  # doctest: +SKIP
+    >>> p = write_protocol_session("hip.h5", "hip_battery")  # doctest: +SKIP
+    >>> labkit.analyze(p).query("test == 'cmj'")  # doctest: +SKIP
+    """
+    from labkit.errors import ConfigError
+    from labkit.trials.catalogue import entry
+    from labkit.trials.protocols import load_protocol
+
+    proto, text = load_protocol(protocol)
+    plan = [(p, step, side, 1) for p, step, side in _first_attempts(proto.steps)]
+    for _, step, _, _ in plan:
+        if entry(step.test).needs_muscle:
+            raise ConfigError(f"{protocol}: test {step.test} needs a muscle's MVC, which "
+                              "write_protocol_session does not simulate; record it with `labkit run`")
+    rng = np.random.default_rng([seed, 13])
+    # plate moments are quieter than forces (about 0.1 N.m; trunk rotations are read from them)
+    return _write(Path(path), proto, text, plan, rng, {"seed": seed, "hold_s": 3.0},
+                  athlete or f"SIM{seed:03d}", f"synthetic {proto.name} session", overwrite,
+                  moment_noise=0.1)
+
+
+def _first_attempts(steps, prefix: str = "", side: str | None = None):
+    """(step path, trial step, side) of the first attempt of every trial step, in order."""
+    for i, st in enumerate(steps):
+        here = f"{prefix}s{i}"
+        if st.kind == "trial":
+            yield here, st.trial, st.trial.side or side
+        elif st.kind == "repeat":
+            yield from _first_attempts(st.body.steps, f"{here}.a1.", side)
+        elif st.kind == "per_side":
+            for sd in st.body.sides:
+                yield from _first_attempts(st.body.steps, f"{here}.{sd}.", sd)
+
+
+def _cue(a, step, side: str | None, go: float, trial: int) -> None:
+    """Cue the simulated athlete for one trial, as the runner's ``task`` and ``go`` cues do."""
+    from labkit.trials.catalogue import entry
+
+    test = entry(step.test)
+    kwargs = {}
+    if test.sided:
+        kwargs["side"] = (side or "left")[0]
+    if test.directional:
+        kwargs["direction"] = step.direction
+    hold = None if test.kind == "jump" else 3.0
+    a.go(test.sim_task, go, trial=trial, hold_s=hold, **kwargs)
+
+
+def _write(path: Path, protocol, protocol_text: str, plan, rng, athlete_params: dict,
+           subject: str, notes: str, overwrite: bool, moment_noise: float = 1.5) -> Path:
+    """Simulate ``plan`` (step path, step, side, attempt), write the session and its results.
+
+    The plates' forces get 1.5 N of white noise, their moments ``moment_noise`` N.m.
+    """
+    from labkit.devices.sim.athlete import MARKERS as SIM_MARKERS
+    from labkit.devices.sim.athlete import MEDIAL_MARKERS, Athlete, AthleteParams
+    from labkit.session.results import write_result
+    from labkit.session.writer import SessionWriter
+    from labkit.trials.analyse import analyse_session_trials
+    from labkit.trials.catalogue import entry, side_of
+    from labkit.trials.outcome import TrialRecord
+    from labkit.trials.replay import with_side
+
+    a = Athlete(AthleteParams(**athlete_params))
     t0 = 5000.0  # an LSL-like clock
     weigh = (t0 + 0.5, t0 + 2.5)
     windows = []
     start = t0 + 3.0
-    for k in range(1, n_trials + 1):
+    for k, (trial_path, step, side, attempt) in enumerate(plan, 1):
         go = start + step.quiet_s
-        a.go("imtp", go, trial=k, hold_s=3.0)
-        end = go + 3.0 + 0.8
-        windows.append((k, start, go, end))
+        _cue(a, step, side, go, k)
+        end = go + max(min(step.effort_s, 3.0), entry(step.test).min_window_s) + 0.8
+        windows.append((k, trial_path, with_side(step, side), side, attempt, start, go, end))
         start = end + 2.5
     duration = start - t0
-    path = Path(path)
     markers = (*SIM_MARKERS, *MEDIAL_MARKERS)
     streams = _streams(markers)
-    with SessionWriter(path, streams, protocol_text=protocol_text, subject=athlete or f"SIM{seed:03d}",
+    with SessionWriter(path, streams, protocol_text=protocol_text, subject=subject,
                        operator="labkit.analysis.synthetic", protocol=protocol.name,
-                       notes="synthetic imtp battery", overwrite=overwrite, fsync=False) as w:
+                       notes=notes, overwrite=overwrite, fsync=False) as w:
         n = int(duration * FORCE_RATE_HZ)
         t = t0 + np.arange(n) / FORCE_RATE_HZ
         loads = a.plate_loads(t)  # (n, 2, 6)
         noise = rng.normal(0.0, 1.5, loads.shape)
+        noise[:, :, 3:] *= moment_noise / 1.5
         w.append("force", np.c_[(loads + noise).reshape(n, 12), np.arange(n)], t)
         labels = [c.label for c in streams[1].channels[:-1]]
         n = int(duration * EMG_RATE_HZ)
@@ -121,13 +215,13 @@ def write_battery_session(path: str | os.PathLike[str], *, seed: int = 0, n_tria
         bw = float(np.mean(fz))
         w.add_event(weigh[1], "weigh", json.dumps({"body_weight_n": bw, "sd_n": float(np.std(fz)),
                                                    "start_s": weigh[0], "end_s": weigh[1]}), "protocol")
-        for k, s, go, e in windows:
-            w.add_trial(k, "imtp", s, e, "valid", attempt=k)
-            w.add_event(s, "trial", json.dumps({"id": k, "path": trial_path.format(k), "side": None}),
-                        "protocol")
+        for k, trial_path, step, side, attempt, s, go, e in windows:
+            w.add_trial(k, step.test, s, e, "valid", attempt=attempt,
+                        side=side_of(step.test, side, step.direction))
+            w.add_event(s, "trial", json.dumps({"id": k, "path": trial_path, "side": side}), "protocol")
             w.add_event(go, "go", "", "protocol")
-    records = [TrialRecord(k, trial_path.format(k), step, None, k, s, e, True, "")
-               for k, s, _, e in windows]
+    records = [TrialRecord(k, trial_path, step, side, attempt, s, e, True, "")
+               for k, trial_path, step, side, attempt, s, _, e in windows]
     table, aggregates, analyses = analyse_session_trials(path, records, bw, {})
     write_result(path, "protocol", method="labkit.protocol.runner",
                  params={"protocol": protocol.name, "protocol_version": protocol.version,

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from labkit.errors import ConfigError, SessionError
+from labkit.trials.formats import metric_unit
 
 __all__ = ["COLUMNS", "METHOD", "analyze", "metric_unit", "session_metrics", "stored_result_name"]
 
@@ -30,40 +31,6 @@ COLUMNS = ("path", "session_id", "athlete", "date", "protocol", "result", "test"
            "trial", "attempt", "metric", "value", "unit", "valid", "valid_analysis", "reason",
            "method", "params", "labkit_version")
 
-# metric-name suffix -> unit ("{f}" is the force unit of the trial: N, or N.m for moments)
-_SUFFIX_UNITS = (("_n_s", "{f}/s"), ("_n_kg", "{f}/kg"), ("_ns", "{f}.s"), ("_n", "{f}"),
-                 ("_nm", "N.m"), ("_m_s", "m/s"), ("_ms", "ms"), ("_m", "m"), ("_s", "s"),
-                 ("_w", "W"), ("_v", "V"), ("_j", "J"), ("_deg", "deg"), ("_rad", "rad"))
-
-
-def metric_unit(metric: str, force_unit: str = "N") -> str:
-    """The unit of a metric from its name (``rfd_0_100ms_n_s`` -> ``N/s``).
-
-    Parameters
-    ----------
-    metric : str
-        Metric name following labkit's units-in-names convention.
-    force_unit : str
-        Unit of the trial's force signal (``N``, or ``N.m`` for the free moment).
-
-    Returns
-    -------
-    str
-        The unit, or ``""`` for dimensionless metrics.
-
-    Examples
-    --------
-    >>> metric_unit("rfd_0_100ms_n_s"), metric_unit("net_peak_force_n", "N.m")
-    ('N/s', 'N.m')
-    >>> metric_unit("emd_gluteus_maximus_r_ms"), metric_unit("rsi_mod")
-    ('ms', '')
-    """
-    for suffix, unit in _SUFFIX_UNITS:
-        if metric.endswith(suffix):
-            return unit.format(f=force_unit or "N")
-    return ""
-
-
 def stored_result_name(session: Any) -> str | None:
     """The newest results group holding per-trial metrics (protocol run or re-analysis)."""
     for name in reversed(session.results):
@@ -73,15 +40,61 @@ def stored_result_name(session: Any) -> str | None:
     return None
 
 
-def _tidy(table: pd.DataFrame, analyses: Mapping[str, Any], meta: dict[str, Any]) -> pd.DataFrame:
-    """Melt a per-trial table into tidy rows."""
+def _force_units(table: pd.DataFrame) -> list[str]:
+    """Per trial, the unit of its signal: the catalogue's, else the stored ``unit`` column."""
+    from labkit.trials.catalogue import CATALOGUE
+
+    stored = table["unit"] if "unit" in table.columns else pd.Series("", index=table.index)
+    out = []
+    for test, unit in zip(table["test"], stored, strict=True):
+        e = CATALOGUE.get(str(test))
+        out.append(e.unit if e is not None else unit if isinstance(unit, str) and unit else "N")
+    return out
+
+
+def _applies(tests: pd.Series, metrics: pd.Series) -> np.ndarray:
+    """Which (test, metric) rows are metrics of their test (the catalogue's ``metrics``)."""
+    from labkit.trials.catalogue import CATALOGUE
+
+    cache: dict[tuple[str, str], bool] = {}
+    keep = np.empty(len(tests), dtype=bool)
+    for i, key in enumerate(zip(tests.astype(str), metrics, strict=True)):
+        if key not in cache:
+            e = CATALOGUE.get(key[0])
+            cache[key] = e is None or e.reports(key[1])  # an unknown test keeps everything
+        keep[i] = cache[key]
+    return keep
+
+
+def _sides(table: pd.DataFrame, trial_sides: Mapping[int, str] | None) -> pd.Series:
+    """The ``side`` column: the side of sided tests, the direction of directional ones.
+
+    Results stored before the direction went into their ``side`` column get it from the
+    session's trials table, which always held it.
+    """
+    from labkit.trials.catalogue import CATALOGUE
+
+    side = table["side"].fillna("").astype(str) if "side" in table.columns else \
+        pd.Series("", index=table.index)
+    if trial_sides:
+        for i, (test, trial) in enumerate(zip(table["test"], table["trial"], strict=True)):
+            e = CATALOGUE.get(str(test))
+            if e is not None and e.directional and not side.iloc[i]:
+                side.iloc[i] = trial_sides.get(int(trial), "")
+    return side
+
+
+def _tidy(table: pd.DataFrame, analyses: Mapping[str, Any], meta: dict[str, Any],
+          trial_sides: Mapping[int, str] | None = None) -> pd.DataFrame:
+    """Melt a per-trial table into tidy rows, each trial with the metrics of its test."""
     if table is None or len(table) == 0:
         return pd.DataFrame(columns=list(COLUMNS))
     metrics = [c for c in table.columns if c not in _IDENTITY and not c.endswith("_index")
                and table[c].dtype.kind in "fiu"]
     ident = table.reindex(columns=list(_IDENTITY)).copy()
+    ident["side"] = _sides(table, trial_sides)
     ident["valid_analysis"] = ident.pop("valid_from_file")
-    force_unit = table["unit"].astype(str) if "unit" in table.columns else pd.Series("N", index=table.index)
+    force_unit = _force_units(table)
     long = []
     for m in metrics:
         part = ident.copy()
@@ -91,6 +104,7 @@ def _tidy(table: pd.DataFrame, analyses: Mapping[str, Any], meta: dict[str, Any]
         part["_order"] = np.arange(len(table)) * len(metrics) + len(long)
         long.append(part)
     out = pd.concat(long, ignore_index=True).sort_values("_order", kind="stable")
+    out = out[_applies(out["test"], out["metric"])]
     out = out.drop(columns="_order").reset_index(drop=True)
     prov = {str(k): _provenance(v) for k, v in (analyses or {}).items()}
     none = ("", "{}", "", "{}")
@@ -107,6 +121,14 @@ def _tidy(table: pd.DataFrame, analyses: Mapping[str, Any], meta: dict[str, Any]
     for col in ("side", "reason", "label", "test"):
         out[col] = out[col].fillna("").astype(str)
     return out[list(COLUMNS)]
+
+
+def _trial_sides(session: Any) -> dict[int, str]:
+    """Trial id -> the ``side`` column of the session's trials table."""
+    trials = session.trials
+    if len(trials) == 0 or "side" not in trials.columns:
+        return {}
+    return {int(i): str(v or "") for i, v in zip(trials["id"], trials["side"], strict=True)}
 
 
 # values that describe the data rather than the method (per-channel thresholds, baselines)
@@ -244,9 +266,10 @@ def _session_metrics(s: Any, params: Mapping[str, Any] | None, *, write: bool,
         if name is not None:
             res = s.result(name)
             return _tidy(res.tables["trials"], res.provenance.get("params", {}).get("analyses", {}),
-                         _meta(s, name, str(res.provenance.get("labkit_version", ""))))
+                         _meta(s, name, str(res.provenance.get("labkit_version", ""))), _trial_sides(s))
     table, _, prov, name = reanalyse(s, params or None, write=False)
-    return _tidy(table, prov["params"]["analyses"], _meta(s, name, prov["labkit_version"]))
+    return _tidy(table, prov["params"]["analyses"], _meta(s, name, prov["labkit_version"]),
+                 _trial_sides(s))
 
 
 def _as_list(paths_or_sessions: Any) -> list[Any]:

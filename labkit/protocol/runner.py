@@ -312,10 +312,12 @@ class ProtocolRunner:
             if rec is not None and (rec.recording or rec.failure is not None):
                 rec.stop(status=status)
         finally:
-            self._cues = None  # destroys the cue outlet: a finished run leaves no stream behind
+            # the simulated lab listens to the cue stream: stop it (closing its inlet) before the
+            # cue outlet goes, or liblsl reports a transmission that "broke off" at a clean end
             if self._lab is not None and self._lab_started:
                 self._lab.stop()
                 self._lab_started = False
+            self._cues = None  # destroys the cue outlet: a finished run leaves no stream behind
 
     def _abort_current_trial(self) -> None:
         """Mark the trial in progress (if any) aborted: an interrupted trial is never 'running'."""
@@ -442,7 +444,7 @@ class ProtocolRunner:
     def _quiet_force(self, body: Any, cue: str, settle_s: float, what: str
                      ) -> tuple[Window, float, float]:
         """Cue, let the athlete settle, and capture ``body.duration_s`` of force."""
-        self.view.message(body.text)
+        self.view.cue(body.text)
         self._cue(cue)
         self._sleep(settle_s)
         start = self._now()
@@ -484,7 +486,7 @@ class ProtocolRunner:
 
     def _step_rest(self, body: Any) -> None:
         seconds = self._rest_s(body.duration_s)
-        self.view.message(f"{body.text}: {seconds:.0f} s")
+        self.view.rest(body.text, seconds)
         self._cue("rest")
         self._sleep(seconds)
 
@@ -518,7 +520,8 @@ class ProtocolRunner:
         self._recorder.add_trial(trial_id, step.test, start, status="running",
                                  side=side or step.direction or "", attempt=attempt)
         self._event("trial", {"id": trial_id, "path": path, "side": side})
-        info = {"id": trial_id, "label": trial_label(step, side), "attempt": attempt, "start_s": start}
+        info = {"id": trial_id, "label": trial_label(step, side), "attempt": attempt, "start_s": start,
+                "text": step.text, "step": step}
         self.current = info
         self._cue(f"trial:{trial_id}")
         self._cue(_cue_task(step, side))

@@ -10,6 +10,7 @@ code live and from the file. ``docs/architecture.md`` shows where it sits.
 - :mod:`labkit.trials.replay`: rebuild a stored session's trials from its events
 - :mod:`labkit.trials.isometric`, :mod:`~labkit.trials.jumps`, :mod:`~labkit.trials.mvc`:
   the analysis functions the catalogue names
+- :mod:`labkit.trials.formats`: metric units and readable values for screens and reports
 """
 
 from __future__ import annotations

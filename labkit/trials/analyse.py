@@ -18,7 +18,7 @@ import pandas as pd
 from labkit.config.protocol import TrialStep
 from labkit.errors import ConfigError, SignalError
 from labkit.signal.window import Window
-from labkit.trials.catalogue import entry
+from labkit.trials.catalogue import entry, side_of
 from labkit.trials.outcome import TrialOutcome, TrialRecord
 
 __all__ = ["aggregate_metric", "aggregates_table", "analyse_session_trials", "analyse_trial",
@@ -78,8 +78,9 @@ def analyse_trial(step: TrialStep, force: Window | None, emg: Window | None = No
 
 def _trial_row(trial: TrialRecord, outcome: TrialOutcome) -> dict[str, Any]:
     row = {"trial": trial.trial_id, "test": trial.step.test, "label": trial_label(trial.step, trial.side),
-           "side": trial.side or "", "attempt": trial.attempt, "valid": bool(trial.valid),
-           "reason": trial.reason, "valid_from_file": bool(outcome.valid)}
+           "side": side_of(trial.step.test, trial.side, trial.step.direction),
+           "attempt": trial.attempt, "valid": bool(trial.valid), "reason": trial.reason,
+           "valid_from_file": bool(outcome.valid)}
     row.update({k: v for k, v in outcome.metrics.items()
                 if isinstance(v, int | float | str | bool | np.floating | np.integer)})
     return row

@@ -15,11 +15,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Any, Literal
 
 from labkit.errors import ConfigError
 
-__all__ = ["CATALOGUE", "TESTS", "TestEntry", "entry", "force_tests", "side_of"]
+__all__ = ["CATALOGUE", "EMG_METRICS", "TESTS", "TestEntry", "entry", "force_tests", "side_of"]
 
 #: what a test's trial signal is (see :func:`labkit.trials.isometric.trial_signal`)
 SignalKind = Literal["sum_fz", "plate_fz", "sum_mz", "emg_channel"]
@@ -69,6 +70,12 @@ class TestEntry:
         The simulated athlete's motor task when cued for this test.
     min_window_s : float
         Shortest effort window the runner allows (a jump needs its flight and landing).
+    metrics : tuple of str
+        The metrics a trial of this test reports, as :mod:`fnmatch` patterns
+        (``rfd_*ms_n_s``); the tidy table and the report keep only these (see
+        :meth:`reports` and ``docs/metrics.md``).
+    phases : tuple of str
+        The phases of a jump, in order (``unweighting`` ... ``landing``); empty otherwise.
     """
 
     name: str
@@ -88,6 +95,29 @@ class TestEntry:
     uses_body_weight: bool = False
     sim_task: str = ""
     min_window_s: float = 0.0
+    metrics: tuple[str, ...] = ()
+    phases: tuple[str, ...] = ()
+
+    def reports(self, metric: str) -> bool:
+        """Whether a trial of this test reports ``metric`` (it matches one of :attr:`metrics`).
+
+        Parameters
+        ----------
+        metric : str
+            A metric name as in the results tables (``net_peak_force_n``).
+
+        Returns
+        -------
+        bool
+
+        Examples
+        --------
+        >>> entry("isometric_hip_flexion").reports("net_peak_force_n")
+        True
+        >>> entry("isometric_hip_flexion").reports("relative_peak_force_n_kg")
+        False
+        """
+        return any(fnmatchcase(metric, pattern) for pattern in self.metrics)
 
     def analysis_function(self) -> Callable[..., Any]:
         """The trial-analysis function (imported on first use: protocols load without numba)."""
@@ -103,23 +133,49 @@ def _resolve(dotted: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(module), name)
 
 
+#: metrics of every force test: each muscle's EMG onset and electromechanical delay
+EMG_METRICS = ("emg_onset_*_s", "emd_*_ms")
+#: isometric metrics of the effort above the baseline: meaningful on any trial signal
+_ISO_NET = ("onset_s", "onset_time_s", "onset_threshold_n", "baseline_sd_n", "weighing_range_n",
+            "net_peak_force_n", "time_to_peak_s", "peak_rfd_n_s", "rfd_*ms_n_s", "impulse_0_*ms_ns")
+#: isometric metrics of the signal's absolute level: only where the signal is the whole body's
+#: vertical force (body weight on it); on one plate or the free moment they mean nothing
+_ISO_ABSOLUTE = ("body_weight_n", "baseline_n", "pretension_n", "peak_force_n",
+                 "relative_peak_force_n_kg", "force_at_*ms_n")
+_JUMP_METRICS = ("body_weight_n", "baseline_sd_n", "weighing_range_n", "onset_s", "onset_time_s",
+                 "takeoff_s", "takeoff_time_s", "landing_s", "landing_time_s", "flight_time_s",
+                 "takeoff_velocity_m_s", "jump_height_m", "jump_height_flight_m",
+                 "time_to_takeoff_s", "rsi_mod", "peak_force_n", "min_force_n",
+                 "mean_propulsive_force_n", "peak_power_w", "mean_propulsive_power_w",
+                 "takeoff_threshold_n")
+#: metrics of a countermovement only (a squat jump has none)
+_COUNTERMOVEMENT_METRICS = ("countermovement_depth_m", "mean_braking_force_n")
+
+
 def _iso(name: str, title: str, signal: SignalKind, *, sign: float = 1.0, unit: str = "N",
          headline: str = "net_peak_force_n", sided: bool = False, directional: bool = False,
          sim_task: str | None = None) -> TestEntry:
     body_weight = signal == "sum_fz"
+    metrics = _ISO_NET + (_ISO_ABSOLUTE if body_weight else ()) + EMG_METRICS
     return TestEntry(
         name=name, title=title, kind="isometric", stream="force", signal=signal, sign=sign, unit=unit,
         analysis="labkit.trials.isometric.analyse_isometric", core="labkit.signal.force.isometric",
         headline=headline, headline_label="peak" if headline == "peak_force_n" else "net peak",
         sided=sided, directional=directional, uses_body_weight=body_weight,
-        sim_task=sim_task or name)
+        sim_task=sim_task or name, metrics=metrics)
 
 
-def _jump(name: str, title: str, core: str) -> TestEntry:
+def _jump(name: str, title: str, core: str, *, countermovement: bool = True) -> TestEntry:
+    phases = ("unweighting", "braking") if countermovement else ()
+    phases += ("propulsion", "flight", "landing")
+    metrics = (_JUMP_METRICS + (_COUNTERMOVEMENT_METRICS if countermovement else ())
+               + tuple(f"{ph}_{what}_s" for ph in phases for what in ("start", "end", "duration"))
+               + EMG_METRICS)
     return TestEntry(
         name=name, title=title, kind="jump", stream="force", signal="sum_fz", sign=1.0, unit="N",
         analysis="labkit.trials.jumps.analyse_jump", core=core, headline="jump_height_m",
-        headline_label="jump height", uses_body_weight=False, sim_task="cmj", min_window_s=2.5)
+        headline_label="jump height", uses_body_weight=False, sim_task="cmj", min_window_s=2.5,
+        metrics=metrics, phases=phases)
 
 
 _ENTRIES = (
@@ -129,11 +185,12 @@ _ENTRIES = (
     _iso("isometric_hip_flexion", "Isometric hip flexion", "plate_fz", sign=-1.0, sided=True),
     _iso("isometric_trunk_rotation", "Isometric trunk rotation", "sum_mz", unit="N.m", directional=True),
     _jump("cmj", "Countermovement jump", "labkit.signal.force.cmj"),
-    _jump("squat_jump", "Squat jump", "labkit.signal.force.squat_jump"),
+    _jump("squat_jump", "Squat jump", "labkit.signal.force.squat_jump", countermovement=False),
     TestEntry(name="mvc", title="Maximal voluntary contraction (EMG reference)", kind="mvc",
               stream="emg", signal="emg_channel", sign=1.0, unit="V",
               analysis="labkit.trials.mvc.analyse_mvc", core="labkit.signal.emg.mvc_reference",
-              headline="mvc_v", headline_label="MVC", needs_muscle=True, sim_task="mvc"),
+              headline="mvc_v", headline_label="MVC", needs_muscle=True, sim_task="mvc",
+              metrics=("mvc_v",)),
 )
 
 #: every test, by name
@@ -156,7 +213,12 @@ def force_tests() -> tuple[str, ...]:
 
 
 def side_of(test: str, side: str | None, direction: str | None) -> str:
-    """The ``side`` column of a trial: its side (sided tests) or direction (directional)."""
+    """The ``side`` column of a trial: its side (sided tests) or direction (directional).
+
+    The session's trials table, the stored results and the tidy table all hold this:
+    ``left``/``right`` for a hip test, the rotation (``left``/``right``) for trunk
+    rotation, ``""`` for tests of both legs.
+    """
     e = CATALOGUE.get(test)
     if e is not None and e.directional:
         return direction or side or ""

@@ -97,3 +97,25 @@ def test_the_one_emd_rule():
 
 def test_trial_steps_take_any_catalogue_test_and_the_protocol_checks_it():
     assert TrialStep(test="squat_jump").test == "squat_jump"  # structure only: names checked at load
+
+
+def test_each_entry_names_the_metrics_its_trials_report():
+    for name in force_tests():
+        e = entry(name)
+        assert e.reports("emg_onset_gluteus_maximus_r_s") and e.reports("emd_multifidus_l_ms"), name
+    for name in ("imtp", "isometric_squat"):
+        assert all(entry(name).reports(m) for m in ("peak_force_n", "relative_peak_force_n_kg",
+                                                     "body_weight_n", "force_at_100ms_n"))
+    for name in ("isometric_hip_extension", "isometric_hip_flexion", "isometric_trunk_rotation"):
+        e = entry(name)
+        assert not e.uses_body_weight
+        assert all(e.reports(m) for m in ("net_peak_force_n", "rfd_0_100ms_n_s", "rfd_50_100ms_n_s",
+                                          "impulse_0_100ms_ns", "peak_rfd_n_s", "onset_time_s"))
+        assert not any(e.reports(m) for m in ("peak_force_n", "relative_peak_force_n_kg", "body_weight_n",
+                                              "baseline_n", "pretension_n", "force_at_100ms_n"))
+    cmj, sj = entry("cmj"), entry("squat_jump")
+    assert cmj.phases == ("unweighting", "braking", "propulsion", "flight", "landing")
+    assert sj.phases == ("propulsion", "flight", "landing")
+    assert cmj.reports("braking_duration_s") and not sj.reports("braking_duration_s")
+    assert not cmj.reports("rfd_0_100ms_n_s") and not entry("imtp").reports("jump_height_m")
+    assert entry("mvc").metrics == ("mvc_v",)

@@ -327,7 +327,7 @@ class SimulatedLab:
         if self.listen_for_cues:
             self._listener = threading.Thread(target=self._listen, name="sim-cues", daemon=True)
             self._listener.start()
-        log.info("simulated lab %r started: %s", self.config.name,
+        log.debug("simulated lab %r started: %s", self.config.name,
                  ", ".join(f"{s.spec.name} ({s.spec.source_id})" for s in self.sources.values()))
         return self
 
@@ -436,8 +436,8 @@ class SimulatedLab:
                 log.warning("cue %r ignored: %s", c, exc)
                 return out
             if effort.shifted_s:
-                log.warning("cue at %.3f arrived late; effort shifted by %.1f ms", stamp,
-                            1e3 * effort.shifted_s)
+                log.debug("cue at %.3f arrived late; effort shifted by %.1f ms", stamp,
+                          1e3 * effort.shifted_s)
             for msg in self.athlete.truth(effort, self.emg_labels):
                 out.append(self._publish(msg, stamp))
         elif cmd in ("stop", "relax"):
@@ -484,7 +484,7 @@ class SimulatedLab:
                         log.debug("could not open marker stream %s: %s", key, exc)
                         continue
                     self._inlets[key] = (inlet, corr)
-                    log.info("listening to cue stream %r (%s)", info.name(), key)
+                    log.debug("listening to cue stream %r (%s)", info.name(), key)
             for inlet, corr in list(self._inlets.values()):
                 try:
                     samples, stamps = inlet.pull_chunk(timeout=0.0)
