@@ -258,6 +258,7 @@ def print_run_results(table: Any, aggregates: Any, path: Path, result_name: str)
     from rich.table import Table
 
     from labkit.trials.catalogue import CATALOGUE
+    from labkit.trials.formats import format_value
 
     con = console()
     t = Table(title=f"trials ({path}, results group '{result_name}')", title_justify="left")
@@ -269,24 +270,25 @@ def print_run_results(table: Any, aggregates: Any, path: Path, result_name: str)
         unit = row.get("unit", test.unit) if isinstance(row.get("unit"), str) else test.unit
         other = ""
         if test.kind == "jump":
-            other = f"peak force {fmt(row.get('peak_force_n'), 0)} N"
+            other = f"peak force {format_value(row.get('peak_force_n', float('nan')), 'N')}"
         # EMD of the muscles whose onset belongs to this effort (the one EMD rule, applied
         # when the trial was analysed: labkit.signal.timing.effort_onset)
         emd = [float(row[c]) for c in table.columns if c.startswith("emd_") and np.isfinite(row[c])]
         if emd:
             other = (other + " " if other else "") + f"EMD {np.median(emd):.0f} ms ({len(emd)} mm.)"
         value = row.get(test.headline)
+        value = float("nan") if value is None else value
         if test.kind == "jump":
-            shown = f"jump {fmt(value * 100 if value is not None else None, 1)} cm"
+            shown = f"jump height {format_value(value, 'm')}"
         elif test.kind == "mvc":
-            shown = f"MVC {fmt(value * 1e3 if value is not None else None, 3)} mV"
+            shown = f"MVC {format_value(value, 'V')}"
         else:
-            shown = f"{test.headline_label} {fmt(value, 0)} {unit}"
-        rfd_unit = f" {unit}/s" if test.kind == "isometric" else ""
+            shown = f"{test.headline_label} {format_value(value, unit)}"
+        rfd = [format_value(row.get(k, float("nan")), f"{unit}/s") or "-" if test.kind == "isometric" else "-"
+               for k in ("rfd_0_100ms_n_s", "rfd_0_200ms_n_s")]
         t.add_row(str(row["trial"]), str(row["label"]), str(row["attempt"]),
-                  "yes" if row["valid"] else "[red]no[/red]", shown,
-                  fmt(row.get("rfd_0_100ms_n_s"), 0) + rfd_unit,
-                  fmt(row.get("rfd_0_200ms_n_s"), 0) + rfd_unit, other, str(row["reason"])[:60])
+                  "yes" if row["valid"] else "[red]no[/red]", shown, rfd[0], rfd[1], other,
+                  str(row["reason"])[:60])
     con.print(t)
     if aggregates is not None and len(aggregates):
         a = Table(title="per test", title_justify="left")
