@@ -144,10 +144,12 @@ def run(
     else:
         view = View(lambda msg: console.print(f"[cyan]>[/cyan] {msg}"))
     lab = None
-    from labkit.devices.sim.lab import SimulatedLab, is_simulated, private_lab_config
+    from labkit.devices.sim.private import is_simulated, private_lab_config
 
     if is_simulated(cfg):  # the simulated lab is this command's to start, on a loopback of its own
-        cfg, cfg_text = private_lab_config(cfg, cfg_text)
+        cfg, cfg_text = private_lab_config(cfg, cfg_text)  # before anything loads liblsl
+        from labkit.devices.sim.lab import SimulatedLab
+
         lab = SimulatedLab(cfg)
     runner = ProtocolRunner(proto, proto_text, cfg, cfg_text, options, view, lab=lab)
     again = _resume_command(protocol, path, config=config, unattended=unattended, fast=fast)

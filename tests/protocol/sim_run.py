@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from labkit.devices.sim.lab import SimulatedLab, private_lab_config
+from labkit.devices.sim.lab import SimulatedLab
+from labkit.devices.sim.private import private_lab_config
 from labkit.protocol.runner import ProtocolRunner
 
 
