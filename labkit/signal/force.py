@@ -20,7 +20,7 @@ Input with NaN or inf samples (dropped samples) is rejected with a
 
 from __future__ import annotations
 
-# The analyses live in one module per stage (force_isometric, force_jump,
+# The analyses live in one module per stage (force_isometric, force_jump, force_limbs,
 # force_aggregate, force_plates); this module is the public entry point and re-exports
 # them, so ``force.isometric(...)`` and the provenance method names
 # (``labkit.signal.force.isometric``) stay as they are. The ``X as X`` names are not in
@@ -36,6 +36,8 @@ from labkit.signal.force_isometric import _isometric_setup as _isometric_setup
 from labkit.signal.force_jump import PHASES as PHASES
 from labkit.signal.force_jump import JumpResult, cmj, cmj_batch, squat_jump
 from labkit.signal.force_jump import _jump_defaults as _jump_defaults
+from labkit.signal.force_limbs import ASYMMETRY_FORMULAS as ASYMMETRY_FORMULAS
+from labkit.signal.force_limbs import LimbResult, asymmetry, limbs, limbs_of
 from labkit.signal.force_plates import (
     centre_of_pressure,
     combine_plates,
@@ -48,8 +50,10 @@ from labkit.signal.force_plates import (
 __all__ = [
     "IsometricResult",
     "JumpResult",
+    "LimbResult",
     "TrialAggregate",
     "aggregate_trials",
+    "asymmetry",
     "centre_of_pressure",
     "cmj",
     "cmj_batch",
@@ -58,6 +62,8 @@ __all__ = [
     "isometric",
     "isometric_batch",
     "kistler_8ch",
+    "limbs",
+    "limbs_of",
     "plate_6ch",
     "repeat_needed",
     "squat_jump",

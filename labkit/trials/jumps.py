@@ -9,6 +9,7 @@ from labkit.errors import SignalError
 from labkit.signal.window import Window
 from labkit.trials.catalogue import entry
 from labkit.trials.emg_onsets import emg_onsets
+from labkit.trials.limbs import ASYMMETRY_OPTION, limb_metrics
 from labkit.trials.outcome import TrialOutcome, flag_text
 
 __all__ = ["analyse_jump"]
@@ -30,17 +31,22 @@ def analyse_jump(step: TrialStep, force: Window | None, emg: Window | None,
     -------
     TrialOutcome
         Metrics include the session-clock times ``onset_time_s``, ``takeoff_time_s`` and
-        ``landing_time_s``.
+        ``landing_time_s``, and on two plates the per-limb metrics and asymmetry
+        (:func:`labkit.trials.limbs.limb_metrics`).
     """
     test = entry(step.test)
     if force is None:
         raise SignalError(f"test {step.test} needs the force stream; add it to the hardware config")
     fz, labels = force.sum_of(".Fz")
     core = test.core_function()
-    kwargs = {k: val for k, val in step.analysis.items() if k not in ("plate", "emg")}
+    kwargs = {k: val for k, val in step.analysis.items() if k not in ("plate", "emg", ASYMMETRY_OPTION)}
     r = core(fz, force.rate_hz, **kwargs)
     params = dict(r.params)
     metrics = {k: val for k, val in r.to_dict().items() if k not in ("flags", "valid", "method")}
+    limb, limb_params = limb_metrics(step, force, r)
+    metrics.update(limb)
+    if limb_params:
+        params["limbs"] = limb_params
     t0 = float(force.times[0])
     for key in ("onset_s", "takeoff_s", "landing_s"):
         value = getattr(r, key, float("nan"))

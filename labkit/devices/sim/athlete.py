@@ -108,6 +108,9 @@ class AthleteParams:
     reaction_time_s: float = 0.18
     hold_s: float = 4.0
     left_share: float = 0.5
+    #: (L - R) / max(L, R) * 100 of every force both feet share (standing, pulls, jumps);
+    #: positive: the left leg is stronger. Nonzero sets the left share (left_fraction).
+    limb_asymmetry_pct: float = 0.0
     sway_m: float = 0.005
     hip_extension_peak_n: float = 400.0
     hip_flexion_peak_n: float = 300.0
@@ -137,6 +140,16 @@ class AthleteParams:
     thigh_length_m: float = 0.42
     shank_length_m: float = 0.42
     foot_length_m: float = 0.25
+
+    @property
+    def left_fraction(self) -> float:
+        """The left plate's share of the force both feet share: ``left_share``, or from
+        ``limb_asymmetry_pct`` = a %: 1 / (2 - a) for a >= 0 (so (L - R) / L = a), else
+        (1 - |a|) / (2 - |a|)."""
+        a = self.limb_asymmetry_pct / 100.0
+        if a == 0.0:
+            return self.left_share
+        return 1.0 / (2.0 - a) if a > 0 else (1.0 + a) / (2.0 + a)
 
     @property
     def body_weight_n(self) -> float:
@@ -200,6 +213,12 @@ class AthleteParams:
                               f"({self.body_weight_n:.1f} N)")
         if not 0.0 <= self.left_share <= 1.0:
             raise ConfigError(f"athlete.left_share={self.left_share} must be within 0..1")
+        if not -100.0 < self.limb_asymmetry_pct < 100.0:
+            raise ConfigError(f"athlete.limb_asymmetry_pct={self.limb_asymmetry_pct} must be "
+                              "within (-100, 100)")
+        if self.limb_asymmetry_pct != 0.0 and self.left_share != 0.5:
+            raise ConfigError("athlete.limb_asymmetry_pct and athlete.left_share both split the "
+                              "feet's force; set one of them")
         if not 0.0 < self.cmj_unweighting_fraction < 1.0:
             raise ConfigError(f"athlete.cmj_unweighting_fraction={self.cmj_unweighting_fraction} "
                               "must be within (0, 1)")

@@ -1,7 +1,9 @@
 """Force model of the simulated athlete: ground reaction forces and moments on the plates.
 
-Vertical force summed over both feet, split ``left_share`` : 1 - ``left_share`` between
-the left plate ``fp1`` and the right plate ``fp2``:
+Vertical force summed over both feet, split ``left_fraction`` : 1 - ``left_fraction``
+between the left plate ``fp1`` and the right plate ``fp2`` (``left_share``, or from
+``limb_asymmetry_pct``: every shared force, so every per-limb metric, is that much
+smaller on the weaker side):
 
 * quiet standing: ``F = BW = m g`` exactly (plates add their own noise);
 * isometric pulls (``imtp``): ``F = BW + A (1 - exp(-(t - t_on)/tau))`` from the onset
@@ -141,7 +143,7 @@ def added_loads(p: AthleteParams, efforts: Iterable[Effort], t: np.ndarray) -> d
     Returns
     -------
     dict
-        ``both`` (vertical, both feet, split by ``left_share``), ``l`` and ``r``
+        ``both`` (vertical, both feet, split by ``left_fraction``), ``l`` and ``r``
         (vertical, on the left or right plate only) in N, and ``mz`` (free moment, N·m).
     """
     z = np.zeros_like(t)
@@ -185,7 +187,8 @@ def plate_forces(p: AthleteParams, loads: dict[str, np.ndarray], sway: tuple[np.
         fz = [total + loads["l"] + loads["r"]]
         mzs = [loads["mz"]]
     else:
-        fz = [p.left_share * total + loads["l"], (1 - p.left_share) * total + loads["r"]]
+        share = p.left_fraction
+        fz = [share * total + loads["l"], (1 - share) * total + loads["r"]]
         fz += [np.zeros_like(t)] * (n_pl - 2)
         mzs = [0.5 * loads["mz"], 0.5 * loads["mz"]] + [np.zeros_like(t)] * (n_pl - 2)
     f, ph = sway

@@ -46,6 +46,8 @@ def _effort_head(p: AthleteParams, e: Effort) -> dict[str, Any]:
     if e.shifted_s:
         head["shifted_s"] = r6(e.shifted_s)
     head["body_weight_n"] = r6(p.body_weight_n)
+    if p.left_fraction != 0.5 and e.task in ("imtp", "cmj"):  # the feet share the force
+        head["left_fraction"] = r6(p.left_fraction)
     return head
 
 
@@ -60,7 +62,7 @@ def _isometric_signal(p: AthleteParams, e: Effort, head: dict[str, Any]) -> floa
         amp = p.hip_extension_peak_n if ext else p.hip_flexion_peak_n
         head["signal"] = f"{'fp1' if e.side == 'l' else 'fp2'}.Fz"
         head["sign"] = 1 if ext else -1
-        head["baseline"] = bw * (p.left_share if e.side == "l" else 1 - p.left_share)
+        head["baseline"] = bw * (p.left_fraction if e.side == "l" else 1 - p.left_fraction)
     elif e.task == "isometric_trunk_rotation":
         amp, head["signal"], head["baseline"] = p.trunk_rotation_peak_nm, "Mz_total", 0.0
         head["sign"] = 1 if e.direction == "left" else -1
