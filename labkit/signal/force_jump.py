@@ -85,6 +85,17 @@ class JumpResult:
     flags: tuple[str, ...]
     params: Mapping[str, Any] = field(repr=False)
 
+    def limb_windows(self, end_s: float) -> dict[str, Any]:
+        """Windows :func:`labkit.signal.force.limbs_of` compares the limbs over (``end_s``:
+        the trace's last sample)."""
+        ph = self.phases
+        on, to = self.onset_s, self.takeoff_s
+        return {"weighing_s": (self.weighing_start_s, self.weighing_end_s), "peak_s": (on, to),
+                "impulses_s": {"unweighting_impulse_ns": ph["unweighting"],
+                               "braking_impulse_ns": ph["braking"],
+                               "propulsive_impulse_ns": ph["propulsion"], "push_impulse_ns": (on, to)},
+                "means_s": {"mean_propulsive_force_n": ph["propulsion"]}}  # fmt: skip
+
     def to_dict(self) -> dict[str, Any]:
         """Flat scalar metrics (one table row); phases become ``<phase>_start_s`` etc."""
         d: dict[str, Any] = {}

@@ -23,9 +23,9 @@ from labkit._version import __version__
 from labkit.errors import SignalError
 from labkit.signal import _force_kernels as _k
 from labkit.signal._checks import check_fs
-from labkit.signal._force_common import check_trace, ms_key
+from labkit.signal._force_common import check_trace
 
-__all__ = ["ASYMMETRY_FORMULAS", "LimbResult", "asymmetry", "limbs", "limbs_of"]
+__all__ = ["ASYMMETRY_FORMULAS", "LimbResult", "asymmetry", "epoch_windows", "limbs", "limbs_of"]
 
 
 def _pct_max(left: float, right: float) -> float:
@@ -215,17 +215,18 @@ def limbs(
 
 def limbs_of(result: Any, f_left_n: ArrayLike, f_right_n: ArrayLike, fs_hz: float, *,
              formula: str = "percent_max") -> LimbResult:
-    """:func:`limbs` over the landmarks of a jump or isometric result of the summed force.
+    """:func:`limbs` over the landmarks of a result of the summed force.
 
-    Jumps (:class:`~labkit.signal.force_jump.JumpResult`): weight over its weighing
+    The result says which windows its limbs are compared over (its ``limb_windows()``):
+    jumps (:class:`~labkit.signal.force_jump.JumpResult`): weight over the weighing
     window, peak force onset -> take-off, net impulses of unweighting, braking,
-    propulsion and the whole push (onset -> take-off), mean propulsive force.
-    Isometric (:class:`~labkit.signal.force_isometric.IsometricResult`): weight over the
-    weighing window, peak force onset -> end, net impulse and RFD 0 -> X ms for its epochs.
+    propulsion and the whole push, mean propulsive force; isometric tests
+    (:class:`~labkit.signal.force_isometric.IsometricResult`): peak force onset -> end,
+    net impulse and RFD 0 -> X ms for its epochs; drop jumps: the contact.
 
     Parameters
     ----------
-    result : JumpResult or IsometricResult
+    result : JumpResult, IsometricResult or DropJumpResult
         The analysis of ``f_left_n + f_right_n``.
     f_left_n, f_right_n : array_like
     fs_hz : float
@@ -236,28 +237,14 @@ def limbs_of(result: Any, f_left_n: ArrayLike, f_right_n: ArrayLike, fs_hz: floa
     LimbResult
     """
     fs = check_fs(fs_hz)
+    windows = getattr(result, "limb_windows", None)
+    if windows is None:
+        raise SignalError(f"limbs_of takes a force result with limb_windows(), not {type(result).__name__}")
     n = np.asarray(f_left_n).shape[0]
-    end = (n - 1) / fs
-    method = result.params["method"]
-    if method in ("cmj", "squat_jump"):
-        ph = result.phases
-        on, to = result.onset_s, result.takeoff_s
-        prop = ph["propulsion"]
-        return limbs(f_left_n, f_right_n, fs, weighing_s=(result.weighing_start_s, result.weighing_end_s),
-                     peak_s=(on, to),
-                     impulses_s={"unweighting_impulse_ns": ph["unweighting"],
-                                 "braking_impulse_ns": ph["braking"],
-                                 "propulsive_impulse_ns": prop, "push_impulse_ns": (on, to)},
-                     means_s={"mean_propulsive_force_n": prop}, formula=formula)  # fmt: skip
-    if method == "isometric":
-        p = result.params
-        w0 = float(p["weighing_start_s"])
-        on = result.onset_s
-        epochs = {float(ms): (on, min(end, on + ms / 1000.0) if on + ms / 1000.0 <= end else math.nan)
-                  for ms in p["epochs_ms"]}  # fmt: skip
-        return limbs(f_left_n, f_right_n, fs, weighing_s=(w0, w0 + float(p["weighing_s"])),
-                     peak_s=(on, end),
-                     impulses_s={f"impulse_0_{ms_key(ms)}ms_ns": w for ms, w in epochs.items()},
-                     rfd_s={f"rfd_0_{ms_key(ms)}ms_n_s": w for ms, w in epochs.items()},
-                     formula=formula)  # fmt: skip
-    raise SignalError(f"limbs_of takes a jump or isometric result, not method {method!r}")
+    return limbs(f_left_n, f_right_n, fs, **windows((n - 1) / fs), formula=formula)
+
+
+def epoch_windows(onset_s: float, epochs_ms, end_s: float) -> dict[float, tuple[float, float]]:
+    """``{ms: (onset, onset + ms)}`` for epochs inside the trace (NaN past its end)."""
+    return {float(ms): (onset_s, onset_s + ms / 1000.0) if onset_s + ms / 1000.0 <= end_s
+            else (math.nan, math.nan) for ms in epochs_ms}  # fmt: skip
