@@ -29,6 +29,7 @@ from __future__ import annotations
 from labkit.signal._force_common import G_STANDARD as G_STANDARD
 from labkit.signal.force_aggregate import AGGREGATES as AGGREGATES
 from labkit.signal.force_aggregate import TrialAggregate, aggregate_trials, repeat_needed
+from labkit.signal.force_drop_jump import DropJumpResult, drop_jump
 from labkit.signal.force_isometric import ONSET_METHODS as ONSET_METHODS
 from labkit.signal.force_isometric import IsometricResult, isometric, isometric_batch
 from labkit.signal.force_isometric import _iso_defaults as _iso_defaults
@@ -48,6 +49,7 @@ from labkit.signal.force_plates import (
 )
 
 __all__ = [
+    "DropJumpResult",
     "IsometricResult",
     "JumpResult",
     "LimbResult",
@@ -58,6 +60,7 @@ __all__ = [
     "cmj",
     "cmj_batch",
     "combine_plates",
+    "drop_jump",
     "free_moment",
     "isometric",
     "isometric_batch",

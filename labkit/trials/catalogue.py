@@ -115,11 +115,14 @@ def _iso(name: str, title: str, signal: SignalKind, *, sign: float = 1.0, unit: 
         sim_task=sim_task or name)
 
 
-def _jump(name: str, title: str, core: str) -> TestEntry:
+def _jump(name: str, title: str, core: str, *, headline: str = "jump_height_m",
+          headline_label: str = "jump height", sim_task: str = "cmj",
+          min_window_s: float = 2.5) -> TestEntry:
     return TestEntry(
         name=name, title=title, kind="jump", stream="force", signal="sum_fz", sign=1.0, unit="N",
-        analysis="labkit.trials.jumps.analyse_jump", core=core, headline="jump_height_m",
-        headline_label="jump height", uses_body_weight=False, sim_task="cmj", min_window_s=2.5)
+        analysis="labkit.trials.jumps.analyse_jump", core=core, headline=headline,
+        headline_label=headline_label, uses_body_weight=False, sim_task=sim_task,
+        min_window_s=min_window_s)
 
 
 _ENTRIES = (
@@ -130,6 +133,8 @@ _ENTRIES = (
     _iso("isometric_trunk_rotation", "Isometric trunk rotation", "sum_mz", unit="N.m", directional=True),
     _jump("cmj", "Countermovement jump", "labkit.signal.force.cmj"),
     _jump("squat_jump", "Squat jump", "labkit.signal.force.squat_jump"),
+    _jump("drop_jump", "Drop jump", "labkit.signal.force.drop_jump", headline="rsi",
+          headline_label="RSI", sim_task="drop_jump", min_window_s=3.0),
     TestEntry(name="mvc", title="Maximal voluntary contraction (EMG reference)", kind="mvc",
               stream="emg", signal="emg_channel", sign=1.0, unit="V",
               analysis="labkit.trials.mvc.analyse_mvc", core="labkit.signal.emg.mvc_reference",

@@ -16,8 +16,9 @@ timeline and the signals devices ask for); the models are in modules of their ow
 
 Tasks (:data:`TASKS`): isometric pulls (``imtp``), segment tests
 (``isometric_hip_extension``, ``isometric_hip_flexion``, ``isometric_trunk_rotation``),
-``cmj``, ``mvc`` (EMG only, no force change), ``quiet`` (nothing) and ``step_off`` (the
-plates are unloaded for ``step_off_duration_s``).
+``cmj``, ``drop_jump`` (from a box beside the plates: the athlete climbs it when the task
+is announced, :meth:`Athlete.get_on_box`), ``mvc`` (EMG only, no force change), ``quiet``
+(nothing) and ``step_off`` (the plates are unloaded for ``step_off_duration_s``).
 
 Misbehaviours (``Effort.misbehave``): ``countermovement`` (a ``countermovement_depth_n``
 dip over ``countermovement_duration_s`` before the pull, which then starts that much
@@ -80,7 +81,7 @@ _smoothstep = _force.smoothstep
 _r6 = _truth.r6
 
 TASKS = ("quiet", "imtp", "isometric_hip_extension", "isometric_hip_flexion",
-         "isometric_trunk_rotation", "cmj", "mvc", "step_off")
+         "isometric_trunk_rotation", "cmj", "drop_jump", "mvc", "step_off")
 MISBEHAVIOURS = ("countermovement", "pretension", "step_off", "weak_emg", "missing_emg")
 
 DEFAULT_EMG_LEAD_S = {
@@ -126,6 +127,9 @@ class AthleteParams:
     cmj_countermovement_s: float = 0.6
     cmj_propulsion_s: float = 0.25
     cmj_landing_peak_s: float = 0.06
+    drop_jump_box_height_m: float = 0.30
+    drop_jump_contact_s: float = 0.22
+    drop_jump_height_m: float = 0.28
     cmj_extension_lags_s: Mapping[str, float] = field(
         default_factory=lambda: {"hip": 0.0, "knee": 0.03, "ankle": 0.06})
     emg_lead_s: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_EMG_LEAD_S))
@@ -203,7 +207,8 @@ class AthleteParams:
                     "reaction_time_s", "hold_s", "cmj_jump_height_m", "cmj_countermovement_s",
                     "cmj_propulsion_s", "cmj_landing_peak_s", "emg_rise_s", "emg_fall_s",
                     "heart_rate_bpm", "countermovement_duration_s", "step_off_duration_s",
-                    "step_ramp_s", "thigh_length_m", "shank_length_m", "foot_length_m")
+                    "step_ramp_s", "thigh_length_m", "shank_length_m", "foot_length_m",
+                    "drop_jump_box_height_m", "drop_jump_contact_s", "drop_jump_height_m")
         for name in positive:
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
@@ -254,6 +259,8 @@ class Effort:
     shifted_s: float = 0.0
     #: when pretension began (set when the athlete pre-tensioned while getting set, before GO)
     pretension_start_s: float | None = None
+    #: drop jumps: when the athlete began climbing the box (the plates unload from then)
+    box_start_s: float | None = None
 
     def has(self, what: str) -> bool:
         return any(m == what or m.startswith(what + ":") for m in self.misbehave)
@@ -364,6 +371,11 @@ class Athlete:
         start = cue_s + p.reaction_time_s
         onset = start
         set_pretension = self._take_pretension_hold() if "pretension" in misbehave else None
+        box_start, climbing_now = None, False
+        if task == "drop_jump":  # on the box since the announcement, or climbing it now
+            box_start = self._take_hold("box")
+            if box_start is None:
+                box_start, onset, climbing_now = start, start + 2 * p.step_ramp_s, True
         if "countermovement" in misbehave and task != "step_off":
             onset += p.countermovement_duration_s
         if "pretension" in misbehave and task != "step_off" and set_pretension is None:
@@ -374,17 +386,25 @@ class Athlete:
         elif task == "cmj":
             c = _force.cmj_shape(p)
             end = onset + c.t1 + c.t2 + c.t_flight + 1.0
+        elif task == "drop_jump":
+            d = _force.drop_jump_shape(p)
+            end = onset + d.t_fall + d.contact_s + d.t_flight + 1.0
         else:
             end = onset + hold
         lead = max(p.emg_lead_s.values()) if task not in ("quiet", "step_off") else 0.0
         start = min(start, onset - lead)
         effort = Effort(task=task, cue_s=float(cue_s), onset_s=onset, end_s=end, start_s=start,
                         trial=trial, side=side, muscle=muscle, direction=direction,
-                        misbehave=misbehave, pretension_start_s=set_pretension)
+                        misbehave=misbehave, pretension_start_s=set_pretension,
+                        box_start_s=box_start)
         if not_before_s is not None and start < not_before_s:
             d = not_before_s - start
             effort = dataclasses.replace(effort, onset_s=onset + d, end_s=end + d, start_s=start + d,
                                          shifted_s=d)
+            if climbing_now:  # a box hold taken already unloaded the plates: it stays
+                effort = dataclasses.replace(effort, box_start_s=box_start + d)
+        if effort.box_start_s is not None:  # the effort shapes the signals from the climb on
+            effort = dataclasses.replace(effort, start_s=min(effort.start_s, effort.box_start_s))
         with self._lock:
             self._efforts = (*self._efforts, effort)
         return effort
@@ -405,14 +425,32 @@ class Athlete:
             self._efforts = (*self._efforts, hold)
         return start
 
+    def get_on_box(self, cue_s: float, *, not_before_s: float | None = None) -> float:
+        """Climb the box beside the plates (a drop jump is announced): the plates unload from
+        the reaction time after ``cue_s`` until the next :meth:`go` drops onto them.
+
+        Returns the time the athlete starts climbing.
+        """
+        start = float(cue_s) + self.params.reaction_time_s
+        if not_before_s is not None:
+            start = max(start, float(not_before_s))
+        hold = Effort(task="box", cue_s=float(cue_s), onset_s=start, end_s=math.inf, start_s=start)
+        with self._lock:
+            self._efforts = (*self._efforts, hold)
+        return start
+
     def _take_pretension_hold(self) -> float | None:
         """Remove the open pretension hold (if any) and return when it started."""
+        return self._take_hold("pretension")
+
+    def _take_hold(self, task: str) -> float | None:
+        """Remove the open ``pretension`` or ``box`` hold (if any); return when it started."""
         with self._lock:
             for i in range(len(self._efforts) - 1, -1, -1):
                 e = self._efforts[i]
-                if e.task == "pretension" and math.isinf(e.end_s):
+                if e.task == task and math.isinf(e.end_s):
                     self._efforts = (*self._efforts[:i], *self._efforts[i + 1:])
-                    return e.pretension_start_s
+                    return e.pretension_start_s if task == "pretension" else e.onset_s
         return None
 
     def relax(self, cue_s: float, *, not_before_s: float | None = None) -> Effort | None:
@@ -427,7 +465,7 @@ class Athlete:
         with self._lock:
             for i in range(len(self._efforts) - 1, -1, -1):
                 e = self._efforts[i]
-                if e.start_s <= at < e.end_s and e.task not in ("cmj", "step_off"):
+                if e.start_s <= at < e.end_s and e.task not in ("cmj", "drop_jump", "step_off", "box"):
                     new = dataclasses.replace(e, end_s=max(at, e.onset_s))
                     self._efforts = (*self._efforts[:i], new, *self._efforts[i + 1:])
                     return new

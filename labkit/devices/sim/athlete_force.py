@@ -20,6 +20,11 @@ smaller on the weaker side):
   ``BW (1 - s/T2) + P sin(pi s/T2)`` (reaches 0 N at takeoff), flight at 0 N, landing
   ``BW + L (s/tl) exp(1 - s/tl)``. ``P`` is chosen so that the takeoff velocity gives
   exactly ``cmj_jump_height_m``;
+* ``drop_jump``: from the box (the plates unloaded since the athlete climbed it, a
+  ``box`` hold, with a ``step_ramp_s`` half-cosine), a fall of ``sqrt(2 h / g)`` onto
+  the plates, a contact of force ``A sin(pi s / tc)`` (0 N at touchdown and take-off;
+  ``A`` such that the contact's net impulse turns the touchdown velocity ``sqrt(2 g h)``
+  into the take-off velocity of ``drop_jump_height_m``), flight at 0 N, landing as a CMJ;
 * ``step_off``: the plates are unloaded for ``step_off_duration_s``;
 * misbehaviours: a ``countermovement`` dip before the pull, ``pretension`` above BW.
 
@@ -41,10 +46,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CmjShape",
+    "DropJumpShape",
     "G",
     "added_loads",
     "cmj_net_force",
     "cmj_shape",
+    "drop_jump_shape",
     "plate_forces",
     "rise",
     "smoothstep",
@@ -101,6 +108,50 @@ def cmj_shape(p: AthleteParams) -> CmjShape:
     return CmjShape(t1, t2, dip, push, v_to, t_flight, land, tl, depth, rise_m)
 
 
+@dataclass(frozen=True)
+class DropJumpShape:
+    """Closed-form drop jump (times relative to stepping off the box)."""
+
+    t_fall: float
+    v_td: float
+    contact_s: float
+    amp_n: float
+    v_to: float
+    t_flight: float
+    land_n: float
+
+
+def drop_jump_shape(p: AthleteParams) -> DropJumpShape:
+    """The drop jump of these parameters: fall, contact amplitude, take-off velocity."""
+    m, bw = p.body_mass_kg, p.body_weight_n
+    h, tc = p.drop_jump_box_height_m, p.drop_jump_contact_s
+    v_td = math.sqrt(2 * G * h)
+    v_to = math.sqrt(2 * G * p.drop_jump_height_m)
+    amp = math.pi * (m * (v_to + v_td) + bw * tc) / (2 * tc)  # net impulse = m (v_to + v_td)
+    land = m * v_to / (p.cmj_landing_peak_s * math.e)
+    return DropJumpShape(math.sqrt(2 * h / G), v_td, tc, amp, v_to, 2 * v_to / G, land)
+
+
+def drop_jump_net_force(p: AthleteParams, e: Effort, t: np.ndarray) -> np.ndarray:
+    """Net vertical force F - BW of a drop jump (and of standing on the box before it)."""
+    c = drop_jump_shape(p)
+    bw = p.body_weight_n
+    box = e.box_start_s if e.box_start_s is not None else e.onset_s
+    td = e.onset_s + c.t_fall
+    out = -bw * smoothstep((t - box) / p.step_ramp_s)
+    s = t - td
+    m = (s >= 0) & (s < c.contact_s)
+    out[m] = c.amp_n * np.sin(np.pi * s[m] / c.contact_s) - bw
+    u = s - c.contact_s
+    m = (u >= 0) & (u < c.t_flight)
+    out[m] = -bw
+    u = u - c.t_flight
+    m = u >= 0
+    tl = p.cmj_landing_peak_s
+    out[m] = c.land_n * (u[m] / tl) * np.exp(1.0 - u[m] / tl)
+    return out
+
+
 def cmj_net_force(p: AthleteParams, s: np.ndarray) -> np.ndarray:
     """Net vertical force F - BW of a CMJ, ``s`` seconds after its onset."""
     c = cmj_shape(p)
@@ -155,8 +206,13 @@ def added_loads(p: AthleteParams, efforts: Iterable[Effort], t: np.ndarray) -> d
             back = smoothstep((t - e.end_s) / p.step_ramp_s)
             both -= p.body_weight_n * off * (1.0 - back)
             continue
+        if e.task == "box":  # standing on the box beside the plates
+            both -= p.body_weight_n * smoothstep((t - e.onset_s) / p.step_ramp_s)
+            continue
         _add_misbehaviour(p, e, t, both)
-        if e.task == "imtp":
+        if e.task == "drop_jump":
+            both += drop_jump_net_force(p, e, t)
+        elif e.task == "imtp":
             both += rise(t, e.onset_s, e.end_s, p.peak_force_n - p.body_weight_n, tau, tau_r)
         elif e.task == "cmj":
             both += cmj_net_force(p, t - e.onset_s)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from labkit.devices.sim.athlete_emg import activation_levels, split_label
-from labkit.devices.sim.athlete_force import G, cmj_shape
+from labkit.devices.sim.athlete_force import G, cmj_shape, drop_jump_shape
 from labkit.devices.sim.athlete_motion import JOINTS, cmj_landmarks
 
 if TYPE_CHECKING:
@@ -120,6 +120,18 @@ def _cmj_truth(p: AthleteParams, e: Effort, head: dict[str, Any]) -> dict[str, A
             "takeoff_s": r6(lm["takeoff_s"])}
 
 
+def _drop_jump_truth(p: AthleteParams, e: Effort, head: dict[str, Any]) -> None:
+    """Add a drop jump's landmarks, contact and flight times, height and RSI to ``head``."""
+    c = drop_jump_shape(p)
+    td = e.onset_s + c.t_fall
+    h = c.v_to**2 / (2 * G)
+    head.update({"box_height_m": p.drop_jump_box_height_m, "touchdown_s": r6(td),
+                 "takeoff_s": r6(td + c.contact_s), "landing_s": r6(td + c.contact_s + c.t_flight),
+                 "contact_time_s": r6(c.contact_s), "flight_time_s": r6(c.t_flight),
+                 "touchdown_velocity_m_s": r6(-c.v_td), "takeoff_velocity_m_s": r6(c.v_to),
+                 "jump_height_m": r6(h), "rsi": r6(h / c.contact_s), "peak_force_n": r6(c.amp_n)})
+
+
 def emg_truth(p: AthleteParams, effort: Effort,
               labels: Sequence[str]) -> tuple[dict[str, float], list, list]:
     """True EMG burst onsets of an effort per channel label, plus weak and missing labels.
@@ -178,6 +190,8 @@ def effort_truth(p: AthleteParams, effort: Effort, emg_labels: Sequence[str] = (
         head["step_on_s"] = r6(e.end_s)
     if e.task == "cmj":
         msgs.append(_cmj_truth(p, e, head))
+    if e.task == "drop_jump":
+        _drop_jump_truth(p, e, head)
     if emg_labels and e.task not in ("quiet", "step_off"):
         msgs.append(_emg_message(p, e, emg_labels))
     return msgs
