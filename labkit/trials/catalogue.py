@@ -19,7 +19,8 @@ from typing import Any, Literal
 
 from labkit.errors import ConfigError
 
-__all__ = ["CATALOGUE", "TESTS", "TestEntry", "entry", "force_tests", "side_of"]
+__all__ = ["CATALOGUE", "RATIOS", "TESTS", "RatioEntry", "TestEntry", "entry", "force_tests",
+           "side_of"]
 
 #: what a test's trial signal is (see :func:`labkit.trials.isometric.trial_signal`)
 SignalKind = Literal["sum_fz", "plate_fz", "sum_mz", "emg_channel"]
@@ -139,6 +140,29 @@ _ENTRIES = (
               stream="emg", signal="emg_channel", sign=1.0, unit="V",
               analysis="labkit.trials.mvc.analyse_mvc", core="labkit.signal.emg.mvc_reference",
               headline="mvc_v", headline_label="MVC", needs_muscle=True, sim_task="mvc"),
+)
+
+@dataclass(frozen=True)
+class RatioEntry:
+    """A session metric that is the ratio of two tests' best valid trials.
+
+    ``value = best(numerator test's metric) / best(denominator test's metric)`` over the
+    session's valid trials (best = largest); reported with the aggregates when both tests
+    were run.
+    """
+
+    name: str
+    title: str
+    numerator: tuple[str, str]
+    denominator: tuple[str, str]
+    source: str
+
+
+#: ratios between tests, in the aggregates table
+RATIOS: tuple[RatioEntry, ...] = (
+    RatioEntry("dynamic_strength_index", "Dynamic strength index (CMJ peak / IMTP peak force)",
+               ("cmj", "peak_force_n"), ("imtp", "peak_force_n"),
+               "ballistic over isometric peak force (Sheppard et al. 2011; Comfort et al. 2018)"),
 )
 
 #: every test, by name
