@@ -118,12 +118,12 @@ def _iso(name: str, title: str, signal: SignalKind, *, sign: float = 1.0, unit: 
 
 def _jump(name: str, title: str, core: str, *, headline: str = "jump_height_m",
           headline_label: str = "jump height", sim_task: str = "cmj",
-          min_window_s: float = 2.5) -> TestEntry:
+          min_window_s: float = 2.5, signal: SignalKind = "sum_fz", sided: bool = False) -> TestEntry:
     return TestEntry(
-        name=name, title=title, kind="jump", stream="force", signal="sum_fz", sign=1.0, unit="N",
+        name=name, title=title, kind="jump", stream="force", signal=signal, sign=1.0, unit="N",
         analysis="labkit.trials.jumps.analyse_jump", core=core, headline=headline,
         headline_label=headline_label, uses_body_weight=False, sim_task=sim_task,
-        min_window_s=min_window_s)
+        min_window_s=min_window_s, sided=sided)
 
 
 _ENTRIES = (
@@ -136,6 +136,8 @@ _ENTRIES = (
     _jump("squat_jump", "Squat jump", "labkit.signal.force.squat_jump"),
     _jump("drop_jump", "Drop jump", "labkit.signal.force.drop_jump", headline="rsi",
           headline_label="RSI", sim_task="drop_jump", min_window_s=3.0),
+    _jump("single_leg_cmj", "Single-leg countermovement jump", "labkit.signal.force.cmj",
+          signal="plate_fz", sided=True, sim_task="single_leg_cmj"),
     TestEntry(name="mvc", title="Maximal voluntary contraction (EMG reference)", kind="mvc",
               stream="emg", signal="emg_channel", sign=1.0, unit="V",
               analysis="labkit.trials.mvc.analyse_mvc", core="labkit.signal.emg.mvc_reference",

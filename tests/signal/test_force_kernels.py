@@ -143,11 +143,12 @@ def test_stable_window_matches_reference(tw, w, level, u0, u1, flat):
     K.stable_window(f, lo, hi, w, level, out)
     i_ref, sd_ref = ref.stable_window(f, lo, hi, w, level)
     assert (out[0] < 0) == (i_ref < 0)
-    if i_ref >= 0:  # the same smallest SD (near-ties may pick another window of it)
+    if i_ref >= 0:  # the same smallest SD (near-ties may pick another window of it); running
+        # sums leave ~1e-6 N of rounding on an SD of 0, far below any plate's resolution
         i = int(out[0])
         assert lo <= i and i + w <= hi and f[i : i + w].min() >= level
-        _close(out[1], sd_ref, rtol=1e-6, atol=1e-6)
-        _close(np.std(f[i : i + w], ddof=1), sd_ref, rtol=1e-6, atol=1e-6)
+        _close(out[1], sd_ref, rtol=1e-6, atol=1e-5)
+        _close(np.std(f[i : i + w], ddof=1), sd_ref, rtol=1e-6, atol=1e-5)
 
 
 def test_batch_kernels_equal_single_trial_kernels():

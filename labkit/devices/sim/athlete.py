@@ -17,8 +17,10 @@ timeline and the signals devices ask for); the models are in modules of their ow
 Tasks (:data:`TASKS`): isometric pulls (``imtp``), segment tests
 (``isometric_hip_extension``, ``isometric_hip_flexion``, ``isometric_trunk_rotation``),
 ``cmj``, ``drop_jump`` (from a box beside the plates: the athlete climbs it when the task
-is announced, :meth:`Athlete.get_on_box`), ``mvc`` (EMG only, no force change), ``quiet``
-(nothing) and ``step_off`` (the plates are unloaded for ``step_off_duration_s``).
+is announced, :meth:`Athlete.get_on_box`), ``single_leg_cmj`` (on the ``side`` leg's
+plate, standing on it from the announcement, :meth:`Athlete.get_on_one_leg`), ``mvc`` (EMG
+only, no force change), ``quiet`` (nothing) and ``step_off`` (the plates are unloaded for
+``step_off_duration_s``).
 
 Misbehaviours (``Effort.misbehave``): ``countermovement`` (a ``countermovement_depth_n``
 dip over ``countermovement_duration_s`` before the pull, which then starts that much
@@ -81,7 +83,9 @@ _smoothstep = _force.smoothstep
 _r6 = _truth.r6
 
 TASKS = ("quiet", "imtp", "isometric_hip_extension", "isometric_hip_flexion",
-         "isometric_trunk_rotation", "cmj", "drop_jump", "mvc", "step_off")
+         "isometric_trunk_rotation", "cmj", "drop_jump", "single_leg_cmj", "mvc", "step_off")
+#: tasks that start from a stance the athlete takes when the task is announced
+_STANCE = {"drop_jump": "box", "single_leg_cmj": "one_leg"}
 MISBEHAVIOURS = ("countermovement", "pretension", "step_off", "weak_emg", "missing_emg")
 
 DEFAULT_EMG_LEAD_S = {
@@ -130,6 +134,7 @@ class AthleteParams:
     drop_jump_box_height_m: float = 0.30
     drop_jump_contact_s: float = 0.22
     drop_jump_height_m: float = 0.28
+    single_leg_jump_height_m: float = 0.17
     cmj_extension_lags_s: Mapping[str, float] = field(
         default_factory=lambda: {"hip": 0.0, "knee": 0.03, "ankle": 0.06})
     emg_lead_s: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_EMG_LEAD_S))
@@ -208,7 +213,8 @@ class AthleteParams:
                     "cmj_propulsion_s", "cmj_landing_peak_s", "emg_rise_s", "emg_fall_s",
                     "heart_rate_bpm", "countermovement_duration_s", "step_off_duration_s",
                     "step_ramp_s", "thigh_length_m", "shank_length_m", "foot_length_m",
-                    "drop_jump_box_height_m", "drop_jump_contact_s", "drop_jump_height_m")
+                    "drop_jump_box_height_m", "drop_jump_contact_s", "drop_jump_height_m",
+                    "single_leg_jump_height_m")
         for name in positive:
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
@@ -259,8 +265,9 @@ class Effort:
     shifted_s: float = 0.0
     #: when pretension began (set when the athlete pre-tensioned while getting set, before GO)
     pretension_start_s: float | None = None
-    #: drop jumps: when the athlete began climbing the box (the plates unload from then)
-    box_start_s: float | None = None
+    #: drop jumps: when the athlete began climbing the box (the plates unload from then);
+    #: single-leg tests: when the athlete stood on the tested leg
+    stance_start_s: float | None = None
 
     def has(self, what: str) -> bool:
         return any(m == what or m.startswith(what + ":") for m in self.misbehave)
@@ -372,10 +379,13 @@ class Athlete:
         onset = start
         set_pretension = self._take_pretension_hold() if "pretension" in misbehave else None
         box_start, climbing_now = None, False
-        if task == "drop_jump":  # on the box since the announcement, or climbing it now
-            box_start = self._take_hold("box")
+        stance = _STANCE.get(task)
+        if stance:  # on the box (on one leg) since the announcement, or getting there now
+            box_start = self._take_hold(stance)
             if box_start is None:
                 box_start, onset, climbing_now = start, start + 2 * p.step_ramp_s, True
+        if task == "single_leg_cmj" and side is None:
+            side = "r"
         if "countermovement" in misbehave and task != "step_off":
             onset += p.countermovement_duration_s
         if "pretension" in misbehave and task != "step_off" and set_pretension is None:
@@ -389,6 +399,9 @@ class Athlete:
         elif task == "drop_jump":
             d = _force.drop_jump_shape(p)
             end = onset + d.t_fall + d.contact_s + d.t_flight + 1.0
+        elif task == "single_leg_cmj":
+            c = _force.cmj_shape(_force.single_leg(p))
+            end = onset + c.t1 + c.t2 + c.t_flight + 1.0
         else:
             end = onset + hold
         lead = max(p.emg_lead_s.values()) if task not in ("quiet", "step_off") else 0.0
@@ -396,15 +409,15 @@ class Athlete:
         effort = Effort(task=task, cue_s=float(cue_s), onset_s=onset, end_s=end, start_s=start,
                         trial=trial, side=side, muscle=muscle, direction=direction,
                         misbehave=misbehave, pretension_start_s=set_pretension,
-                        box_start_s=box_start)
+                        stance_start_s=box_start)
         if not_before_s is not None and start < not_before_s:
             d = not_before_s - start
             effort = dataclasses.replace(effort, onset_s=onset + d, end_s=end + d, start_s=start + d,
                                          shifted_s=d)
-            if climbing_now:  # a box hold taken already unloaded the plates: it stays
-                effort = dataclasses.replace(effort, box_start_s=box_start + d)
-        if effort.box_start_s is not None:  # the effort shapes the signals from the climb on
-            effort = dataclasses.replace(effort, start_s=min(effort.start_s, effort.box_start_s))
+            if climbing_now:  # a stance hold taken already shaped the signals: it stays
+                effort = dataclasses.replace(effort, stance_start_s=box_start + d)
+        if effort.stance_start_s is not None:  # the effort shapes the signals from the climb on
+            effort = dataclasses.replace(effort, start_s=min(effort.start_s, effort.stance_start_s))
         with self._lock:
             self._efforts = (*self._efforts, effort)
         return effort
@@ -431,10 +444,19 @@ class Athlete:
 
         Returns the time the athlete starts climbing.
         """
+        return self._stance("box", cue_s, None, not_before_s)
+
+    def get_on_one_leg(self, cue_s: float, side: str, *, not_before_s: float | None = None) -> float:
+        """Stand on the ``side`` leg (``l``/``r``; a single-leg test is announced), from the
+        reaction time after ``cue_s`` until the next :meth:`go`'s effort ends."""
+        return self._stance("one_leg", cue_s, side, not_before_s)
+
+    def _stance(self, kind: str, cue_s: float, side: str | None, not_before_s: float | None) -> float:
         start = float(cue_s) + self.params.reaction_time_s
         if not_before_s is not None:
             start = max(start, float(not_before_s))
-        hold = Effort(task="box", cue_s=float(cue_s), onset_s=start, end_s=math.inf, start_s=start)
+        hold = Effort(task=kind, cue_s=float(cue_s), onset_s=start, end_s=math.inf, start_s=start,
+                      side=side)
         with self._lock:
             self._efforts = (*self._efforts, hold)
         return start
@@ -465,7 +487,8 @@ class Athlete:
         with self._lock:
             for i in range(len(self._efforts) - 1, -1, -1):
                 e = self._efforts[i]
-                if e.start_s <= at < e.end_s and e.task not in ("cmj", "drop_jump", "step_off", "box"):
+                if e.start_s <= at < e.end_s and e.task not in ("cmj", "drop_jump", "single_leg_cmj",
+                                                                "step_off", "box", "one_leg"):
                     new = dataclasses.replace(e, end_s=max(at, e.onset_s))
                     self._efforts = (*self._efforts[:i], new, *self._efforts[i + 1:])
                     return new

@@ -25,6 +25,9 @@ smaller on the weaker side):
   the plates, a contact of force ``A sin(pi s / tc)`` (0 N at touchdown and take-off;
   ``A`` such that the contact's net impulse turns the touchdown velocity ``sqrt(2 g h)``
   into the take-off velocity of ``drop_jump_height_m``), flight at 0 N, landing as a CMJ;
+* ``single_leg_cmj``: the whole weight on the ``side`` leg's plate (from the stance taken at
+  the announcement, a ``one_leg`` hold), a CMJ of ``single_leg_jump_height_m`` on it, the
+  other foot down again ``step_ramp_s`` after the effort ends;
 * ``step_off``: the plates are unloaded for ``step_off_duration_s``;
 * misbehaviours: a ``countermovement`` dip before the pull, ``pretension`` above BW.
 
@@ -34,6 +37,7 @@ Functions of the parameters, the efforts in play and time; the
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -54,6 +58,7 @@ __all__ = [
     "drop_jump_shape",
     "plate_forces",
     "rise",
+    "single_leg",
     "smoothstep",
 ]
 
@@ -136,7 +141,7 @@ def drop_jump_net_force(p: AthleteParams, e: Effort, t: np.ndarray) -> np.ndarra
     """Net vertical force F - BW of a drop jump (and of standing on the box before it)."""
     c = drop_jump_shape(p)
     bw = p.body_weight_n
-    box = e.box_start_s if e.box_start_s is not None else e.onset_s
+    box = e.stance_start_s if e.stance_start_s is not None else e.onset_s
     td = e.onset_s + c.t_fall
     out = -bw * smoothstep((t - box) / p.step_ramp_s)
     s = t - td
@@ -150,6 +155,18 @@ def drop_jump_net_force(p: AthleteParams, e: Effort, t: np.ndarray) -> np.ndarra
     tl = p.cmj_landing_peak_s
     out[m] = c.land_n * (u[m] / tl) * np.exp(1.0 - u[m] / tl)
     return out
+
+
+def single_leg(p: AthleteParams) -> AthleteParams:
+    """The parameters of a single-leg CMJ: the CMJ's, with ``single_leg_jump_height_m``."""
+    return dataclasses.replace(p, cmj_jump_height_m=p.single_leg_jump_height_m)
+
+
+def _stance(p: AthleteParams, e: Effort, t: np.ndarray) -> np.ndarray:
+    """0 -> 1 as the athlete takes the effort's stance (from ``stance_start_s``), back to 0
+    as the other foot comes down after the effort ends."""
+    on = e.stance_start_s if e.stance_start_s is not None else e.onset_s
+    return smoothstep((t - on) / p.step_ramp_s) * (1.0 - smoothstep((t - e.end_s) / p.step_ramp_s))
 
 
 def cmj_net_force(p: AthleteParams, s: np.ndarray) -> np.ndarray:
@@ -208,6 +225,17 @@ def added_loads(p: AthleteParams, efforts: Iterable[Effort], t: np.ndarray) -> d
             continue
         if e.task == "box":  # standing on the box beside the plates
             both -= p.body_weight_n * smoothstep((t - e.onset_s) / p.step_ramp_s)
+            continue
+        if e.task in ("one_leg", "single_leg_cmj"):  # the whole weight on the tested leg
+            shift = p.body_weight_n * (smoothstep((t - e.onset_s) / p.step_ramp_s)
+                                       if e.task == "one_leg" else _stance(p, e, t))
+            both -= shift
+            add = shift + (cmj_net_force(single_leg(p), t - e.onset_s)
+                           if e.task == "single_leg_cmj" else 0.0)
+            if e.side == "l":
+                left += add
+            else:
+                right += add
             continue
         _add_misbehaviour(p, e, t, both)
         if e.task == "drop_jump":

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from labkit.devices.sim.athlete_emg import activation_levels, split_label
-from labkit.devices.sim.athlete_force import G, cmj_shape, drop_jump_shape
+from labkit.devices.sim.athlete_force import G, cmj_shape, drop_jump_shape, single_leg
 from labkit.devices.sim.athlete_motion import JOINTS, cmj_landmarks
 
 if TYPE_CHECKING:
@@ -192,6 +192,8 @@ def effort_truth(p: AthleteParams, effort: Effort, emg_labels: Sequence[str] = (
         msgs.append(_cmj_truth(p, e, head))
     if e.task == "drop_jump":
         _drop_jump_truth(p, e, head)
+    if e.task == "single_leg_cmj":
+        msgs.append(_cmj_truth(single_leg(p), e, head))
     if emg_labels and e.task not in ("quiet", "step_off"):
         msgs.append(_emg_message(p, e, emg_labels))
     return msgs
