@@ -380,17 +380,27 @@ def down_crossing(f, k, level, lo):
 
 
 @jit
-def up_crossing(f, n, j, level):
-    """Where a rising force leaves ``level``, between samples j (at it) and j + 1 (above):
-    the line through samples j + 1 and j + 2 (the rise just after) extended back to
-    ``level``, else the line from j to j + 1; clipped to [j, j + 1]."""
-    if j + 2 < n and f[j + 2] > f[j + 1]:
-        x = (j + 1) - (f[j + 1] - level) / (f[j + 2] - f[j + 1])
+def up_crossing(f, n, j, ld, level):
+    """Where a rising force leaves ``level``, between sample j (the last within the flight's
+    noise band) and ld (the first at the threshold, held).
+
+    The steepest rise between consecutive samples m, m + 1 for j < m <= ld (the contact's
+    rise; two noise samples just above the band rise little) is extended back to
+    ``level``; without a rise, the line from j to j + 1. Clipped to [j, ld].
+    """
+    best = 0.0
+    m_best = -1
+    for m in range(j + 1, ld + 1):
+        if m + 1 < n and f[m + 1] - f[m] > best:
+            best = f[m + 1] - f[m]
+            m_best = m
+    if m_best >= 0:
+        x = m_best - (f[m_best] - level) / best
     elif f[j + 1] != f[j]:
         x = j + (level - f[j]) / (f[j + 1] - f[j])
     else:
         x = float(j)
-    return min(max(x, float(j)), j + 1.0)
+    return min(max(x, float(j)), float(ld))
 
 
 @jit
@@ -577,7 +587,7 @@ def jump_trial(
             j -= 1
     out[CMJ_LANDING_REF_IDX] = j
     if interpolate and refined:
-        out[CMJ_LANDING_S] = up_crossing(f, n, j, base) * dt
+        out[CMJ_LANDING_S] = up_crossing(f, n, j, ld, base) * dt
     elif interpolate and f[j + 1] != f[j]:
         out[CMJ_LANDING_S] = (j + (thr - f[j]) / (f[j + 1] - f[j])) * dt
     else:

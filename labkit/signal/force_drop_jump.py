@@ -246,7 +246,7 @@ def _landmarks(f, fs, kw, ev, thr, base, band) -> dict[str, float]:
     j = i - 1
     while refine and j > empty and f[j] > hi:
         j -= 1
-    out["td"] = _k.up_crossing(f, n, j, base) if refine else j + (thr - f[j]) / (f[j + 1] - f[j])
+    out["td"] = _k.up_crossing(f, n, j, i, base) if refine else j + (thr - f[j]) / (f[j + 1] - f[j])
     out["k_td"] = i
     start = ev["flight"][0] - 1 if ev["flight"] is not None else i
     to = _first(f < thr, max(start, i), to_hold, to_end=True)
@@ -268,7 +268,7 @@ def _landmarks(f, fs, kw, ev, thr, base, band) -> dict[str, float]:
         j = ld - 1
         while ok and j > k and f[j] > hi:
             j -= 1
-        out["ld"] = _k.up_crossing(f, n, j, base) if ok else j + (thr - f[j]) / (f[j + 1] - f[j])
+        out["ld"] = _k.up_crossing(f, n, j, ld, base) if ok else j + (thr - f[j]) / (f[j + 1] - f[j])
     return out
 
 

@@ -131,16 +131,18 @@ def crossing_down(f, k, level, lo):
     return min(float(k), max(k - 1.0, k - 1 + (f[k - 1] - level) / slope))
 
 
-def crossing_up(f, n, j, level):
-    """The rise through samples j+1, j+2 extended back to level (else the chord j..j+1),
-    kept within [j, j+1]."""
-    if j + 2 < n and f[j + 2] > f[j + 1]:
-        x = j + 1 - (f[j + 1] - level) / (f[j + 2] - f[j + 1])
+def crossing_up(f, n, j, ld, level):
+    """The steepest rise m -> m+1 (j < m <= ld) extended back to level (else the chord
+    j..j+1), kept within [j, ld]."""
+    rises = [(f[m + 1] - f[m], m) for m in range(j + 1, ld + 1) if m + 1 < n and f[m + 1] > f[m]]
+    if rises:
+        slope, m = max(rises, key=lambda r: (r[0], -r[1]))
+        x = m - (f[m] - level) / slope
     elif f[j + 1] != f[j]:
         x = j + (level - f[j]) / (f[j + 1] - f[j])
     else:
         return float(j)
-    return min(j + 1.0, max(float(j), x))
+    return min(float(ld), max(float(j), x))
 
 
 def jump_trial(f, n, fs, w0, w1, s0, g, onset_k, two_sided, hold, backstep, thr, base,
@@ -228,7 +230,7 @@ def jump_trial(f, n, fs, w0, w1, s0, g, onset_k, two_sided, hold, backstep, thr,
     j = max(i for i in range(k, ld) if f[i] <= base + band or i == k) if refined else ld - 1
     out[K.CMJ_LANDING_REF_IDX] = j
     if interpolate and refined:
-        out[K.CMJ_LANDING_S] = crossing_up(f, n, j, base) * dt
+        out[K.CMJ_LANDING_S] = crossing_up(f, n, j, ld, base) * dt
     elif interpolate and f[j + 1] != f[j]:
         out[K.CMJ_LANDING_S] = (j + (thr - f[j]) / (f[j + 1] - f[j])) * dt
     else:
