@@ -47,12 +47,14 @@ from labkit.signal.force_plates import (
     plate_6ch,
     tare,
 )
+from labkit.signal.force_rebound import ReboundResult, rebound_jumps
 
 __all__ = [
     "DropJumpResult",
     "IsometricResult",
     "JumpResult",
     "LimbResult",
+    "ReboundResult",
     "TrialAggregate",
     "aggregate_trials",
     "asymmetry",
@@ -68,6 +70,7 @@ __all__ = [
     "limbs",
     "limbs_of",
     "plate_6ch",
+    "rebound_jumps",
     "repeat_needed",
     "squat_jump",
     "tare",

@@ -376,8 +376,8 @@ def test_names_of_the_models_stay_importable_from_athlete():
              "_emg_fir", "_smoothstep", "_rise", "_Cmj", "_r6", "_split_label")  # fmt: skip
     assert [n for n in names if not hasattr(athlete, n)] == []
     assert athlete.TASKS == ("quiet", "imtp", "isometric_hip_extension", "isometric_hip_flexion",
-                             "isometric_trunk_rotation", "cmj", "drop_jump", "single_leg_cmj", "mvc",
-                             "step_off")
+                             "isometric_trunk_rotation", "cmj", "drop_jump", "single_leg_cmj",
+                             "rebound_jumps", "mvc", "step_off")
 
 
 def test_drop_jump_falls_from_the_box_and_its_contact_reverses_the_fall():

@@ -18,7 +18,8 @@ Tasks (:data:`TASKS`): isometric pulls (``imtp``), segment tests
 (``isometric_hip_extension``, ``isometric_hip_flexion``, ``isometric_trunk_rotation``),
 ``cmj``, ``drop_jump`` (from a box beside the plates: the athlete climbs it when the task
 is announced, :meth:`Athlete.get_on_box`), ``single_leg_cmj`` (on the ``side`` leg's
-plate, standing on it from the announcement, :meth:`Athlete.get_on_one_leg`), ``mvc`` (EMG
+plate, standing on it from the announcement, :meth:`Athlete.get_on_one_leg`),
+``rebound_jumps`` (a CMJ and ``rebound_hops`` rebounds), ``mvc`` (EMG
 only, no force change), ``quiet`` (nothing) and ``step_off`` (the plates are unloaded for
 ``step_off_duration_s``).
 
@@ -83,7 +84,8 @@ _smoothstep = _force.smoothstep
 _r6 = _truth.r6
 
 TASKS = ("quiet", "imtp", "isometric_hip_extension", "isometric_hip_flexion",
-         "isometric_trunk_rotation", "cmj", "drop_jump", "single_leg_cmj", "mvc", "step_off")
+         "isometric_trunk_rotation", "cmj", "drop_jump", "single_leg_cmj", "rebound_jumps", "mvc",
+         "step_off")
 #: tasks that start from a stance the athlete takes when the task is announced
 _STANCE = {"drop_jump": "box", "single_leg_cmj": "one_leg"}
 MISBEHAVIOURS = ("countermovement", "pretension", "step_off", "weak_emg", "missing_emg")
@@ -135,6 +137,9 @@ class AthleteParams:
     drop_jump_contact_s: float = 0.22
     drop_jump_height_m: float = 0.28
     single_leg_jump_height_m: float = 0.17
+    rebound_hops: int = 10
+    rebound_jump_height_m: float = 0.25
+    rebound_contact_s: float = 0.20
     cmj_extension_lags_s: Mapping[str, float] = field(
         default_factory=lambda: {"hip": 0.0, "knee": 0.03, "ankle": 0.06})
     emg_lead_s: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_EMG_LEAD_S))
@@ -214,7 +219,8 @@ class AthleteParams:
                     "heart_rate_bpm", "countermovement_duration_s", "step_off_duration_s",
                     "step_ramp_s", "thigh_length_m", "shank_length_m", "foot_length_m",
                     "drop_jump_box_height_m", "drop_jump_contact_s", "drop_jump_height_m",
-                    "single_leg_jump_height_m")
+                    "single_leg_jump_height_m", "rebound_hops", "rebound_jump_height_m",
+                    "rebound_contact_s")
         for name in positive:
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
@@ -402,6 +408,9 @@ class Athlete:
         elif task == "single_leg_cmj":
             c = _force.cmj_shape(_force.single_leg(p))
             end = onset + c.t1 + c.t2 + c.t_flight + 1.0
+        elif task == "rebound_jumps":
+            rb = _force.rebound_shape(p)
+            end = onset + rb.first_landing_s + rb.n_hops * (rb.contact_s + rb.t_flight) + 1.0
         else:
             end = onset + hold
         lead = max(p.emg_lead_s.values()) if task not in ("quiet", "step_off") else 0.0
@@ -488,7 +497,8 @@ class Athlete:
             for i in range(len(self._efforts) - 1, -1, -1):
                 e = self._efforts[i]
                 if e.start_s <= at < e.end_s and e.task not in ("cmj", "drop_jump", "single_leg_cmj",
-                                                                "step_off", "box", "one_leg"):
+                                                                "rebound_jumps", "step_off", "box",
+                                                                "one_leg"):
                     new = dataclasses.replace(e, end_s=max(at, e.onset_s))
                     self._efforts = (*self._efforts[:i], new, *self._efforts[i + 1:])
                     return new

@@ -28,6 +28,9 @@ smaller on the weaker side):
 * ``single_leg_cmj``: the whole weight on the ``side`` leg's plate (from the stance taken at
   the announcement, a ``one_leg`` hold), a CMJ of ``single_leg_jump_height_m`` on it, the
   other foot down again ``step_ramp_s`` after the effort ends;
+* ``rebound_jumps``: a CMJ of ``rebound_jump_height_m``, then ``rebound_hops`` contacts of
+  ``rebound_contact_s`` with force ``A sin(pi s / tc)`` that rebound to the same height,
+  and a landing;
 * ``step_off``: the plates are unloaded for ``step_off_duration_s``;
 * misbehaviours: a ``countermovement`` dip before the pull, ``pretension`` above BW.
 
@@ -52,11 +55,14 @@ __all__ = [
     "CmjShape",
     "DropJumpShape",
     "G",
+    "ReboundShape",
     "added_loads",
     "cmj_net_force",
     "cmj_shape",
     "drop_jump_shape",
     "plate_forces",
+    "rebound_net_force",
+    "rebound_shape",
     "rise",
     "single_leg",
     "smoothstep",
@@ -157,6 +163,50 @@ def drop_jump_net_force(p: AthleteParams, e: Effort, t: np.ndarray) -> np.ndarra
     return out
 
 
+@dataclass(frozen=True)
+class ReboundShape:
+    """Closed-form rebound jumps (times relative to the first jump's onset)."""
+
+    first_landing_s: float
+    contact_s: float
+    amp_n: float
+    t_flight: float
+    n_hops: int
+
+    def takeoffs(self) -> list[float]:
+        return [self.first_landing_s + h * (self.contact_s + self.t_flight) + self.contact_s
+                for h in range(self.n_hops)]
+
+
+def rebound_shape(p: AthleteParams) -> ReboundShape:
+    """A CMJ of ``rebound_jump_height_m``, then ``rebound_hops`` contacts of
+    ``rebound_contact_s`` each rebounding to the same height."""
+    q = dataclasses.replace(p, cmj_jump_height_m=p.rebound_jump_height_m)
+    c = cmj_shape(q)
+    m, bw, tc = p.body_mass_kg, p.body_weight_n, p.rebound_contact_s
+    amp = math.pi * (2 * m * c.v_to + bw * tc) / (2 * tc)  # reverses v_to within the contact
+    return ReboundShape(c.t1 + c.t2 + c.t_flight, tc, amp, c.t_flight, int(p.rebound_hops))
+
+
+def rebound_net_force(p: AthleteParams, s: np.ndarray) -> np.ndarray:
+    """Net vertical force F - BW of rebound jumps, ``s`` seconds after the first onset."""
+    q = dataclasses.replace(p, cmj_jump_height_m=p.rebound_jump_height_m)
+    r = rebound_shape(p)
+    bw = p.body_weight_n
+    out = cmj_net_force(q, s)
+    period = r.contact_s + r.t_flight
+    u = s - r.first_landing_s
+    hops = (u >= 0) & (u < r.n_hops * period)
+    w = np.mod(u[hops], period)
+    out[hops] = np.where(w < r.contact_s, r.amp_n * np.sin(np.pi * w / r.contact_s) - bw, -bw)
+    last = u >= r.n_hops * period
+    tl = p.cmj_landing_peak_s
+    land = p.body_mass_kg * math.sqrt(2 * G * p.rebound_jump_height_m) / (tl * math.e)
+    v = u[last] - r.n_hops * period
+    out[last] = land * (v / tl) * np.exp(1.0 - v / tl)
+    return out
+
+
 def single_leg(p: AthleteParams) -> AthleteParams:
     """The parameters of a single-leg CMJ: the CMJ's, with ``single_leg_jump_height_m``."""
     return dataclasses.replace(p, cmj_jump_height_m=p.single_leg_jump_height_m)
@@ -240,6 +290,8 @@ def added_loads(p: AthleteParams, efforts: Iterable[Effort], t: np.ndarray) -> d
         _add_misbehaviour(p, e, t, both)
         if e.task == "drop_jump":
             both += drop_jump_net_force(p, e, t)
+        elif e.task == "rebound_jumps":
+            both += rebound_net_force(p, t - e.onset_s)
         elif e.task == "imtp":
             both += rise(t, e.onset_s, e.end_s, p.peak_force_n - p.body_weight_n, tau, tau_r)
         elif e.task == "cmj":

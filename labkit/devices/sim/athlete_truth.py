@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from labkit.devices.sim.athlete_emg import activation_levels, split_label
-from labkit.devices.sim.athlete_force import G, cmj_shape, drop_jump_shape, single_leg
+from labkit.devices.sim.athlete_force import G, cmj_shape, drop_jump_shape, rebound_shape, single_leg
 from labkit.devices.sim.athlete_motion import JOINTS, cmj_landmarks
 
 if TYPE_CHECKING:
@@ -192,6 +192,14 @@ def effort_truth(p: AthleteParams, effort: Effort, emg_labels: Sequence[str] = (
         msgs.append(_cmj_truth(p, e, head))
     if e.task == "drop_jump":
         _drop_jump_truth(p, e, head)
+    if e.task == "rebound_jumps":
+        rb = rebound_shape(p)
+        h = p.rebound_jump_height_m
+        tos = [e.onset_s + x for x in rb.takeoffs()]
+        head.update({"n_hops": rb.n_hops, "contact_time_s": r6(rb.contact_s),
+                     "flight_time_s": r6(rb.t_flight), "jump_height_m": r6(h),
+                     "rsi": r6(h / rb.contact_s), "takeoffs_s": [r6(x) for x in tos],
+                     "first_landing_s": r6(e.onset_s + rb.first_landing_s)})
     if e.task == "single_leg_cmj":
         msgs.append(_cmj_truth(single_leg(p), e, head))
     if emg_labels and e.task not in ("quiet", "step_off"):
