@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from labkit.errors import SignalError
-from labkit.signal import _force_kernels as _k
+from labkit.signal import _landmark_kernels as _lk
 from labkit.signal._force_common import samples, weighing_window
 
 __all__ = ["Layout", "layout"]
@@ -80,7 +80,7 @@ def _segments(f: np.ndarray, fs: float, kw: dict) -> tuple[int, tuple[int, int] 
 def _best(f: np.ndarray, lo: int, hi: int, w: int, level: float) -> tuple[int, float]:
     """Start and range of the most stable fully loaded window of ``w`` samples in [lo, hi)."""
     out = np.empty(2)
-    _k.stable_window(f, lo, hi, w, level, out)
+    _lk.stable_window(f, lo, hi, w, level, out)
     i = int(out[0])
     if i < 0:
         return -1, math.inf

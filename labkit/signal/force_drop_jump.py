@@ -20,6 +20,7 @@ from labkit._version import __version__
 from labkit.errors import SignalError
 from labkit.signal import _force_kernels as _k
 from labkit.signal import _jump_phases as _jp
+from labkit.signal import _landmark_kernels as _lk
 from labkit.signal._checks import check_fs
 from labkit.signal._force_common import G_STANDARD, check_trace, positive, samples
 
@@ -246,7 +247,7 @@ def _landmarks(f, fs, kw, ev, thr, base, band) -> dict[str, float]:
     j = i - 1
     while refine and j > empty and f[j] > hi:
         j -= 1
-    out["td"] = _k.up_crossing(f, n, j, i, base) if refine else j + (thr - f[j]) / (f[j + 1] - f[j])
+    out["td"] = _lk.up_crossing(f, n, j, i, base) if refine else j + (thr - f[j]) / (f[j + 1] - f[j])
     out["k_td"] = i
     start = ev["flight"][0] - 1 if ev["flight"] is not None else i
     to = _first(f < thr, max(start, i), to_hold, to_end=True)
@@ -262,13 +263,13 @@ def _landmarks(f, fs, kw, ev, thr, base, band) -> dict[str, float]:
     if k >= lim:
         k = to
     ok = refine and f[k] <= hi
-    out["to"] = _k.down_crossing(f, k, base, i) if ok else (k - 1 + (f[k - 1] - thr) / (f[k - 1] - f[k]))
+    out["to"] = _lk.down_crossing(f, k, base, i) if ok else (k - 1 + (f[k - 1] - thr) / (f[k - 1] - f[k]))
     out["k_to"] = k
     if ld >= 0:
         j = ld - 1
         while ok and j > k and f[j] > hi:
             j -= 1
-        out["ld"] = _k.up_crossing(f, n, j, ld, base) if ok else j + (thr - f[j]) / (f[j + 1] - f[j])
+        out["ld"] = _lk.up_crossing(f, n, j, ld, base) if ok else j + (thr - f[j]) / (f[j + 1] - f[j])
     return out
 
 

@@ -21,6 +21,7 @@ from labkit._version import __version__
 from labkit.errors import SignalError
 from labkit.signal import _force_kernels as _k
 from labkit.signal import _jump_phases as _jp
+from labkit.signal import _landmark_kernels as _lk
 from labkit.signal._checks import check_fs
 from labkit.signal._force_common import G_STANDARD, check_trace, positive, samples
 
@@ -111,14 +112,14 @@ def _flights(f, fs, kw, thr, base, band, refine, start) -> list[tuple[float, flo
             k += 1
         k = k if k < lim else to
         ok = refine and f[k] <= hi and k > i
-        x_to = _k.down_crossing(f, k, base, i) if ok else to - 1 + (f[to - 1] - thr) / (f[to - 1] - f[to])
+        x_to = _lk.down_crossing(f, k, base, i) if ok else to - 1 + (f[to - 1] - thr) / (f[to - 1] - f[to])
         if ld < 0:
             out.append((x_to, math.nan))
             break
         jj = ld - 1
         while ok and jj > k and f[jj] > hi:
             jj -= 1
-        x_ld = _k.up_crossing(f, n, jj, ld, base) if ok else jj + (thr - f[jj]) / (f[jj + 1] - f[jj])
+        x_ld = _lk.up_crossing(f, n, jj, ld, base) if ok else jj + (thr - f[jj]) / (f[jj + 1] - f[jj])
         out.append((x_to, x_ld))
         i = ld
     return out
