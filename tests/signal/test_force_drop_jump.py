@@ -98,4 +98,5 @@ def test_drop_jump_trial_reports_rsi_and_reasons():
     assert "asym_contact_impulse_pct" in out.metrics
     slow = sim_drop_jump(fs, drop_jump_contact_s=0.4)
     w = Window(["fp1.Fz", "fp2.Fz"], np.column_stack(slow[:2]), slow[2], fs, "force")
-    assert analyse_trial(step, w, None).reasons == ("contact too long",)
+    assert analyse_trial(step, w, None).reasons == (
+        "contact too long for a reactive test (0.400 s, max 0.25 s)",)
