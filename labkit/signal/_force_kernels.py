@@ -20,6 +20,8 @@ import math
 import numpy as np
 
 from labkit._numba import jit, prange
+from labkit.signal._landmark_kernels import down_crossing, up_crossing
+from labkit.signal._landmark_kernels import stable_window as stable_window  # re-exported for the tests
 
 # ---- isometric scalar output layout ------------------------------------------------
 ISO_BASELINE = 0  # mean force of the weighing window (N)
@@ -57,7 +59,9 @@ CMJ_MEAN_PROP_F = 18  # mean force over propulsion (N)
 CMJ_MIN_PRE_PEAK = 19  # minimum force from weighing end to the peak force (N)
 CMJ_PEAK_IDX = 20
 CMJ_MEAN_PROP_POWER = 21  # mean F*v over propulsion (W)
-CMJ_NCOLS = 22
+CMJ_TAKEOFF_REF_IDX = 22  # refined takeoff sample: first at/below the flight baseline
+CMJ_LANDING_REF_IDX = 23  # refined landing: last sample at/below the flight baseline
+CMJ_NCOLS = 24
 
 
 @jit
@@ -316,13 +320,16 @@ def jump_trial(
     fs,
     w0,
     w1,
+    s0,
     g,
     onset_k,
     two_sided,
     hold,
     backstep,
-    takeoff_n,
-    takeoff_above_min,
+    thr,
+    base,
+    band,
+    refine,
     takeoff_hold,
     landing_hold,
     interpolate,
@@ -330,11 +337,18 @@ def jump_trial(
 ):
     """Jump (CMJ or squat jump) landmarks and metrics of f[:n] into out (CMJ_* layout).
 
-    Velocity and displacement are cumulative trapezoids of a = (f - BW) / m from the
-    onset (v = s = 0 there), m = BW / g. Takeoff is the first sample below the threshold
-    held for takeoff_hold samples; landing the first sample at or above it held for
-    landing_hold samples. With interpolate, takeoff_s and landing_s are the linear
-    threshold crossings; otherwise the first and the last airborne samples.
+    Body weight is the mean of f[w0:w1]; the onset is searched from s0 (the weighing end
+    when the athlete was weighed before the movement). Velocity and displacement are
+    cumulative trapezoids of a = (f - BW) / m from the onset (v = s = 0 there),
+    m = BW / g. Takeoff is the first sample below ``thr`` held for takeoff_hold samples
+    (or below it to the end of the record); landing the first sample at or above it
+    held for landing_hold samples. With ``refine`` the takeoff moves on to the first
+    sample within ``band`` of the flight baseline ``base`` and the landing back to the
+    last such sample, and the crossings are where the force reaches ``base``
+    (:func:`down_crossing`, :func:`up_crossing`), so that the whole push is integrated.
+    With interpolate, takeoff_s and landing_s are those crossings (of ``thr`` when not
+    refined) and the takeoff velocity is taken there; else the first and the last
+    airborne samples.
     """
     for j in range(out.shape[0]):
         out[j] = np.nan
@@ -342,31 +356,22 @@ def jump_trial(
     bw = out[CMJ_BASELINE]
     m = bw / g
     dt = 1.0 / fs
-    onset = find_onset(f, w1, n, bw, onset_k * out[CMJ_SD], two_sided, hold, np.nan, backstep)
+    onset = find_onset(f, s0, n, bw, onset_k * out[CMJ_SD], two_sided, hold, np.nan, backstep)
     out[CMJ_ONSET] = onset
-    out[CMJ_TAKEOFF_IDX] = -1
-    out[CMJ_LANDING_IDX] = -1
-    out[CMJ_B_IDX] = -1
-    out[CMJ_Z_IDX] = -1
-    out[CMJ_LAND_END_IDX] = -1
-    thr = takeoff_n
-    if takeoff_above_min:
-        lo = f[0]
-        for i in range(n):
-            if f[i] < lo:
-                lo = f[i]
-        thr = lo + takeoff_n
+    for c in (CMJ_TAKEOFF_IDX, CMJ_LANDING_IDX, CMJ_B_IDX, CMJ_Z_IDX, CMJ_LAND_END_IDX,
+              CMJ_TAKEOFF_REF_IDX, CMJ_LANDING_REF_IDX):  # fmt: skip
+        out[c] = -1
     out[CMJ_TAKEOFF_THR] = thr
     if onset < 0:
         return
-    # takeoff: first sample below thr held for takeoff_hold samples
+    # takeoff: first sample below thr held for takeoff_hold samples (or to the end)
     run = 0
     to = -1
     for i in range(onset + 1, n):
         if f[i] < thr:
             run += 1
-            if run >= takeoff_hold:
-                to = i - takeoff_hold + 1
+            if run >= takeoff_hold or i == n - 1:
+                to = i - run + 1
                 break
         else:
             run = 0
@@ -384,7 +389,18 @@ def jump_trial(
         else:
             run = 0
     out[CMJ_LANDING_IDX] = ld
-    # integrate from onset to takeoff
+    # refined takeoff k: first sample within band of the flight baseline (before landing)
+    k = to
+    hi = base + band
+    if refine:
+        lim = ld if ld >= 0 else n
+        while k < lim and f[k] > hi:
+            k += 1
+        if k >= lim:
+            k = to
+    refined = refine and f[k] <= hi
+    out[CMJ_TAKEOFF_REF_IDX] = k
+    # integrate from onset to the takeoff sample k
     v = 0.0
     s = 0.0
     a_prev = (f[onset] - bw) / m
@@ -395,7 +411,7 @@ def jump_trial(
     fmin = f[onset]
     pmax = f[onset] * 0.0
     v_prev = 0.0
-    for i in range(onset + 1, to + 1):
+    for i in range(onset + 1, k + 1):
         a = (f[i] - bw) / m
         v_prev = v
         v_new = v + 0.5 * (a_prev + a) * dt
@@ -432,7 +448,7 @@ def jump_trial(
     sum_pw = 0.0
     np_ = 0
     prop_start = onset if b_idx < 0 else -1
-    for i in range(onset + 1, to):
+    for i in range(onset + 1, k):
         a = (f[i] - bw) / m
         v = v + 0.5 * (a_prev + a) * dt
         a_prev = a
@@ -451,32 +467,45 @@ def jump_trial(
     out[CMJ_MEAN_BRAKING_F] = sum_b / nb if nb > 0 else np.nan
     out[CMJ_MEAN_PROP_F] = sum_p / np_ if np_ > 0 else np.nan
     out[CMJ_MEAN_PROP_POWER] = sum_pw / np_ if np_ > 0 else np.nan
-    lo = f[w1] if w1 < n else np.nan
-    for i in range(w1, pk + 1):
+    lo = f[s0] if s0 < n else np.nan
+    for i in range(s0, pk + 1):
         if f[i] < lo:
             lo = f[i]
     out[CMJ_MIN_PRE_PEAK] = lo
-    # velocity at takeoff: v(to) exactly, or at the interpolated crossing in [to-1, to]
-    if interpolate and to > onset and f[to - 1] != f[to]:
-        frac = (f[to - 1] - thr) / (f[to - 1] - f[to])
-        a0 = (f[to - 1] - bw) / m
-        a1 = (f[to] - bw) / m
+    # velocity at takeoff: v(k) exactly, or at the crossing x in [k-1, k]
+    if interpolate and refined and k > onset:
+        x = down_crossing(f, k, base, onset)
+        a0 = (f[k - 1] - bw) / m
+        a_end = (base - bw) / m  # the force falls on a line from f[k-1] to base at x
+        out[CMJ_V_TAKEOFF] = v_prev + 0.5 * (a0 + a_end) * (x - (k - 1)) * dt
+        out[CMJ_TAKEOFF_S] = x * dt
+    elif interpolate and not refined and k > onset and f[k - 1] != f[k]:
+        frac = (f[k - 1] - thr) / (f[k - 1] - f[k])
+        a0 = (f[k - 1] - bw) / m
+        a1 = (f[k] - bw) / m
         out[CMJ_V_TAKEOFF] = v_prev + (frac * a0 + 0.5 * frac * frac * (a1 - a0)) * dt
-        out[CMJ_TAKEOFF_S] = (to - 1 + frac) * dt
+        out[CMJ_TAKEOFF_S] = (k - 1 + frac) * dt
     else:
         out[CMJ_V_TAKEOFF] = v_to_smp
-        out[CMJ_TAKEOFF_S] = to * dt
+        out[CMJ_TAKEOFF_S] = k * dt
     if ld < 0:
         return
-    if interpolate and f[ld] != f[ld - 1]:
-        frac = (thr - f[ld - 1]) / (f[ld] - f[ld - 1])
-        out[CMJ_LANDING_S] = (ld - 1 + frac) * dt
+    # refined landing j: last sample within band of the flight baseline before landing
+    j = ld - 1
+    if refined:
+        while j > k and f[j] > hi:
+            j -= 1
+    out[CMJ_LANDING_REF_IDX] = j
+    if interpolate and refined:
+        out[CMJ_LANDING_S] = up_crossing(f, n, j, ld, base) * dt
+    elif interpolate and f[j + 1] != f[j]:
+        out[CMJ_LANDING_S] = (j + (thr - f[j]) / (f[j + 1] - f[j])) * dt
     else:
-        out[CMJ_LANDING_S] = (ld - 1) * dt
+        out[CMJ_LANDING_S] = j * dt
     # continue integrating through flight and landing until v returns to >= 0
     v = v_to_smp
-    a_prev = (f[to] - bw) / m
-    for i in range(to + 1, n):
+    a_prev = (f[k] - bw) / m
+    for i in range(k + 1, n):
         a = (f[i] - bw) / m
         v = v + 0.5 * (a_prev + a) * dt
         a_prev = a
@@ -492,33 +521,40 @@ def jump_batch(
     fs,
     w0,
     w1,
+    s0,
     g,
     onset_k,
     two_sided,
     hold,
     backstep,
-    takeoff_n,
-    takeoff_above_min,
+    thr,
+    base,
+    band,
+    refine,
     takeoff_hold,
     landing_hold,
     interpolate,
     out,
 ):
-    """jump_trial over the rows of F, parallel over trials."""
+    """jump_trial over the rows of F, parallel over trials; w0, w1, s0, thr, base, band
+    and refine are per-trial arrays (each trial has its own weighing window and flight)."""
     for t in prange(F.shape[0]):
         jump_trial(
             F[t],
             lengths[t],
             fs,
-            w0,
-            w1,
+            w0[t],
+            w1[t],
+            s0[t],
             g,
             onset_k,
             two_sided,
             hold,
             backstep,
-            takeoff_n,
-            takeoff_above_min,
+            thr[t],
+            base[t],
+            band[t],
+            refine[t],
             takeoff_hold,
             landing_hold,
             interpolate,

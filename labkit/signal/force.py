@@ -20,7 +20,7 @@ Input with NaN or inf samples (dropped samples) is rejected with a
 
 from __future__ import annotations
 
-# The analyses live in one module per stage (force_isometric, force_jump,
+# The analyses live in one module per stage (force_isometric, force_jump, force_limbs,
 # force_aggregate, force_plates); this module is the public entry point and re-exports
 # them, so ``force.isometric(...)`` and the provenance method names
 # (``labkit.signal.force.isometric``) stay as they are. The ``X as X`` names are not in
@@ -29,6 +29,7 @@ from __future__ import annotations
 from labkit.signal._force_common import G_STANDARD as G_STANDARD
 from labkit.signal.force_aggregate import AGGREGATES as AGGREGATES
 from labkit.signal.force_aggregate import TrialAggregate, aggregate_trials, repeat_needed
+from labkit.signal.force_drop_jump import DropJumpResult, drop_jump
 from labkit.signal.force_isometric import ONSET_METHODS as ONSET_METHODS
 from labkit.signal.force_isometric import IsometricResult, isometric, isometric_batch
 from labkit.signal.force_isometric import _iso_defaults as _iso_defaults
@@ -36,6 +37,8 @@ from labkit.signal.force_isometric import _isometric_setup as _isometric_setup
 from labkit.signal.force_jump import PHASES as PHASES
 from labkit.signal.force_jump import JumpResult, cmj, cmj_batch, squat_jump
 from labkit.signal.force_jump import _jump_defaults as _jump_defaults
+from labkit.signal.force_limbs import ASYMMETRY_FORMULAS as ASYMMETRY_FORMULAS
+from labkit.signal.force_limbs import LimbResult, asymmetry, limbs, limbs_of
 from labkit.signal.force_plates import (
     centre_of_pressure,
     combine_plates,
@@ -44,21 +47,30 @@ from labkit.signal.force_plates import (
     plate_6ch,
     tare,
 )
+from labkit.signal.force_rebound import ReboundResult, rebound_jumps
 
 __all__ = [
+    "DropJumpResult",
     "IsometricResult",
     "JumpResult",
+    "LimbResult",
+    "ReboundResult",
     "TrialAggregate",
     "aggregate_trials",
+    "asymmetry",
     "centre_of_pressure",
     "cmj",
     "cmj_batch",
     "combine_plates",
+    "drop_jump",
     "free_moment",
     "isometric",
     "isometric_batch",
     "kistler_8ch",
+    "limbs",
+    "limbs_of",
     "plate_6ch",
+    "rebound_jumps",
     "repeat_needed",
     "squat_jump",
     "tare",

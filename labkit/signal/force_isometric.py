@@ -112,6 +112,18 @@ class IsometricResult:
     flags: tuple[str, ...]
     params: Mapping[str, Any] = field(repr=False)
 
+    def limb_windows(self, end_s: float) -> dict[str, Any]:
+        """Windows :func:`labkit.signal.force.limbs_of` compares the limbs over (``end_s``:
+        the trace's last sample): peak onset -> end, impulse and RFD 0 -> X ms."""
+        from labkit.signal.force_limbs import epoch_windows
+
+        p = self.params
+        w0 = float(p["weighing_start_s"])
+        ep = epoch_windows(self.onset_s, p["epochs_ms"], end_s)
+        return {"weighing_s": (w0, w0 + float(p["weighing_s"])), "peak_s": (self.onset_s, end_s),
+                "impulses_s": {f"impulse_0_{ms_key(ms)}ms_ns": w for ms, w in ep.items()},
+                "rfd_s": {f"rfd_0_{ms_key(ms)}ms_n_s": w for ms, w in ep.items()}}
+
     def to_dict(self) -> dict[str, Any]:
         """Flat scalar metrics (one table row); epochs become ``force_at_100ms_n`` etc."""
         d: dict[str, Any] = {

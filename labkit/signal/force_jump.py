@@ -19,6 +19,7 @@ from numpy.typing import ArrayLike
 from labkit._version import __version__
 from labkit.errors import SignalError
 from labkit.signal import _force_kernels as _k
+from labkit.signal import _jump_phases
 from labkit.signal._checks import check_fs
 from labkit.signal._force_common import (
     G_STANDARD,
@@ -28,7 +29,6 @@ from labkit.signal._force_common import (
     pack_trials,
     positive,
     samples,
-    weighing_window,
 )
 
 if TYPE_CHECKING:  # pandas is imported by the batch functions only, when called
@@ -47,13 +47,19 @@ class JumpResult:
     """Metrics of one countermovement or squat jump (McMahon et al. 2018 landmarks).
 
     Times in s from the first sample; ``phases`` maps phase name to (start_s, end_s),
-    NaN where a phase does not exist (no countermovement in a squat jump).
+    NaN where a phase does not exist (no countermovement in a squat jump). The weighing
+    window is ``[weighing_start_s, weighing_end_s)``, found ``before`` the movement or
+    ``after`` landing, or ``given``; ``flight_baseline_n`` and ``flight_sd_n`` are the
+    plate's reading and noise in the air, from which the take-off threshold is set.
     """
 
     jump_type: str
     body_weight_n: float
     baseline_sd_n: float
     weighing_range_n: float
+    weighing_start_s: float
+    weighing_end_s: float
+    weighing_where: str
     onset_index: int
     onset_s: float
     takeoff_s: float
@@ -72,10 +78,23 @@ class JumpResult:
     peak_power_w: float
     mean_propulsive_power_w: float
     takeoff_threshold_n: float
+    flight_baseline_n: float
+    flight_sd_n: float
     phases: Mapping[str, tuple[float, float]]
     valid: bool
     flags: tuple[str, ...]
     params: Mapping[str, Any] = field(repr=False)
+
+    def limb_windows(self, end_s: float) -> dict[str, Any]:
+        """Windows :func:`labkit.signal.force.limbs_of` compares the limbs over (``end_s``:
+        the trace's last sample)."""
+        ph = self.phases
+        on, to = self.onset_s, self.takeoff_s
+        return {"weighing_s": (self.weighing_start_s, self.weighing_end_s), "peak_s": (on, to),
+                "impulses_s": {"unweighting_impulse_ns": ph["unweighting"],
+                               "braking_impulse_ns": ph["braking"],
+                               "propulsive_impulse_ns": ph["propulsion"], "push_impulse_ns": (on, to)},
+                "means_s": {"mean_propulsive_force_n": ph["propulsion"]}}  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         """Flat scalar metrics (one table row); phases become ``<phase>_start_s`` etc."""
@@ -118,33 +137,36 @@ def _jump_defaults(**overrides: Any) -> dict[str, Any]:
     return keyword_defaults(cmj, overrides)
 
 
-def _jump_setup(fs, n_min, kw, method) -> dict[str, Any]:
-    w0, w1 = weighing_window(kw["weighing_start_s"], kw["weighing_s"], fs, n_min)
+def _jump_setup(fs, kw, method) -> dict[str, Any]:
+    """Validate the keyword parameters; the kernel arguments shared by every trial."""
     if kw["timing"] not in _TIMING:
         raise SignalError(f"timing={kw['timing']!r} is unknown; use one of {sorted(_TIMING)}")
     if kw["takeoff_ref"] not in _TAKEOFF_REF:
         raise SignalError(
             f"takeoff_ref={kw['takeoff_ref']!r} is unknown; use one of {sorted(_TAKEOFF_REF)}"
         )
-    for name in ("onset_k", "g", "countermovement_dip_n", "countermovement_k",
-                 "max_weighing_range_n", "max_flight_s"):  # fmt: skip
+    for name in ("onset_k", "g", "min_countermovement_depth_m", "countermovement_k",
+                 "max_weighing_range_n", "max_flight_s", "min_body_weight_n", "takeoff_k",
+                 "weighing_s"):  # fmt: skip
         positive(name, kw[name])
-    positive("min_flight_s", kw["min_flight_s"], allow_zero=True)
-    tk = float(kw["takeoff_n"])
-    if not math.isfinite(tk):
-        raise SignalError(f"takeoff_n={kw['takeoff_n']!r} must be a finite force in N")
+    positive("takeoff_refine_k", kw["takeoff_refine_k"], allow_zero=True)
+    for name in ("min_flight_s", "takeoff_min_n"):
+        positive(name, kw[name], allow_zero=True)
+    if kw["weighing_start_s"] is not None:
+        positive("weighing_start_s", kw["weighing_start_s"], allow_zero=True)
+    tk = kw["takeoff_n"]
+    if tk is not None and not (isinstance(tk, int | float) and math.isfinite(tk)):
+        raise SignalError(f"takeoff_n={tk!r} must be a finite force in N, or None (from the flight noise)")
     params = {"method": method, "fs_hz": fs, **kw, "sd_ddof": 1, "labkit_version": __version__}
     return {
-        "w0": w0,
-        "w1": w1,
         "args": (
             float(kw["g"]),
             float(kw["onset_k"]),
             bool(kw["onset_two_sided"]),
             samples("onset_hold_s", kw["onset_hold_s"], fs, minimum=1),
             samples("onset_backstep_s", kw["onset_backstep_s"], fs),
-            tk,
-            _TAKEOFF_REF[kw["takeoff_ref"]],
+        ),
+        "tail": (
             samples("takeoff_hold_s", kw["takeoff_hold_s"], fs, minimum=1),
             samples("landing_hold_s", kw["landing_hold_s"], fs, minimum=1),
             _TIMING[kw["timing"]],
@@ -153,7 +175,7 @@ def _jump_setup(fs, n_min, kw, method) -> dict[str, Any]:
     }
 
 
-def _jump_rows(s, fs, scal, method) -> dict[str, Any]:
+def _jump_rows(s, fs, scal, method, lays) -> dict[str, Any]:
     p = s["params"]
     g = p["g"]
     idx = {k: scal[:, c].copy() for k, c in (
@@ -171,7 +193,7 @@ def _jump_rows(s, fs, scal, method) -> dict[str, Any]:
         h = np.where(v_to > 0, v_to**2 / (2 * g), np.nan)
         h_f = g * flight**2 / 8.0
         ttt = to_s - onset_s
-        is_cm = scal[:, _k.CMJ_MIN_FORCE] < bw - p["countermovement_dip_n"]
+        is_cm = -scal[:, _k.CMJ_MIN_DISP] >= p["min_countermovement_depth_m"]
         jump_type = np.where(is_cm, "countermovement", "squat")
         b_s = np.where(is_cm, idx["b"] / fs, np.nan)
         z_s = np.where(is_cm, idx["z"] / fs, np.nan)
@@ -195,6 +217,9 @@ def _jump_rows(s, fs, scal, method) -> dict[str, Any]:
         "body_weight_n": bw,
         "baseline_sd_n": scal[:, _k.CMJ_SD],
         "weighing_range_n": scal[:, _k.CMJ_RANGE],
+        "weighing_start_s": np.array([la.w0 / fs for la in lays]),
+        "weighing_end_s": np.array([la.w1 / fs for la in lays]),
+        "weighing_where": np.array([la.where for la in lays]),
         "onset_index": np.where(np.isnan(idx["onset"]), -1, idx["onset"]).astype(np.int64),
         "onset_s": onset_s,
         "takeoff_s": to_s,
@@ -213,6 +238,8 @@ def _jump_rows(s, fs, scal, method) -> dict[str, Any]:
         "peak_power_w": scal[:, _k.CMJ_PEAK_POWER],
         "mean_propulsive_power_w": scal[:, _k.CMJ_MEAN_PROP_POWER],
         "takeoff_threshold_n": scal[:, _k.CMJ_TAKEOFF_THR],
+        "flight_baseline_n": np.array([la.flight_baseline_n for la in lays]),
+        "flight_sd_n": np.array([la.flight_sd_n for la in lays]),
         "phases": {
             "unweighting": (np.where(is_cm, onset_s, np.nan), b_s),
             "braking": (b_s, z_s),
@@ -225,25 +252,36 @@ def _jump_rows(s, fs, scal, method) -> dict[str, Any]:
 
 
 _JUMP_SCALARS = (
-    "body_weight_n", "baseline_sd_n", "weighing_range_n", "onset_s", "takeoff_s",
+    "body_weight_n", "baseline_sd_n", "weighing_range_n", "weighing_start_s", "weighing_end_s",
+    "onset_s", "takeoff_s",
     "landing_s", "flight_time_s", "takeoff_velocity_m_s", "jump_height_m",
     "jump_height_flight_m", "time_to_takeoff_s", "rsi_mod", "countermovement_depth_m",
     "peak_force_n", "min_force_n", "mean_braking_force_n", "mean_propulsive_force_n",
-    "peak_power_w", "mean_propulsive_power_w", "takeoff_threshold_n",
+    "peak_power_w", "mean_propulsive_power_w", "takeoff_threshold_n", "flight_baseline_n",
+    "flight_sd_n",
 )  # fmt: skip
+
+
+def _run_kernel(f: np.ndarray, fs: float, s: dict[str, Any], out: np.ndarray) -> _jump_phases.Layout:
+    """One trial: its layout (weighing, flight, threshold), then the kernel into ``out``."""
+    la = _jump_phases.layout(f, fs, s["params"])
+    _k.jump_trial(f, f.shape[0], fs, la.w0, la.w1, la.s0, *s["args"], la.threshold_n,
+                  la.flight_baseline_n, la.band_n, la.refine, *s["tail"], out)  # fmt: skip
+    return la
 
 
 def _jump(f_n, fs_hz, method: str, options: dict[str, Any]) -> JumpResult:
     """One jump through the kernel; ``options`` are the keyword parameters of :func:`cmj`."""
     fs = check_fs(fs_hz)
     f = check_trace(f_n)
-    s = _jump_setup(fs, f.shape[0], options, method)
+    s = _jump_setup(fs, options, method)
     scal = np.empty((1, _k.CMJ_NCOLS))
-    _k.jump_trial(f, f.shape[0], fs, s["w0"], s["w1"], *s["args"], scal[0])
-    rows = _jump_rows(s, fs, scal, method)
+    la = _run_kernel(f, fs, s, scal[0])
+    rows = _jump_rows(s, fs, scal, method, [la])
     flags = flags_tuple(_JUMP_FLAGS, rows["flags"])[0]
     return JumpResult(
         jump_type=str(rows["jump_type"][0]),
+        weighing_where=la.where,
         onset_index=int(rows["onset_index"][0]),
         **{k: float(rows[k][0]) for k in _JUMP_SCALARS},
         phases=MappingProxyType(
@@ -260,18 +298,23 @@ def cmj(
     fs_hz: float,
     *,
     weighing_s: float = 1.0,
-    weighing_start_s: float = 0.0,
+    weighing_start_s: float | None = None,
+    min_body_weight_n: float = 200.0,
     onset_k: float = 5.0,
     onset_two_sided: bool = True,
     onset_hold_s: float = 0.030,
     onset_backstep_s: float = 0.030,
-    takeoff_n: float = 20.0,
+    takeoff_n: float | None = None,
+    takeoff_k: float = 5.0,
+    takeoff_min_n: float = 5.0,
     takeoff_ref: str = "zero",
+    takeoff_refine: bool = True,
+    takeoff_refine_k: float = 2.0,
     takeoff_hold_s: float = 0.015,
     landing_hold_s: float = 0.015,
     timing: str = "interpolate",
     g: float = G_STANDARD,
-    countermovement_dip_n: float = 250.0,
+    min_countermovement_depth_m: float = 0.03,
     countermovement_k: float = 5.0,
     max_weighing_range_n: float = 50.0,
     min_flight_s: float = 0.1,
@@ -279,44 +322,72 @@ def cmj(
 ) -> JumpResult:
     """Analyse one countermovement jump.
 
-    Body weight is the mean of the weighing window, m = BW / g. Onset: first sample where
-    |F - BW| > onset_k * SD for onset_hold_s, searched after the weighing window, then
-    stepped back onset_backstep_s. Velocity and displacement integrate (F - BW) / m from
-    onset (trapezoid). Takeoff: first sample below the takeoff threshold held for
-    takeoff_hold_s; landing: first sample at or above it held for landing_hold_s.
-    Jump height by impulse-momentum h = v_TO^2 / (2 g) (``jump_height_m``) and by flight
+    Weighing: body weight BW is the mean of the weighing window, m = BW / g. Unless
+    ``weighing_start_s`` is given, the window is found: the most stable (smallest SD)
+    window of ``weighing_s`` with every sample >= ``min_body_weight_n``, in the loaded
+    stretch the athlete takes off from (after stepping on, before the flight), or else
+    in the one after landing; none moving by <= ``max_weighing_range_n`` raises
+    SignalError. Onset: first sample where |F - BW| > onset_k * SD for onset_hold_s,
+    searched after the weighing window (or from the start of the take-off stretch when
+    weighed after landing), then stepped back onset_backstep_s. Velocity and
+    displacement integrate (F - BW) / m from onset (trapezoid). Takeoff: first sample
+    below the threshold held for takeoff_hold_s (or until the record ends), refined on
+    to where the force reaches the flight baseline; landing: first sample at or above
+    the threshold held for landing_hold_s, refined back to the flight baseline. Jump
+    height by impulse-momentum h = v_TO^2 / (2 g) (``jump_height_m``) and by flight
     time h = g t_f^2 / 8 (``jump_height_flight_m``).
 
     Parameters
     ----------
     f_n : array_like, shape (n,)
-        Vertical force in N (sum over plates). NaN/inf raise SignalError.
+        Vertical force in N (sum over tared plates: about 0 N unloaded). NaN/inf raise
+        SignalError.
     fs_hz : float
     weighing_s : float, default 1.0
-    weighing_start_s : float, default 0.0
+        Length of the weighing window (s).
+    weighing_start_s : float or None, default None
+        Start of the weighing window (s); None finds the most stable loaded window.
+    min_body_weight_n : float, default 200.0
+        A weighing window is on the loaded plate when every sample is at least this;
+        below half of it the plate counts as unloaded (flight, stepped off).
     onset_k : float, default 5.0
     onset_two_sided : bool, default True
     onset_hold_s : float, default 0.030
     onset_backstep_s : float, default 0.030
-    takeoff_n : float, default 20.0
-        Takeoff/landing threshold (N), absolute or above the trial's minimum force.
+    takeoff_n : float or None, default None
+        Fixed takeoff/landing threshold (N; see ``takeoff_ref``). None: the flight
+        baseline + max(takeoff_k * flight SD, takeoff_min_n).
+    takeoff_k : float, default 5.0
+        Noise threshold in SDs of the unloaded plate in flight.
+    takeoff_min_n : float, default 5.0
+        The noise threshold is at least this far above the flight baseline.
     takeoff_ref : {"zero", "min"}, default "zero"
-        "min" puts the threshold at min(F) + takeoff_n (plate offset or flight noise).
+        Fixed thresholds: "min" puts it at min(F) + takeoff_n (plate offset).
+    takeoff_refine : bool, default True
+        Move takeoff on (landing back) from the threshold crossing to where the force
+        reaches the flight baseline (the mean of the flight without its edges), so the
+        whole push is integrated. False: the threshold crossings.
+    takeoff_refine_k : float, default 2.0
+        The force has reached the flight baseline at the first sample within this many
+        flight SDs of it; the crossing is then where the decline, extended, meets the
+        baseline (docs/metrics.md).
     takeoff_hold_s, landing_hold_s : float, default 0.015
     timing : {"interpolate", "sample"}, default "interpolate"
-        "interpolate": takeoff_s and landing_s are the linear threshold crossings and the
-        takeoff velocity is taken there. "sample": the first and the last airborne
-        samples (flight time then reads about one sample short on real data).
+        "interpolate": takeoff_s and landing_s are the linear crossings (of the flight
+        baseline when refined, else of the threshold) and the takeoff velocity is taken
+        there. "sample": the first and the last airborne samples (flight time then
+        reads about one sample short).
     g : float, default 9.80665
-    countermovement_dip_n : float, default 250.0
-        A dip more than this below BW between onset and peak force makes the jump a
+    min_countermovement_depth_m : float, default 0.03
+        A centre-of-mass lowering (onset to takeoff) of at least this makes the jump a
         countermovement jump (``jump_type``); otherwise a squat jump.
     countermovement_k : float, default 5.0
         Squat jumps: flag ``countermovement`` when force drops below BW - k SD between
-        weighing and peak force.
+        the onset search start and peak force.
     max_weighing_range_n : float, default 50.0
     min_flight_s, max_flight_s : float, default 0.1 and 2.0
-        Sanity limits of the flight time.
+        Sanity limits of the flight time; an unloaded stretch longer than
+        ``max_flight_s`` is a step-off, not a flight.
 
     Returns
     -------
@@ -347,18 +418,23 @@ def squat_jump(
     fs_hz: float,
     *,
     weighing_s: float = 1.0,
-    weighing_start_s: float = 0.0,
+    weighing_start_s: float | None = None,
+    min_body_weight_n: float = 200.0,
     onset_k: float = 5.0,
     onset_two_sided: bool = True,
     onset_hold_s: float = 0.030,
     onset_backstep_s: float = 0.030,
-    takeoff_n: float = 20.0,
+    takeoff_n: float | None = None,
+    takeoff_k: float = 5.0,
+    takeoff_min_n: float = 5.0,
     takeoff_ref: str = "zero",
+    takeoff_refine: bool = True,
+    takeoff_refine_k: float = 2.0,
     takeoff_hold_s: float = 0.015,
     landing_hold_s: float = 0.015,
     timing: str = "interpolate",
     g: float = G_STANDARD,
-    countermovement_dip_n: float = 250.0,
+    min_countermovement_depth_m: float = 0.03,
     countermovement_k: float = 5.0,
     max_weighing_range_n: float = 50.0,
     min_flight_s: float = 0.1,
@@ -367,17 +443,19 @@ def squat_jump(
     """Analyse one squat jump (as :func:`cmj`; flags a countermovement before the push).
 
     Landmarks, heights and parameters are those of :func:`cmj`. A squat jump is
-    flagged ``wrong_jump_type`` when the force dips more than ``countermovement_dip_n``
-    below body weight, and ``countermovement`` when it drops below BW -
-    ``countermovement_k`` SD between the weighing window and peak force.
+    flagged ``wrong_jump_type`` when the centre of mass sinks by at least
+    ``min_countermovement_depth_m`` before the push, and ``countermovement`` when the
+    force drops below BW - ``countermovement_k`` SD between the onset search start and
+    peak force. Squat jumps often have no quiet standing before the push: the athlete
+    is then weighed after landing.
 
     Parameters
     ----------
     f_n : array_like, shape (n,)
         Vertical force in N (sum over plates). NaN/inf raise SignalError.
     fs_hz : float
-    countermovement_dip_n : float, default 250.0
-        A larger dip below BW makes the jump a countermovement jump (``jump_type``).
+    min_countermovement_depth_m : float, default 0.03
+        A deeper lowering makes the jump a countermovement jump (``jump_type``).
     countermovement_k : float, default 5.0
         Flag ``countermovement`` below BW - k SD between weighing and peak force.
 
@@ -387,9 +465,13 @@ def squat_jump(
 
     Other Parameters
     ----------------
-    weighing_s, weighing_start_s, onset_k, onset_two_sided, onset_hold_s, onset_backstep_s
+    weighing_s, weighing_start_s, min_body_weight_n, onset_k, onset_two_sided, onset_hold_s
         As :func:`cmj`, with the same defaults.
-    takeoff_n, takeoff_ref, takeoff_hold_s, landing_hold_s, timing, g
+    onset_backstep_s, takeoff_n, takeoff_k, takeoff_min_n, takeoff_ref, takeoff_refine
+        As :func:`cmj`.
+    takeoff_refine_k
+        As :func:`cmj`.
+    takeoff_hold_s, landing_hold_s, timing, g
         As :func:`cmj`.
     max_weighing_range_n, min_flight_s, max_flight_s
         As :func:`cmj`.
@@ -406,18 +488,23 @@ def cmj_batch(
     *,
     squat: bool = False,
     weighing_s: float = 1.0,
-    weighing_start_s: float = 0.0,
+    weighing_start_s: float | None = None,
+    min_body_weight_n: float = 200.0,
     onset_k: float = 5.0,
     onset_two_sided: bool = True,
     onset_hold_s: float = 0.030,
     onset_backstep_s: float = 0.030,
-    takeoff_n: float = 20.0,
+    takeoff_n: float | None = None,
+    takeoff_k: float = 5.0,
+    takeoff_min_n: float = 5.0,
     takeoff_ref: str = "zero",
+    takeoff_refine: bool = True,
+    takeoff_refine_k: float = 2.0,
     takeoff_hold_s: float = 0.015,
     landing_hold_s: float = 0.015,
     timing: str = "interpolate",
     g: float = G_STANDARD,
-    countermovement_dip_n: float = 250.0,
+    min_countermovement_depth_m: float = 0.03,
     countermovement_k: float = 5.0,
     max_weighing_range_n: float = 50.0,
     min_flight_s: float = 0.1,
@@ -442,11 +529,17 @@ def cmj_batch(
 
     Other Parameters
     ----------------
-    weighing_s, weighing_start_s, onset_k, onset_two_sided, onset_hold_s, onset_backstep_s
+    weighing_s, weighing_start_s, min_body_weight_n, onset_k, onset_two_sided, onset_hold_s
         As :func:`cmj`, with the same defaults.
-    takeoff_n, takeoff_ref, takeoff_hold_s, landing_hold_s, timing, g
+    onset_backstep_s, takeoff_n, takeoff_k, takeoff_min_n, takeoff_ref, takeoff_refine
         As :func:`cmj`.
-    countermovement_dip_n, countermovement_k, max_weighing_range_n, min_flight_s, max_flight_s
+    takeoff_refine_k
+        As :func:`cmj`.
+    takeoff_hold_s, landing_hold_s, timing, g
+        As :func:`cmj`.
+    min_countermovement_depth_m, countermovement_k, max_weighing_range_n, min_flight_s
+        As :func:`cmj`.
+    max_flight_s
         As :func:`cmj`.
     """
     # Nothing but the parameters is bound yet (see cmj). squat picks the method (recorded
@@ -458,10 +551,21 @@ def cmj_batch(
     fs = check_fs(fs_hz)
     F, lengths = pack_trials(trials)
     method = "squat_jump" if squat else "cmj"
-    s = _jump_setup(fs, int(lengths.min()), options, method)
+    s = _jump_setup(fs, options, method)
+    lays = []
+    for t in range(F.shape[0]):
+        try:
+            lays.append(_jump_phases.layout(F[t, : lengths[t]], fs, s["params"]))
+        except SignalError as exc:
+            raise SignalError(f"trials[{t}]: {exc}") from None
+    col = {name: np.array([getattr(la, name) for la in lays]) for name in
+           ("w0", "w1", "s0", "threshold_n", "flight_baseline_n", "band_n")}  # fmt: skip
     scal = np.empty((F.shape[0], _k.CMJ_NCOLS))
-    _k.jump_batch(F, lengths, fs, s["w0"], s["w1"], *s["args"], scal)
-    rows = _jump_rows(s, fs, scal, method)
+    _k.jump_batch(F, lengths, fs, col["w0"].astype(np.int64), col["w1"].astype(np.int64),
+                  col["s0"].astype(np.int64), *s["args"], col["threshold_n"],
+                  col["flight_baseline_n"], col["band_n"], np.array([la.refine for la in lays]),
+                  *s["tail"], scal)  # fmt: skip
+    rows = _jump_rows(s, fs, scal, method, lays)
     df = pd.DataFrame(_jump_columns(rows, method))
     df.index.name = "trial"
     df.attrs["params"] = dict(s["params"])
@@ -470,7 +574,8 @@ def cmj_batch(
 
 def _jump_columns(rows: dict[str, Any], method: str) -> dict[str, Any]:
     """DataFrame columns of the batch, named and ordered as :meth:`JumpResult.to_dict`."""
-    cols: dict[str, Any] = {"jump_type": rows["jump_type"], "onset_index": rows["onset_index"]}
+    cols: dict[str, Any] = {"jump_type": rows["jump_type"], "weighing_where": rows["weighing_where"],
+                            "onset_index": rows["onset_index"]}
     cols.update({k: rows[k] for k in _JUMP_SCALARS})
     for ph, (a, b) in rows["phases"].items():
         cols[f"{ph}_start_s"] = a

@@ -18,7 +18,7 @@ import pandas as pd
 from labkit.config.protocol import TrialStep
 from labkit.errors import ConfigError, SignalError
 from labkit.signal.window import Window
-from labkit.trials.catalogue import entry, side_of
+from labkit.trials.catalogue import RATIOS, entry, side_of
 from labkit.trials.outcome import TrialOutcome, TrialRecord
 
 __all__ = ["aggregate_metric", "aggregates_table", "analyse_session_trials", "analyse_trial",
@@ -135,7 +135,9 @@ def _analyse_open(s: Any, trials: Sequence[TrialRecord], body_weight_n: float | 
 
 
 def aggregates_table(outcomes: Sequence[tuple[TrialRecord, TrialOutcome]]) -> pd.DataFrame:
-    """One row per test label: the headline metric aggregated over the valid trials."""
+    """One row per test label: the headline metric aggregated over the valid trials; then
+    one row per ratio of the catalogue (:data:`~labkit.trials.catalogue.RATIOS`, e.g. the
+    dynamic strength index) whose two tests were run."""
     from labkit.signal import force
 
     agg_rows = []
@@ -154,4 +156,33 @@ def aggregates_table(outcomes: Sequence[tuple[TrialRecord, TrialOutcome]]) -> pd
         except Exception as exc:  # too few valid trials for the method: say so in the table
             row.update(value=float("nan"), n_used=0, repeat_needed=True, note=str(exc)[:200])
         agg_rows.append(row)
+    agg_rows.extend(_ratio_rows(outcomes))
     return pd.DataFrame(agg_rows)
+
+
+def _best_valid(outcomes: Sequence[tuple[TrialRecord, TrialOutcome]], test: str,
+                metric: str) -> tuple[int, list[float]]:
+    """Number of trials of ``test`` and the finite ``metric`` values of its valid ones."""
+    group = [(t, o) for t, o in outcomes if t.step.test == test]
+    values = [float(o.metrics.get(metric, float("nan"))) for t, o in group if t.valid]
+    return len(group), [v for v in values if math.isfinite(v)]
+
+
+def _ratio_rows(outcomes: Sequence[tuple[TrialRecord, TrialOutcome]]) -> list[dict[str, Any]]:
+    """Rows of the catalogue's ratios between tests (the dynamic strength index ...)."""
+    rows = []
+    for ratio in RATIOS:
+        (t_num, m_num), (t_den, m_den) = ratio.numerator, ratio.denominator
+        n_num, num = _best_valid(outcomes, t_num, m_num)
+        n_den, den = _best_valid(outcomes, t_den, m_den)
+        if not (n_num and n_den):
+            continue
+        row = {"label": ratio.name, "test": f"{t_num}/{t_den}", "metric": ratio.name,
+               "method": f"best {t_num} {m_num} / best {t_den} {m_den}",
+               "n_trials": n_num + n_den, "n_valid": len(num) + len(den),
+               "value": max(num) / max(den) if num and den and max(den) > 0 else float("nan"),
+               "n_used": 2 if num and den else 0, "repeat_needed": not (num and den)}
+        if not (num and den):
+            row["note"] = f"needs a valid trial of both {t_num} and {t_den}"
+        rows.append(row)
+    return rows

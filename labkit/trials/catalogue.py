@@ -20,7 +20,8 @@ from typing import Any, Literal
 
 from labkit.errors import ConfigError
 
-__all__ = ["CATALOGUE", "EMG_METRICS", "TESTS", "TestEntry", "entry", "force_tests", "side_of"]
+__all__ = ["CATALOGUE", "EMG_METRICS", "RATIOS", "TESTS", "RatioEntry", "TestEntry", "entry",
+           "force_tests", "side_of"]
 
 #: what a test's trial signal is (see :func:`labkit.trials.isometric.trial_signal`)
 SignalKind = Literal["sum_fz", "plate_fz", "sum_mz", "emg_channel"]
@@ -147,16 +148,30 @@ _JUMP_METRICS = ("body_weight_n", "baseline_sd_n", "weighing_range_n", "onset_s"
                  "takeoff_velocity_m_s", "jump_height_m", "jump_height_flight_m",
                  "time_to_takeoff_s", "rsi_mod", "peak_force_n", "min_force_n",
                  "mean_propulsive_force_n", "peak_power_w", "mean_propulsive_power_w",
-                 "takeoff_threshold_n")
+                 "takeoff_threshold_n", "weighing_start_s", "weighing_end_s", "flight_baseline_n",
+                 "flight_sd_n")
 #: metrics of a countermovement only (a squat jump has none)
 _COUNTERMOVEMENT_METRICS = ("countermovement_depth_m", "mean_braking_force_n")
+#: where and how the jump was weighed, and the flight baseline its take-off is refined to
+_JUMP_WINDOW_METRICS = ("weighing_start_s", "weighing_end_s", "flight_baseline_n", "flight_sd_n")
+_DROP_JUMP_METRICS = ("drop_height_m", "body_weight_n", "baseline_sd_n", "weighing_range_n", "onset_s",
+                      "onset_time_s", "touchdown_s", "takeoff_s", "takeoff_time_s", "landing_s",
+                      "landing_time_s", "contact_time_s", "flight_time_s", "touchdown_velocity_m_s",
+                      "takeoff_velocity_m_s", "jump_height_m", "jump_height_impulse_m", "rsi",
+                      "peak_force_n", "contact_impulse_ns", "takeoff_threshold_n", *_JUMP_WINDOW_METRICS)
+_REBOUND_METRICS = ("body_weight_n", "onset_s", "onset_time_s", "n_hops", "rsi_best_mean",
+                    "contact_time_best_mean_s", "jump_height_best_mean_m", "rsi_mean",
+                    "contact_time_mean_s", "first_jump_height_m", "takeoff_threshold_n",
+                    "weighing_start_s", "weighing_end_s", "flight_baseline_n")
+#: per-limb values and asymmetry indices of dual-plate tests (labkit.trials.limbs)
+_LIMB_METRICS = ("left_*", "right_*", "asym_*_pct")
 
 
 def _iso(name: str, title: str, signal: SignalKind, *, sign: float = 1.0, unit: str = "N",
          headline: str = "net_peak_force_n", sided: bool = False, directional: bool = False,
          sim_task: str | None = None) -> TestEntry:
     body_weight = signal == "sum_fz"
-    metrics = _ISO_NET + (_ISO_ABSOLUTE if body_weight else ()) + EMG_METRICS
+    metrics = _ISO_NET + ((*_ISO_ABSOLUTE, *_LIMB_METRICS) if body_weight else ()) + EMG_METRICS
     return TestEntry(
         name=name, title=title, kind="isometric", stream="force", signal=signal, sign=sign, unit=unit,
         analysis="labkit.trials.isometric.analyse_isometric", core="labkit.signal.force.isometric",
@@ -165,17 +180,23 @@ def _iso(name: str, title: str, signal: SignalKind, *, sign: float = 1.0, unit: 
         sim_task=sim_task or name, metrics=metrics)
 
 
-def _jump(name: str, title: str, core: str, *, countermovement: bool = True) -> TestEntry:
+def _jump(name: str, title: str, core: str, *, countermovement: bool = True,
+          headline: str = "jump_height_m", headline_label: str = "jump height", sim_task: str = "cmj",
+          min_window_s: float = 2.5, signal: SignalKind = "sum_fz", sided: bool = False,
+          metrics: tuple[str, ...] | None = None) -> TestEntry:
     phases = ("unweighting", "braking") if countermovement else ()
     phases += ("propulsion", "flight", "landing")
-    metrics = (_JUMP_METRICS + (_COUNTERMOVEMENT_METRICS if countermovement else ())
-               + tuple(f"{ph}_{what}_s" for ph in phases for what in ("start", "end", "duration"))
-               + EMG_METRICS)
+    if metrics is None:
+        metrics = (_JUMP_METRICS + (_COUNTERMOVEMENT_METRICS if countermovement else ())
+                   + tuple(f"{ph}_{what}_s" for ph in phases for what in ("start", "end", "duration")))
+    else:
+        phases = ()
     return TestEntry(
-        name=name, title=title, kind="jump", stream="force", signal="sum_fz", sign=1.0, unit="N",
-        analysis="labkit.trials.jumps.analyse_jump", core=core, headline="jump_height_m",
-        headline_label="jump height", uses_body_weight=False, sim_task="cmj", min_window_s=2.5,
-        metrics=metrics, phases=phases)
+        name=name, title=title, kind="jump", stream="force", signal=signal, sign=1.0, unit="N",
+        analysis="labkit.trials.jumps.analyse_jump", core=core, headline=headline,
+        headline_label=headline_label, uses_body_weight=False, sim_task=sim_task,
+        min_window_s=min_window_s, sided=sided, metrics=metrics + _LIMB_METRICS + EMG_METRICS,
+        phases=phases)
 
 
 _ENTRIES = (
@@ -186,11 +207,42 @@ _ENTRIES = (
     _iso("isometric_trunk_rotation", "Isometric trunk rotation", "sum_mz", unit="N.m", directional=True),
     _jump("cmj", "Countermovement jump", "labkit.signal.force.cmj"),
     _jump("squat_jump", "Squat jump", "labkit.signal.force.squat_jump", countermovement=False),
+    _jump("drop_jump", "Drop jump", "labkit.signal.force.drop_jump", headline="rsi",
+          headline_label="RSI", sim_task="drop_jump", min_window_s=3.0, metrics=_DROP_JUMP_METRICS),
+    _jump("single_leg_cmj", "Single-leg countermovement jump", "labkit.signal.force.cmj",
+          signal="plate_fz", sided=True, sim_task="single_leg_cmj"),
+    _jump("rebound_jumps", "Rebound jumps (10/5 repeated jump test)",
+          "labkit.signal.force.rebound_jumps", headline="rsi_best_mean",
+          headline_label="RSI best 5", sim_task="rebound_jumps", min_window_s=9.0,
+          metrics=_REBOUND_METRICS),
     TestEntry(name="mvc", title="Maximal voluntary contraction (EMG reference)", kind="mvc",
               stream="emg", signal="emg_channel", sign=1.0, unit="V",
               analysis="labkit.trials.mvc.analyse_mvc", core="labkit.signal.emg.mvc_reference",
               headline="mvc_v", headline_label="MVC", needs_muscle=True, sim_task="mvc",
               metrics=("mvc_v",)),
+)
+
+@dataclass(frozen=True)
+class RatioEntry:
+    """A session metric that is the ratio of two tests' best valid trials.
+
+    ``value = best(numerator test's metric) / best(denominator test's metric)`` over the
+    session's valid trials (best = largest); reported with the aggregates when both tests
+    were run.
+    """
+
+    name: str
+    title: str
+    numerator: tuple[str, str]
+    denominator: tuple[str, str]
+    source: str
+
+
+#: ratios between tests, in the aggregates table
+RATIOS: tuple[RatioEntry, ...] = (
+    RatioEntry("dynamic_strength_index", "Dynamic strength index (CMJ peak / IMTP peak force)",
+               ("cmj", "peak_force_n"), ("imtp", "peak_force_n"),
+               "ballistic over isometric peak force (Sheppard et al. 2011; Comfort et al. 2018)"),
 )
 
 #: every test, by name

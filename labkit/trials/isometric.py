@@ -10,6 +10,7 @@ from labkit.errors import SignalError
 from labkit.signal.window import Window
 from labkit.trials.catalogue import TestEntry, entry
 from labkit.trials.emg_onsets import emg_onsets
+from labkit.trials.limbs import ASYMMETRY_OPTION, limb_metrics
 from labkit.trials.outcome import TrialOutcome, flag_text
 
 __all__ = ["SIDE_PLATE", "VALIDATION_OPTIONS", "analyse_isometric", "trial_signal"]
@@ -78,7 +79,7 @@ def analyse_isometric(step: TrialStep, force: Window | None, emg: Window | None,
         raise SignalError(f"test {step.test} needs the force stream; add it to the hardware config")
     signal, described = trial_signal(test, step, force)
     v = step.validation
-    kwargs = {k: val for k, val in step.analysis.items() if k not in ("plate", "emg")}
+    kwargs = {k: val for k, val in step.analysis.items() if k not in ("plate", "emg", ASYMMETRY_OPTION)}
     kwargs.update(max_pretension_n=v.max_pretension_n, max_weighing_range_n=v.max_weighing_range_n,
                   countermovement_k=v.countermovement_k, min_effort_s=v.min_effort_s)
     # weigh in the last second before GO (the window opens quiet_s before it), not at the very
@@ -94,6 +95,11 @@ def analyse_isometric(step: TrialStep, force: Window | None, emg: Window | None,
     onset_abs = t0 + float(r.onset_s) if math.isfinite(r.onset_s) else float("nan")
     metrics["onset_time_s"] = onset_abs
     metrics["unit"] = test.unit
+    if test.signal == "sum_fz":  # both feet, one on each plate: per limb and asymmetry
+        limb, limb_params = limb_metrics(step, force, r)
+        metrics.update(limb)
+        if limb_params:
+            params["limbs"] = limb_params
     reasons = [flag_text(f, r, params) for f in r.flags
                if not (f == "plateau_not_reached" and not v.require_plateau)]
     if v.min_peak_force_n is not None and not (r.net_peak_force_n >= v.min_peak_force_n):

@@ -51,6 +51,14 @@ class TrialRecord:
     outcome: TrialOutcome | None = None
 
 
+def _contact_s(result: Any) -> float:
+    """A drop jump's contact time, or the mean contact of a rebound test's best hops."""
+    for name in ("contact_time_s", "contact_time_best_mean_s"):
+        if hasattr(result, name):
+            return float(getattr(result, name))
+    return float("nan")
+
+
 def flag_text(flag: str, result: Any, params: dict[str, Any]) -> str:
     """A technician's sentence for a signal-core quality flag."""
     texts = {
@@ -69,5 +77,11 @@ def flag_text(flag: str, result: Any, params: dict[str, Any]) -> str:
         "flight_time_out_of_range": "flight time out of range",
         "nonpositive_takeoff_velocity": "no upward take-off velocity",
         "wrong_jump_type": "wrong jump type (countermovement in a squat jump, or none in a CMJ)",
+        "no_touchdown": "no touchdown found (the plate was never loaded after the box)",
+        "double_contact": "double contact: the feet left the plate between touchdown and take-off",
+        "contact_too_long": (f"contact too long for a reactive test ({_contact_s(result):.3f} s, "
+                             f"max {params.get('max_contact_s', 0.25):.2f} s)"),
+        "too_few_hops": f"too few rebounds (fewer than {params.get('n_best', 5)} hops)",
+        "no_final_landing": "the record ends in the air after the last rebound",
     }
     return texts.get(flag, flag.replace("_", " "))

@@ -26,7 +26,8 @@ __all__ = ["check_protocol", "check_trial_options", "load_protocol", "option_nam
 Problem = tuple[tuple[Any, ...], str]
 
 #: keys of ``analysis:`` that are not parameters of the core function, per signal kind
-_EXTRA_KEYS = {"plate_fz": ("plate", "emg"), "sum_fz": ("emg",), "sum_mz": ("emg",), "emg_channel": ()}
+_EXTRA_KEYS = {"plate_fz": ("plate", "emg"), "sum_fz": ("emg", "asymmetry"), "sum_mz": ("emg",),
+               "emg_channel": ()}
 #: parameters the trial analysis sets itself (data and channel selection)
 _DATA_PARAMS = ("channels",)
 
@@ -145,6 +146,12 @@ def check_trial_options(step: TrialStep, *, try_them: bool = True) -> list[Probl
                                      f"`validation:`, not `analysis:`"))
         elif key == "emg" and "emg" in _EXTRA_KEYS[test.signal]:
             problems.extend(_check_emg(value, EMG_OPTIONS))
+        elif key == "asymmetry" and "asymmetry" in _EXTRA_KEYS[test.signal]:
+            from labkit.signal.force_limbs import ASYMMETRY_FORMULAS
+
+            if value not in ASYMMETRY_FORMULAS:
+                problems.append(((key,), f"asymmetry must be one of {', '.join(ASYMMETRY_FORMULAS)} "
+                                         f"(got {value!r})"))
         elif key == "plate" and "plate" in _EXTRA_KEYS[test.signal]:
             if not (isinstance(value, str) and value):
                 problems.append(((key,), f"plate must be a plate name such as fp1 (got {value!r})"))

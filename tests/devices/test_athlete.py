@@ -376,4 +376,25 @@ def test_names_of_the_models_stay_importable_from_athlete():
              "_emg_fir", "_smoothstep", "_rise", "_Cmj", "_r6", "_split_label")  # fmt: skip
     assert [n for n in names if not hasattr(athlete, n)] == []
     assert athlete.TASKS == ("quiet", "imtp", "isometric_hip_extension", "isometric_hip_flexion",
-                             "isometric_trunk_rotation", "cmj", "mvc", "step_off")
+                             "isometric_trunk_rotation", "cmj", "drop_jump", "single_leg_cmj",
+                             "rebound_jumps", "mvc", "step_off")
+
+
+def test_drop_jump_falls_from_the_box_and_its_contact_reverses_the_fall():
+    a = Athlete(P)
+    a.get_on_box(8.0)
+    e = a.go("drop_jump", cue_s=10.0, trial=1)
+    tr = a.truth(e)[0]
+    _, t = sample_grid(8.0, e.end_s, 100000.0)
+    f = a.vertical_force(t)
+    on_box = (t > 8.0 + P.reaction_time_s + P.step_ramp_s) & (t < tr["touchdown_s"])
+    assert np.abs(f[on_box]).max() < 1e-9  # the plates are empty while on the box
+    assert tr["touchdown_s"] - e.onset_s == pytest.approx(math.sqrt(2 * 0.30 / G), abs=1e-6)  # r6
+    c = (t >= tr["touchdown_s"]) & (t <= tr["takeoff_s"])
+    m = P.body_mass_kg
+    impulse = np.trapezoid(f[c] - BW, t[c])
+    assert impulse == pytest.approx(m * (tr["takeoff_velocity_m_s"] - tr["touchdown_velocity_m_s"]),
+                                    rel=1e-4)
+    assert tr["rsi"] == pytest.approx(0.28 / 0.22, rel=1e-6)
+    air = (t > tr["takeoff_s"]) & (t < tr["landing_s"])
+    assert np.abs(f[air]).max() < 1e-9 and f[-1] == pytest.approx(BW, rel=1e-3)

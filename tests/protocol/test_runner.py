@@ -186,7 +186,7 @@ def test_mini_battery_runs_unattended_without_a_keypress(tmp_path):
         events = s.events
     assert set(agg["label"]) == {"imtp", "isometric_hip_extension left",
                                  "isometric_hip_extension right", "isometric_trunk_rotation left",
-                                 "cmj"}
+                                 "cmj", "dynamic_strength_index"}
     assert (agg["n_valid"] >= 1).all(), agg[["label", "n_valid", "n_trials"]]
     assert {"weigh", "protocol_completed"} <= set(events["label"])
 
@@ -204,7 +204,7 @@ def test_hip_battery_runs_unattended_without_a_keypress(tmp_path):
     assert set(agg["label"]) == {"imtp", "isometric_hip_extension left", "isometric_hip_flexion left",
                                  "isometric_hip_extension right", "isometric_hip_flexion right",
                                  "isometric_trunk_rotation left", "isometric_trunk_rotation right",
-                                 "cmj"}
+                                 "cmj", "dynamic_strength_index"}
     assert (agg["n_valid"] >= 2).all(), agg[["label", "n_valid", "n_trials"]]
     assert (trials["status"] == "valid").sum() >= 16
 

@@ -106,25 +106,65 @@ def isometric_trial(f, n, fs, w0, w1, body_weight, thr_abs, thr_k, thr_frac, two
     return out, fa, rfd, imp, seq
 
 
-def jump_trial(f, n, fs, w0, w1, g, onset_k, two_sided, hold, backstep, takeoff_n,
-               takeoff_above_min, takeoff_hold, landing_hold, interpolate):  # fmt: skip
+def stable_window(f, lo, hi, w, level):
+    """(start, SD) of the most stable fully loaded window, by brute force; (-1, NaN) if none."""
+    best = (-1, NAN)
+    for i in range(lo, hi - w + 1):
+        win = [float(x) for x in f[i : i + w]]
+        if w < 2 or min(win) < level:
+            continue
+        sd = weighing_stats(win, 0, w)[1]
+        if best[0] < 0 or sd < best[1]:
+            best = (i, sd)
+    return best
+
+
+def crossing_down(f, k, level, lo):
+    """The decline through samples k-2, k-1 extended to level (else the chord k-1..k),
+    kept within [k-1, k]."""
+    if k - 2 >= lo and f[k - 2] > f[k - 1]:
+        slope = f[k - 2] - f[k - 1]
+    elif f[k - 1] != f[k]:
+        slope = f[k - 1] - f[k]
+    else:
+        return float(k)
+    return min(float(k), max(k - 1.0, k - 1 + (f[k - 1] - level) / slope))
+
+
+def crossing_up(f, n, j, ld, level):
+    """The steepest rise m -> m+1 (j < m <= ld) extended back to level (else the chord
+    j..j+1), kept within [j, ld]."""
+    rises = [(f[m + 1] - f[m], m) for m in range(j + 1, ld + 1) if m + 1 < n and f[m + 1] > f[m]]
+    if rises:
+        slope, m = max(rises, key=lambda r: (r[0], -r[1]))
+        x = m - (f[m] - level) / slope
+    elif f[j + 1] != f[j]:
+        x = j + (level - f[j]) / (f[j + 1] - f[j])
+    else:
+        return float(j)
+    return min(float(ld), max(float(j), x))
+
+
+def jump_trial(f, n, fs, w0, w1, s0, g, onset_k, two_sided, hold, backstep, thr, base,
+               band, refine, takeoff_hold, landing_hold, interpolate):  # fmt: skip
     """Returns the CMJ_* scalar row as a list."""
     f = [float(x) for x in f[:n]]
     out = [NAN] * K.CMJ_NCOLS
     bw, sd, rng = weighing_stats(f, w0, w1)
     out[K.CMJ_BASELINE], out[K.CMJ_SD], out[K.CMJ_RANGE] = bw, sd, rng
     for c in (K.CMJ_ONSET, K.CMJ_TAKEOFF_IDX, K.CMJ_LANDING_IDX, K.CMJ_B_IDX, K.CMJ_Z_IDX,
-              K.CMJ_LAND_END_IDX):  # fmt: skip
+              K.CMJ_LAND_END_IDX, K.CMJ_TAKEOFF_REF_IDX, K.CMJ_LANDING_REF_IDX):  # fmt: skip
         out[c] = -1
-    thr = min(f) + takeoff_n if takeoff_above_min else takeoff_n
     out[K.CMJ_TAKEOFF_THR] = thr
-    onset = find_onset(f, w1, n, bw, onset_k * sd, two_sided, hold, NAN, backstep)
+    onset = find_onset(f, s0, n, bw, onset_k * sd, two_sided, hold, NAN, backstep)
     out[K.CMJ_ONSET] = onset
     if onset < 0:
         return out
+    # airborne: below thr for takeoff_hold samples, or below it until the record ends
     to = next(
-        (i for i in range(onset + 1, n - takeoff_hold + 1)
-         if all(f[j] < thr for j in range(i, i + takeoff_hold))),
+        (i for i in range(onset + 1, n)
+         if all(f[j] < thr for j in range(i, min(n, i + takeoff_hold)))
+         and (i + takeoff_hold <= n or all(f[j] < thr for j in range(i, n)))),
         -1,
     )  # fmt: skip
     if to < 0:
@@ -136,6 +176,13 @@ def jump_trial(f, n, fs, w0, w1, g, onset_k, two_sided, hold, backstep, takeoff_
         -1,
     )  # fmt: skip
     out[K.CMJ_LANDING_IDX] = ld
+    end = ld if ld >= 0 else n
+    # refined takeoff: the first sample within band of the flight baseline before landing
+    k = next((i for i in range(to, end) if f[i] <= base + band), -1) if refine else -1
+    refined = k >= 0
+    if not refined:
+        k = to
+    out[K.CMJ_TAKEOFF_REF_IDX] = k
     m = bw / g
     dt = 1.0 / fs
     acc = [(x - bw) / m for x in f]
@@ -144,7 +191,7 @@ def jump_trial(f, n, fs, w0, w1, g, onset_k, two_sided, hold, backstep, takeoff_
     for i in range(onset + 1, n):
         v[i] = v[i - 1] + (acc[i - 1] + acc[i]) / 2 * dt
         s[i] = s[i - 1] + (v[i - 1] + v[i]) / 2 * dt
-    push = range(onset, to + 1)
+    push = range(onset, k + 1)
     vmin = min(v[i] for i in push)
     b = next(i for i in push if v[i] == vmin) if vmin < 0 else -1
     out[K.CMJ_B_IDX] = b
@@ -154,29 +201,39 @@ def jump_trial(f, n, fs, w0, w1, g, onset_k, two_sided, hold, backstep, takeoff_
     out[K.CMJ_PEAK_IDX] = pk
     out[K.CMJ_MIN_FORCE] = min(f[onset : pk + 1])
     out[K.CMJ_PEAK_POWER] = max(f[i] * v[i] for i in push)
-    z = next((i for i in range(max(b, onset + 1), to) if v[i] >= 0), -1) if b >= 0 else -1
+    z = next((i for i in range(max(b, onset + 1), k) if v[i] >= 0), -1) if b >= 0 else -1
     out[K.CMJ_Z_IDX] = z
-    braking = [f[i] for i in range(max(b, onset + 1), z if z >= 0 else to)] if b >= 0 else []
+    braking = [f[i] for i in range(max(b, onset + 1), z if z >= 0 else k)] if b >= 0 else []
     out[K.CMJ_MEAN_BRAKING_F] = sum(braking) / len(braking) if braking else NAN
     prop_start = (onset + 1) if b < 0 else z
-    prop = list(range(prop_start, to)) if prop_start >= 0 else []
+    prop = list(range(prop_start, k)) if prop_start >= 0 else []
     out[K.CMJ_MEAN_PROP_F] = sum(f[i] for i in prop) / len(prop) if prop else NAN
     out[K.CMJ_MEAN_PROP_POWER] = sum(f[i] * v[i] for i in prop) / len(prop) if prop else NAN
-    out[K.CMJ_MIN_PRE_PEAK] = min(f[w1 : pk + 1]) if pk >= w1 else f[w1]
-    if interpolate and to > onset and f[to - 1] != f[to]:
-        frac = (f[to - 1] - thr) / (f[to - 1] - f[to])
-        a0, a1 = acc[to - 1], acc[to]
+    out[K.CMJ_MIN_PRE_PEAK] = min(f[s0 : pk + 1]) if pk >= s0 else f[s0]
+    if interpolate and refined and k > onset:
+        x = crossing_down(f, k, base, onset)
+        # the force falls on a line from f[k-1] to the baseline at x
+        out[K.CMJ_V_TAKEOFF] = v[k - 1] + (acc[k - 1] + (base - bw) / m) / 2 * (x - k + 1) * dt
+        out[K.CMJ_TAKEOFF_S] = x * dt
+    elif interpolate and not refined and k > onset and f[k - 1] != f[k]:
+        frac = (f[k - 1] - thr) / (f[k - 1] - f[k])
+        a0, a1 = acc[k - 1], acc[k]
         # velocity gained over the first `frac` of the interval with linear acceleration
-        out[K.CMJ_V_TAKEOFF] = v[to - 1] + (a0 * frac + (a1 - a0) * frac**2 / 2) * dt
-        out[K.CMJ_TAKEOFF_S] = (to - 1 + frac) * dt
+        out[K.CMJ_V_TAKEOFF] = v[k - 1] + (a0 * frac + (a1 - a0) * frac**2 / 2) * dt
+        out[K.CMJ_TAKEOFF_S] = (k - 1 + frac) * dt
     else:
-        out[K.CMJ_V_TAKEOFF] = v[to]
-        out[K.CMJ_TAKEOFF_S] = to * dt
+        out[K.CMJ_V_TAKEOFF] = v[k]
+        out[K.CMJ_TAKEOFF_S] = k * dt
     if ld < 0:
         return out
-    if interpolate and f[ld] != f[ld - 1]:
-        out[K.CMJ_LANDING_S] = (ld - 1 + (thr - f[ld - 1]) / (f[ld] - f[ld - 1])) * dt
+    # refined landing: the last sample within band of the flight baseline before landing
+    j = max(i for i in range(k, ld) if f[i] <= base + band or i == k) if refined else ld - 1
+    out[K.CMJ_LANDING_REF_IDX] = j
+    if interpolate and refined:
+        out[K.CMJ_LANDING_S] = crossing_up(f, n, j, ld, base) * dt
+    elif interpolate and f[j + 1] != f[j]:
+        out[K.CMJ_LANDING_S] = (j + (thr - f[j]) / (f[j + 1] - f[j])) * dt
     else:
-        out[K.CMJ_LANDING_S] = (ld - 1) * dt
+        out[K.CMJ_LANDING_S] = j * dt
     out[K.CMJ_LAND_END_IDX] = next((i for i in range(ld + 1, n) if v[i] >= 0), -1)
     return out

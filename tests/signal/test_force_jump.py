@@ -68,13 +68,19 @@ def test_constant_force_squat_jump_exact_velocity_and_both_heights():
     assert r.rsi_mod == pytest.approx(r.jump_height_m / r.time_to_takeoff_s)
 
 
-def test_interpolated_timing_is_biased_by_threshold_only():
-    """Default timing: threshold crossings. On the exact trace the 20 N crossings lie
-    20/F of a sample before takeoff and 20/F_land after landing (closed form)."""
+def test_refined_timing_is_exact_and_threshold_timing_is_biased():
+    """Default: threshold crossings refined to the flight baseline, so on the exact trace
+    takeoff and landing are the knots. Unrefined (``takeoff_refine=False``, a fixed 20 N)
+    the crossings lie 20/F of a sample before takeoff and 20/F_land after landing."""
     f, fs, bw, f_push, T, t_f = squat_jump_trace()
     r = force.squat_jump(f, fs)
-    assert r.takeoff_s == pytest.approx((T - 20.0 / f_push) / fs, rel=1e-12)
     land_knot = (T + 500) / fs
+    assert r.takeoff_s == pytest.approx(T / fs, rel=1e-12)
+    assert r.landing_s == pytest.approx(land_knot, rel=1e-12)
+    assert r.flight_time_s == pytest.approx(t_f, rel=1e-9)
+    assert abs(r.jump_height_m - G * t_f**2 / 8) / (G * t_f**2 / 8) < 1e-9
+    r = force.squat_jump(f, fs, takeoff_n=20.0, takeoff_refine=False)
+    assert r.takeoff_s == pytest.approx((T - 20.0 / f_push) / fs, rel=1e-12)
     assert r.landing_s == pytest.approx(land_knot + 20.0 / (2.5 * bw) / fs, rel=1e-12)
     # impulse-momentum height moves by less than the net impulse of one sample
     assert abs(r.jump_height_m - G * t_f**2 / 8) < 1e-3
@@ -116,7 +122,7 @@ def test_cmj_landmarks_and_phases_match_closed_form():
     d = r.to_dict()
     assert d["braking_duration_s"] == pytest.approx(tb, abs=2 * dt)
     assert all(np.isscalar(x) for x in d.values())
-    assert r.params["method"] == "cmj" and r.params["takeoff_n"] == 20.0
+    assert r.params["method"] == "cmj" and r.params["takeoff_n"] is None
 
 
 def test_jump_flags():
@@ -137,7 +143,7 @@ def test_jump_flags():
     # unstable weighing and no takeoff (stays on the plate)
     wobble = f.copy()
     wobble[:2000] += np.linspace(0, 80, 2000)
-    assert "unstable_weighing" in force.cmj(wobble, fs).flags
+    assert "unstable_weighing" in force.cmj(wobble, fs, weighing_start_s=0.0).flags
     stay = np.concatenate([np.full(3000, 750.0), np.full(1000, 900.0), np.full(1000, 750.0)])
     assert force.cmj(stay, fs).flags[:1] == ("no_takeoff",)
     with pytest.raises(SignalError, match="timing"):
@@ -148,9 +154,9 @@ def test_cmj_batch_equals_single():
     f, fs = cmj_trace()
     sj, _, *_ = squat_jump_trace(fs=2000.0)
     trials = [f, f[::-1].copy(), sj]
-    df = force.cmj_batch(trials, fs)
+    df = force.cmj_batch(trials, fs, weighing_s=0.5)  # sj at 2 kHz stands still for 0.75 s
     for i, tr in enumerate(trials):
-        one = force.cmj(tr, fs).to_dict()
+        one = force.cmj(tr, fs, weighing_s=0.5).to_dict()
         for k, v in one.items():
             if isinstance(v, str | bool | np.bool_):
                 assert df.iloc[i][k] == v, k

@@ -110,20 +110,45 @@ def test_isometric_kernel_matches_reference(tw, kind, two_sided, hold, backtrack
     st.integers(1, 10),
     st.integers(0, 5),
     st.floats(-5.0, 60.0),
+    st.floats(-10.0, 30.0),
+    st.floats(0.0, 10.0),
     st.booleans(),
     st.integers(1, 6),
     st.integers(1, 6),
     st.booleans(),
+    st.integers(0, 30),
 )
-def test_jump_kernel_matches_reference(tw, two_sided, hold, backstep, takeoff_n, above_min,
-                                       to_hold, ld_hold, interpolate):  # fmt: skip
+def test_jump_kernel_matches_reference(tw, two_sided, hold, backstep, thr, base, band, refine,
+                                       to_hold, ld_hold, interpolate, s0_extra):  # fmt: skip
     f, w1 = tw
     n = f.shape[0]
-    args = (f, n, 1000.0, 0, w1, 9.81, 5.0, two_sided, hold, backstep, takeoff_n, above_min,
-            to_hold, ld_hold, interpolate)  # fmt: skip
+    s0 = min(n - 1, w1 + s0_extra)
+    args = (f, n, 1000.0, 0, w1, s0, 9.81, 5.0, two_sided, hold, backstep, thr, base, band,
+            refine, to_hold, ld_hold, interpolate)  # fmt: skip
     out = np.empty(K.CMJ_NCOLS)
     K.jump_trial(*args, out)
     _close(out, ref.jump_trial(*args), rtol=1e-7, atol=1e-7)
+
+
+@SETTINGS
+@given(traces(min_n=10, max_n=300), st.integers(2, 40), st.floats(0.0, 1500.0),
+       st.floats(0.0, 1.0), st.floats(0.0, 1.0), st.booleans())
+def test_stable_window_matches_reference(tw, w, level, u0, u1, flat):
+    f, _ = tw
+    n = f.shape[0]
+    if flat:  # stretches of exactly equal samples: SD exactly 0
+        f = np.round(f / 50.0) * 50.0
+    lo, hi = sorted((round(u0 * n), round(u1 * n)))
+    out = np.empty(2)
+    K.stable_window(f, lo, hi, w, level, out)
+    i_ref, sd_ref = ref.stable_window(f, lo, hi, w, level)
+    assert (out[0] < 0) == (i_ref < 0)
+    if i_ref >= 0:  # the same smallest SD (near-ties may pick another window of it); running
+        # sums leave ~1e-6 N of rounding on an SD of 0, far below any plate's resolution
+        i = int(out[0])
+        assert lo <= i and i + w <= hi and f[i : i + w].min() >= level
+        _close(out[1], sd_ref, rtol=1e-6, atol=1e-5)
+        _close(np.std(f[i : i + w], ddof=1), sd_ref, rtol=1e-6, atol=1e-5)
 
 
 def test_batch_kernels_equal_single_trial_kernels():
@@ -139,8 +164,15 @@ def test_batch_kernels_equal_single_trial_kernels():
     K.isometric_batch(F, lengths, 1000.0, 0, 200, bws, 0.0, 5.0, 0.0, False, 30, np.nan, 0,
                       ep, sq, 20, *outs)  # fmt: skip
     jout = np.empty((6, K.CMJ_NCOLS))
-    jargs = (1000.0, 0, 200, 9.81, 5.0, True, 30, 30, 20.0, False, 15, 15, True)
-    K.jump_batch(F, lengths, *jargs, jout)
+    z = np.zeros(6, dtype=np.int64)
+    w1s = np.full(6, 200, dtype=np.int64)
+    thr = np.full(6, 20.0)
+    base = np.zeros(6)
+    refine = np.array([True, False, True, True, False, True])
+    jargs = (9.81, 5.0, True, 30, 30)
+    band = np.full(6, 3.0)
+    K.jump_batch(F, lengths, 1000.0, z, w1s, w1s, *jargs, thr, base, band, refine, 15, 15, True,
+                 jout)  # fmt: skip
     for t in range(6):
         one = [np.empty(K.ISO_NCOLS), np.empty(2), np.empty(2), np.empty(2), np.empty(2)]
         K.isometric_trial(F[t], lengths[t], 1000.0, 0, 200, np.nan, 0.0, 5.0, 0.0, False, 30,
@@ -148,7 +180,8 @@ def test_batch_kernels_equal_single_trial_kernels():
         for a, b in zip(outs, one, strict=True):
             _close(a[t], b, rtol=0, atol=0)
         j1 = np.empty(K.CMJ_NCOLS)
-        K.jump_trial(F[t], lengths[t], *jargs, j1)
+        K.jump_trial(F[t], lengths[t], 1000.0, 0, 200, 200, *jargs, 20.0, 0.0, 3.0, refine[t], 15,
+                     15, True, j1)  # fmt: skip
         _close(jout[t], j1, rtol=0, atol=0)
 
 

@@ -23,7 +23,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_every_entry_resolves_its_functions_and_headline():
     assert TESTS == ("imtp", "isometric_squat", "isometric_hip_extension", "isometric_hip_flexion",
-                     "isometric_trunk_rotation", "cmj", "squat_jump", "mvc")
+                     "isometric_trunk_rotation", "cmj", "squat_jump", "drop_jump",
+                     "single_leg_cmj", "rebound_jumps", "mvc")
     for name, e in CATALOGUE.items():
         assert e.name == name
         assert callable(e.analysis_function()) and callable(e.core_function())

@@ -5,9 +5,10 @@ is a deterministic function of time (session clock, seconds) and, for the stocha
 parts of EMG, of the sample index, so that any window ``[t0, t1)`` can be produced at any
 moment, in any chunking, with the same result: a device thread asks for the next chunk.
 
-This module holds the parameters, the efforts and the :class:`Athlete` facade (the
-timeline and the signals devices ask for); the models are in modules of their own:
+This module holds the :class:`Athlete` facade (the timeline and the signals devices ask
+for) and re-exports the parameters and efforts; the rest is in modules of their own:
 
+* :mod:`~labkit.devices.sim.athlete_params`: :class:`AthleteParams` and :class:`Effort`;
 * :mod:`~labkit.devices.sim.athlete_force`: forces and moments on the plates;
 * :mod:`~labkit.devices.sim.athlete_emg`: activation, EMG envelopes, ECG, surface EMG;
 * :mod:`~labkit.devices.sim.athlete_motion`: joint angles, markers, segment frames;
@@ -16,8 +17,12 @@ timeline and the signals devices ask for); the models are in modules of their ow
 
 Tasks (:data:`TASKS`): isometric pulls (``imtp``), segment tests
 (``isometric_hip_extension``, ``isometric_hip_flexion``, ``isometric_trunk_rotation``),
-``cmj``, ``mvc`` (EMG only, no force change), ``quiet`` (nothing) and ``step_off`` (the
-plates are unloaded for ``step_off_duration_s``).
+``cmj``, ``drop_jump`` (from a box beside the plates: the athlete climbs it when the task
+is announced, :meth:`Athlete.get_on_box`), ``single_leg_cmj`` (on the ``side`` leg's
+plate, standing on it from the announcement, :meth:`Athlete.get_on_one_leg`),
+``rebound_jumps`` (a CMJ and ``rebound_hops`` rebounds), ``mvc`` (EMG
+only, no force change), ``quiet`` (nothing) and ``step_off`` (the plates are unloaded for
+``step_off_duration_s``).
 
 Misbehaviours (``Effort.misbehave``): ``countermovement`` (a ``countermovement_depth_n``
 dip over ``countermovement_duration_s`` before the pull, which then starts that much
@@ -34,8 +39,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import threading
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -52,6 +56,8 @@ from labkit.devices.sim.athlete_motion import MEDIAL_MARKERS as MEDIAL_MARKERS
 from labkit.devices.sim.athlete_motion import SEGMENTS as SEGMENTS
 from labkit.devices.sim.athlete_noise import IndexedNoise as IndexedNoise
 from labkit.devices.sim.athlete_noise import sample_grid as sample_grid
+from labkit.devices.sim.athlete_params import DEFAULT_EMG_LEAD_S as DEFAULT_EMG_LEAD_S
+from labkit.devices.sim.athlete_params import AthleteParams, Effort
 from labkit.devices.sim.athlete_truth import FORCE_EPOCHS_MS as FORCE_EPOCHS_MS
 from labkit.devices.sim.athlete_truth import RFD_EPOCHS_MS as RFD_EPOCHS_MS
 from labkit.errors import ConfigError
@@ -80,168 +86,11 @@ _smoothstep = _force.smoothstep
 _r6 = _truth.r6
 
 TASKS = ("quiet", "imtp", "isometric_hip_extension", "isometric_hip_flexion",
-         "isometric_trunk_rotation", "cmj", "mvc", "step_off")
+         "isometric_trunk_rotation", "cmj", "drop_jump", "single_leg_cmj", "rebound_jumps", "mvc",
+         "step_off")
+#: tasks that start from a stance the athlete takes when the task is announced
+_STANCE = {"drop_jump": "box", "single_leg_cmj": "one_leg"}
 MISBEHAVIOURS = ("countermovement", "pretension", "step_off", "weak_emg", "missing_emg")
-
-DEFAULT_EMG_LEAD_S = {
-    "gluteus_maximus": 0.02, "gluteus_medius": 0.03, "rectus_femoris": 0.05,
-    "tensor_fasciae_latae": 0.045, "biceps_femoris": 0.12, "semitendinosus": 0.11,
-    "external_oblique": 0.08, "internal_oblique": 0.09, "multifidus": 0.10,
-    "vastus_lateralis": 0.05, "gastrocnemius": 0.03, "soleus": 0.03, "iliopsoas": 0.06,
-}
-
-
-@dataclass(frozen=True)
-class AthleteParams:
-    """Parameters of the simulated athlete (SI units; names carry them).
-
-    Built from the ``athlete:`` mapping of a hardware config with :meth:`from_mapping`;
-    every field below may appear there. Mapping fields (``emg_lead_s``,
-    ``cmj_extension_lags_s``) are merged into their defaults.
-    """
-
-    seed: int = 0
-    body_mass_kg: float = 80.0
-    peak_force_n: float = 2600.0
-    rise_time_constant_s: float = 0.12
-    relax_time_constant_s: float = 0.15
-    reaction_time_s: float = 0.18
-    hold_s: float = 4.0
-    left_share: float = 0.5
-    sway_m: float = 0.005
-    hip_extension_peak_n: float = 400.0
-    hip_flexion_peak_n: float = 300.0
-    trunk_rotation_peak_nm: float = 120.0
-    pretension_n: float = 200.0
-    pretension_lead_s: float = 1.0
-    countermovement_depth_n: float = 150.0
-    countermovement_duration_s: float = 0.3
-    step_off_duration_s: float = 2.0
-    step_ramp_s: float = 0.3
-    cmj_jump_height_m: float = 0.35
-    cmj_unweighting_fraction: float = 0.5
-    cmj_countermovement_s: float = 0.6
-    cmj_propulsion_s: float = 0.25
-    cmj_landing_peak_s: float = 0.06
-    cmj_extension_lags_s: Mapping[str, float] = field(
-        default_factory=lambda: {"hip": 0.0, "knee": 0.03, "ankle": 0.06})
-    emg_lead_s: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_EMG_LEAD_S))
-    emg_mvc_v: float = 3e-4
-    emg_rise_s: float = 0.03
-    emg_fall_s: float = 0.1
-    ecg_amplitude_v: float = 1.5e-4
-    heart_rate_bpm: float = 62.0
-    weak_emg_channels: tuple[str, ...] = ()
-    missing_emg_channels: tuple[str, ...] = ()
-    weak_emg_factor: float = 0.1
-    thigh_length_m: float = 0.42
-    shank_length_m: float = 0.42
-    foot_length_m: float = 0.25
-
-    @property
-    def body_weight_n(self) -> float:
-        """Body weight ``m g`` in newtons (g = 9.80665 m/s²)."""
-        return self.body_mass_kg * G
-
-    @classmethod
-    def from_mapping(cls, mapping: Mapping[str, Any] | None) -> AthleteParams:
-        """Parameters from a mapping (e.g. ``config.athlete.model_dump()``), validated.
-
-        Raises
-        ------
-        ConfigError
-            On an unknown key or a value of the wrong kind or range.
-        """
-        mapping = dict(mapping or {})
-        names = {f.name: f for f in dataclasses.fields(cls)}
-        kwargs: dict[str, Any] = {}
-        for key, value in mapping.items():
-            if key not in names:
-                raise ConfigError(f"athlete.{key} is not a parameter of the simulated athlete; "
-                                  f"use one of {', '.join(sorted(names))}")
-            default = names[key].default
-            if key in ("emg_lead_s", "cmj_extension_lags_s"):
-                if not isinstance(value, Mapping):
-                    raise ConfigError(f"athlete.{key}={value!r} must be a mapping of name to seconds")
-                base = dict(DEFAULT_EMG_LEAD_S) if key == "emg_lead_s" else \
-                    {"hip": 0.0, "knee": 0.03, "ankle": 0.06}
-                unknown = set(value) - set(base)
-                if unknown:
-                    raise ConfigError(f"athlete.{key} has unknown names {sorted(unknown)}; "
-                                      f"use {', '.join(base)}")
-                base.update({k: float(v) for k, v in value.items()})
-                kwargs[key] = base
-            elif key in ("weak_emg_channels", "missing_emg_channels"):
-                kwargs[key] = (value,) if isinstance(value, str) else tuple(str(v) for v in value)
-            elif key == "seed":
-                kwargs[key] = int(value)
-            else:
-                try:
-                    kwargs[key] = float(value) if isinstance(default, float) else value
-                except (TypeError, ValueError):
-                    raise ConfigError(f"athlete.{key}={value!r} must be a number") from None
-        params = cls(**kwargs)
-        params.validate()
-        return params
-
-    def validate(self) -> None:
-        """Check ranges; raise ``ConfigError`` naming the parameter."""
-        positive = ("body_mass_kg", "rise_time_constant_s", "relax_time_constant_s",
-                    "reaction_time_s", "hold_s", "cmj_jump_height_m", "cmj_countermovement_s",
-                    "cmj_propulsion_s", "cmj_landing_peak_s", "emg_rise_s", "emg_fall_s",
-                    "heart_rate_bpm", "countermovement_duration_s", "step_off_duration_s",
-                    "step_ramp_s", "thigh_length_m", "shank_length_m", "foot_length_m")
-        for name in positive:
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value > 0):
-                raise ConfigError(f"athlete.{name}={value!r} must be a positive number")
-        if self.peak_force_n <= self.body_weight_n:
-            raise ConfigError(f"athlete.peak_force_n={self.peak_force_n} must exceed body weight "
-                              f"({self.body_weight_n:.1f} N)")
-        if not 0.0 <= self.left_share <= 1.0:
-            raise ConfigError(f"athlete.left_share={self.left_share} must be within 0..1")
-        if not 0.0 < self.cmj_unweighting_fraction < 1.0:
-            raise ConfigError(f"athlete.cmj_unweighting_fraction={self.cmj_unweighting_fraction} "
-                              "must be within (0, 1)")
-        lead = max(self.emg_lead_s.values())
-        if lead > self.reaction_time_s - 0.05:
-            raise ConfigError(f"athlete.emg_lead_s has a lead of {lead} s: keep every lead at least "
-                              f"50 ms below reaction_time_s={self.reaction_time_s}")
-        lags = self.cmj_extension_lags_s
-        if max(lags.values()) >= self.cmj_propulsion_s or min(lags.values()) < 0:
-            raise ConfigError(f"athlete.cmj_extension_lags_s={dict(lags)} must be >= 0 and shorter "
-                              f"than cmj_propulsion_s={self.cmj_propulsion_s}")
-
-
-@dataclass(frozen=True)
-class Effort:
-    """One cued trial on the athlete's timeline (times on the session clock, s).
-
-    ``onset_s`` is the true force onset (start of the pull, of the countermovement, of
-    the stepping off); ``start_s`` is the first moment anything changes (EMG onset,
-    dip or pretension start); ``end_s`` is when the athlete relaxes.
-    """
-
-    task: str
-    cue_s: float
-    onset_s: float
-    end_s: float
-    start_s: float
-    trial: int | None = None
-    side: str | None = None
-    muscle: str | None = None
-    direction: str | None = None
-    misbehave: tuple[str, ...] = ()
-    shifted_s: float = 0.0
-    #: when pretension began (set when the athlete pre-tensioned while getting set, before GO)
-    pretension_start_s: float | None = None
-
-    def has(self, what: str) -> bool:
-        return any(m == what or m.startswith(what + ":") for m in self.misbehave)
-
-    def channels_with(self, what: str) -> set[str]:
-        return {m.split(":", 1)[1] for m in self.misbehave if m.startswith(what + ":")}
-
 
 class Athlete:
     """The simulated athlete's timeline and signals.
@@ -345,6 +194,14 @@ class Athlete:
         start = cue_s + p.reaction_time_s
         onset = start
         set_pretension = self._take_pretension_hold() if "pretension" in misbehave else None
+        box_start, climbing_now = None, False
+        stance = _STANCE.get(task)
+        if stance:  # on the box (on one leg) since the announcement, or getting there now
+            box_start = self._take_hold(stance)
+            if box_start is None:
+                box_start, onset, climbing_now = start, start + 2 * p.step_ramp_s, True
+        if task == "single_leg_cmj" and side is None:
+            side = "r"
         if "countermovement" in misbehave and task != "step_off":
             onset += p.countermovement_duration_s
         if "pretension" in misbehave and task != "step_off" and set_pretension is None:
@@ -355,17 +212,31 @@ class Athlete:
         elif task == "cmj":
             c = _force.cmj_shape(p)
             end = onset + c.t1 + c.t2 + c.t_flight + 1.0
+        elif task == "drop_jump":
+            d = _force.drop_jump_shape(p)
+            end = onset + d.t_fall + d.contact_s + d.t_flight + 1.0
+        elif task == "single_leg_cmj":
+            c = _force.cmj_shape(_force.single_leg(p))
+            end = onset + c.t1 + c.t2 + c.t_flight + 1.0
+        elif task == "rebound_jumps":
+            rb = _force.rebound_shape(p)
+            end = onset + rb.first_landing_s + rb.n_hops * (rb.contact_s + rb.t_flight) + 1.0
         else:
             end = onset + hold
         lead = max(p.emg_lead_s.values()) if task not in ("quiet", "step_off") else 0.0
         start = min(start, onset - lead)
         effort = Effort(task=task, cue_s=float(cue_s), onset_s=onset, end_s=end, start_s=start,
                         trial=trial, side=side, muscle=muscle, direction=direction,
-                        misbehave=misbehave, pretension_start_s=set_pretension)
+                        misbehave=misbehave, pretension_start_s=set_pretension,
+                        stance_start_s=box_start)
         if not_before_s is not None and start < not_before_s:
             d = not_before_s - start
             effort = dataclasses.replace(effort, onset_s=onset + d, end_s=end + d, start_s=start + d,
                                          shifted_s=d)
+            if climbing_now:  # a stance hold taken already shaped the signals: it stays
+                effort = dataclasses.replace(effort, stance_start_s=box_start + d)
+        if effort.stance_start_s is not None:  # the effort shapes the signals from the climb on
+            effort = dataclasses.replace(effort, start_s=min(effort.start_s, effort.stance_start_s))
         with self._lock:
             self._efforts = (*self._efforts, effort)
         return effort
@@ -386,14 +257,41 @@ class Athlete:
             self._efforts = (*self._efforts, hold)
         return start
 
+    def get_on_box(self, cue_s: float, *, not_before_s: float | None = None) -> float:
+        """Climb the box beside the plates (a drop jump is announced): the plates unload from
+        the reaction time after ``cue_s`` until the next :meth:`go` drops onto them.
+
+        Returns the time the athlete starts climbing.
+        """
+        return self._stance("box", cue_s, None, not_before_s)
+
+    def get_on_one_leg(self, cue_s: float, side: str, *, not_before_s: float | None = None) -> float:
+        """Stand on the ``side`` leg (``l``/``r``; a single-leg test is announced), from the
+        reaction time after ``cue_s`` until the next :meth:`go`'s effort ends."""
+        return self._stance("one_leg", cue_s, side, not_before_s)
+
+    def _stance(self, kind: str, cue_s: float, side: str | None, not_before_s: float | None) -> float:
+        start = float(cue_s) + self.params.reaction_time_s
+        if not_before_s is not None:
+            start = max(start, float(not_before_s))
+        hold = Effort(task=kind, cue_s=float(cue_s), onset_s=start, end_s=math.inf, start_s=start,
+                      side=side)
+        with self._lock:
+            self._efforts = (*self._efforts, hold)
+        return start
+
     def _take_pretension_hold(self) -> float | None:
         """Remove the open pretension hold (if any) and return when it started."""
+        return self._take_hold("pretension")
+
+    def _take_hold(self, task: str) -> float | None:
+        """Remove the open ``pretension`` or ``box`` hold (if any); return when it started."""
         with self._lock:
             for i in range(len(self._efforts) - 1, -1, -1):
                 e = self._efforts[i]
-                if e.task == "pretension" and math.isinf(e.end_s):
+                if e.task == task and math.isinf(e.end_s):
                     self._efforts = (*self._efforts[:i], *self._efforts[i + 1:])
-                    return e.pretension_start_s
+                    return e.pretension_start_s if task == "pretension" else e.onset_s
         return None
 
     def relax(self, cue_s: float, *, not_before_s: float | None = None) -> Effort | None:
@@ -408,7 +306,9 @@ class Athlete:
         with self._lock:
             for i in range(len(self._efforts) - 1, -1, -1):
                 e = self._efforts[i]
-                if e.start_s <= at < e.end_s and e.task not in ("cmj", "step_off"):
+                if e.start_s <= at < e.end_s and e.task not in ("cmj", "drop_jump", "single_leg_cmj",
+                                                                "rebound_jumps", "step_off", "box",
+                                                                "one_leg"):
                     new = dataclasses.replace(e, end_s=max(at, e.onset_s))
                     self._efforts = (*self._efforts[:i], new, *self._efforts[i + 1:])
                     return new

@@ -1,7 +1,9 @@
 """Force model of the simulated athlete: ground reaction forces and moments on the plates.
 
-Vertical force summed over both feet, split ``left_share`` : 1 - ``left_share`` between
-the left plate ``fp1`` and the right plate ``fp2``:
+Vertical force summed over both feet, split ``left_fraction`` : 1 - ``left_fraction``
+between the left plate ``fp1`` and the right plate ``fp2`` (``left_share``, or from
+``limb_asymmetry_pct``: every shared force, so every per-limb metric, is that much
+smaller on the weaker side):
 
 * quiet standing: ``F = BW = m g`` exactly (plates add their own noise);
 * isometric pulls (``imtp``): ``F = BW + A (1 - exp(-(t - t_on)/tau))`` from the onset
@@ -18,6 +20,17 @@ the left plate ``fp1`` and the right plate ``fp2``:
   ``BW (1 - s/T2) + P sin(pi s/T2)`` (reaches 0 N at takeoff), flight at 0 N, landing
   ``BW + L (s/tl) exp(1 - s/tl)``. ``P`` is chosen so that the takeoff velocity gives
   exactly ``cmj_jump_height_m``;
+* ``drop_jump``: from the box (the plates unloaded since the athlete climbed it, a
+  ``box`` hold, with a ``step_ramp_s`` half-cosine), a fall of ``sqrt(2 h / g)`` onto
+  the plates, a contact of force ``A sin(pi s / tc)`` (0 N at touchdown and take-off;
+  ``A`` such that the contact's net impulse turns the touchdown velocity ``sqrt(2 g h)``
+  into the take-off velocity of ``drop_jump_height_m``), flight at 0 N, landing as a CMJ;
+* ``single_leg_cmj``: the whole weight on the ``side`` leg's plate (from the stance taken at
+  the announcement, a ``one_leg`` hold), a CMJ of ``single_leg_jump_height_m`` on it, the
+  other foot down again ``step_ramp_s`` after the effort ends;
+* ``rebound_jumps``: a CMJ of ``rebound_jump_height_m``, then ``rebound_hops`` contacts of
+  ``rebound_contact_s`` with force ``A sin(pi s / tc)`` that rebound to the same height,
+  and a landing;
 * ``step_off``: the plates are unloaded for ``step_off_duration_s``;
 * misbehaviours: a ``countermovement`` dip before the pull, ``pretension`` above BW.
 
@@ -27,6 +40,7 @@ Functions of the parameters, the efforts in play and time; the
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -39,12 +53,18 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CmjShape",
+    "DropJumpShape",
     "G",
+    "ReboundShape",
     "added_loads",
     "cmj_net_force",
     "cmj_shape",
+    "drop_jump_shape",
     "plate_forces",
+    "rebound_net_force",
+    "rebound_shape",
     "rise",
+    "single_leg",
     "smoothstep",
 ]
 
@@ -99,6 +119,106 @@ def cmj_shape(p: AthleteParams) -> CmjShape:
     return CmjShape(t1, t2, dip, push, v_to, t_flight, land, tl, depth, rise_m)
 
 
+@dataclass(frozen=True)
+class DropJumpShape:
+    """Closed-form drop jump (times relative to stepping off the box)."""
+
+    t_fall: float
+    v_td: float
+    contact_s: float
+    amp_n: float
+    v_to: float
+    t_flight: float
+    land_n: float
+
+
+def drop_jump_shape(p: AthleteParams) -> DropJumpShape:
+    """The drop jump of these parameters: fall, contact amplitude, take-off velocity."""
+    m, bw = p.body_mass_kg, p.body_weight_n
+    h, tc = p.drop_jump_box_height_m, p.drop_jump_contact_s
+    v_td = math.sqrt(2 * G * h)
+    v_to = math.sqrt(2 * G * p.drop_jump_height_m)
+    amp = math.pi * (m * (v_to + v_td) + bw * tc) / (2 * tc)  # net impulse = m (v_to + v_td)
+    land = m * v_to / (p.cmj_landing_peak_s * math.e)
+    return DropJumpShape(math.sqrt(2 * h / G), v_td, tc, amp, v_to, 2 * v_to / G, land)
+
+
+def drop_jump_net_force(p: AthleteParams, e: Effort, t: np.ndarray) -> np.ndarray:
+    """Net vertical force F - BW of a drop jump (and of standing on the box before it)."""
+    c = drop_jump_shape(p)
+    bw = p.body_weight_n
+    box = e.stance_start_s if e.stance_start_s is not None else e.onset_s
+    td = e.onset_s + c.t_fall
+    out = -bw * smoothstep((t - box) / p.step_ramp_s)
+    s = t - td
+    m = (s >= 0) & (s < c.contact_s)
+    out[m] = c.amp_n * np.sin(np.pi * s[m] / c.contact_s) - bw
+    u = s - c.contact_s
+    m = (u >= 0) & (u < c.t_flight)
+    out[m] = -bw
+    u = u - c.t_flight
+    m = u >= 0
+    tl = p.cmj_landing_peak_s
+    out[m] = c.land_n * (u[m] / tl) * np.exp(1.0 - u[m] / tl)
+    return out
+
+
+@dataclass(frozen=True)
+class ReboundShape:
+    """Closed-form rebound jumps (times relative to the first jump's onset)."""
+
+    first_landing_s: float
+    contact_s: float
+    amp_n: float
+    t_flight: float
+    n_hops: int
+
+    def takeoffs(self) -> list[float]:
+        return [self.first_landing_s + h * (self.contact_s + self.t_flight) + self.contact_s
+                for h in range(self.n_hops)]
+
+
+def rebound_shape(p: AthleteParams) -> ReboundShape:
+    """A CMJ of ``rebound_jump_height_m``, then ``rebound_hops`` contacts of
+    ``rebound_contact_s`` each rebounding to the same height."""
+    q = dataclasses.replace(p, cmj_jump_height_m=p.rebound_jump_height_m)
+    c = cmj_shape(q)
+    m, bw, tc = p.body_mass_kg, p.body_weight_n, p.rebound_contact_s
+    amp = math.pi * (2 * m * c.v_to + bw * tc) / (2 * tc)  # reverses v_to within the contact
+    return ReboundShape(c.t1 + c.t2 + c.t_flight, tc, amp, c.t_flight, int(p.rebound_hops))
+
+
+def rebound_net_force(p: AthleteParams, s: np.ndarray) -> np.ndarray:
+    """Net vertical force F - BW of rebound jumps, ``s`` seconds after the first onset."""
+    q = dataclasses.replace(p, cmj_jump_height_m=p.rebound_jump_height_m)
+    r = rebound_shape(p)
+    bw = p.body_weight_n
+    out = cmj_net_force(q, s)
+    period = r.contact_s + r.t_flight
+    u = s - r.first_landing_s
+    hops = (u >= 0) & (u < r.n_hops * period)
+    w = np.mod(u[hops], period)
+    out[hops] = np.where(w < r.contact_s, r.amp_n * np.sin(np.pi * w / r.contact_s) - bw, -bw)
+    last = u >= r.n_hops * period
+    tl = p.cmj_landing_peak_s
+    land = p.body_mass_kg * math.sqrt(2 * G * p.rebound_jump_height_m) / (tl * math.e)
+    v = u[last] - r.n_hops * period
+    out[last] = land * (v / tl) * np.exp(1.0 - v / tl)
+    return out
+
+
+def single_leg(p: AthleteParams) -> AthleteParams:
+    """The parameters of a single-leg CMJ: the CMJ's, with ``single_leg_jump_height_m``."""
+    return dataclasses.replace(p, cmj_jump_height_m=p.single_leg_jump_height_m)
+
+
+def _stance(p: AthleteParams, e: Effort, t: np.ndarray) -> np.ndarray:
+    """0 -> 1 as the athlete takes the effort's stance (from ``stance_start_s``), back to 0
+    as the other foot comes down after the effort ends."""
+    on = e.stance_start_s if e.stance_start_s is not None else e.onset_s
+    return smoothstep((t - on) / p.step_ramp_s) * (1.0 - smoothstep((t - e.end_s) / p.step_ramp_s))
+
+
 def cmj_net_force(p: AthleteParams, s: np.ndarray) -> np.ndarray:
     """Net vertical force F - BW of a CMJ, ``s`` seconds after its onset."""
     c = cmj_shape(p)
@@ -141,7 +261,7 @@ def added_loads(p: AthleteParams, efforts: Iterable[Effort], t: np.ndarray) -> d
     Returns
     -------
     dict
-        ``both`` (vertical, both feet, split by ``left_share``), ``l`` and ``r``
+        ``both`` (vertical, both feet, split by ``left_fraction``), ``l`` and ``r``
         (vertical, on the left or right plate only) in N, and ``mz`` (free moment, N·m).
     """
     z = np.zeros_like(t)
@@ -153,8 +273,26 @@ def added_loads(p: AthleteParams, efforts: Iterable[Effort], t: np.ndarray) -> d
             back = smoothstep((t - e.end_s) / p.step_ramp_s)
             both -= p.body_weight_n * off * (1.0 - back)
             continue
+        if e.task == "box":  # standing on the box beside the plates
+            both -= p.body_weight_n * smoothstep((t - e.onset_s) / p.step_ramp_s)
+            continue
+        if e.task in ("one_leg", "single_leg_cmj"):  # the whole weight on the tested leg
+            shift = p.body_weight_n * (smoothstep((t - e.onset_s) / p.step_ramp_s)
+                                       if e.task == "one_leg" else _stance(p, e, t))
+            both -= shift
+            add = shift + (cmj_net_force(single_leg(p), t - e.onset_s)
+                           if e.task == "single_leg_cmj" else 0.0)
+            if e.side == "l":
+                left += add
+            else:
+                right += add
+            continue
         _add_misbehaviour(p, e, t, both)
-        if e.task == "imtp":
+        if e.task == "drop_jump":
+            both += drop_jump_net_force(p, e, t)
+        elif e.task == "rebound_jumps":
+            both += rebound_net_force(p, t - e.onset_s)
+        elif e.task == "imtp":
             both += rise(t, e.onset_s, e.end_s, p.peak_force_n - p.body_weight_n, tau, tau_r)
         elif e.task == "cmj":
             both += cmj_net_force(p, t - e.onset_s)
@@ -185,7 +323,8 @@ def plate_forces(p: AthleteParams, loads: dict[str, np.ndarray], sway: tuple[np.
         fz = [total + loads["l"] + loads["r"]]
         mzs = [loads["mz"]]
     else:
-        fz = [p.left_share * total + loads["l"], (1 - p.left_share) * total + loads["r"]]
+        share = p.left_fraction
+        fz = [share * total + loads["l"], (1 - share) * total + loads["r"]]
         fz += [np.zeros_like(t)] * (n_pl - 2)
         mzs = [0.5 * loads["mz"], 0.5 * loads["mz"]] + [np.zeros_like(t)] * (n_pl - 2)
     f, ph = sway

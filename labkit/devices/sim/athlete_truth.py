@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from labkit.devices.sim.athlete_emg import activation_levels, split_label
-from labkit.devices.sim.athlete_force import G, cmj_shape
+from labkit.devices.sim.athlete_force import G, cmj_shape, drop_jump_shape, rebound_shape, single_leg
 from labkit.devices.sim.athlete_motion import JOINTS, cmj_landmarks
 
 if TYPE_CHECKING:
@@ -46,6 +46,8 @@ def _effort_head(p: AthleteParams, e: Effort) -> dict[str, Any]:
     if e.shifted_s:
         head["shifted_s"] = r6(e.shifted_s)
     head["body_weight_n"] = r6(p.body_weight_n)
+    if p.left_fraction != 0.5 and e.task in ("imtp", "cmj"):  # the feet share the force
+        head["left_fraction"] = r6(p.left_fraction)
     return head
 
 
@@ -60,7 +62,7 @@ def _isometric_signal(p: AthleteParams, e: Effort, head: dict[str, Any]) -> floa
         amp = p.hip_extension_peak_n if ext else p.hip_flexion_peak_n
         head["signal"] = f"{'fp1' if e.side == 'l' else 'fp2'}.Fz"
         head["sign"] = 1 if ext else -1
-        head["baseline"] = bw * (p.left_share if e.side == "l" else 1 - p.left_share)
+        head["baseline"] = bw * (p.left_fraction if e.side == "l" else 1 - p.left_fraction)
     elif e.task == "isometric_trunk_rotation":
         amp, head["signal"], head["baseline"] = p.trunk_rotation_peak_nm, "Mz_total", 0.0
         head["sign"] = 1 if e.direction == "left" else -1
@@ -116,6 +118,18 @@ def _cmj_truth(p: AthleteParams, e: Effort, head: dict[str, Any]) -> dict[str, A
                       "knee_ankle": r6(lags["ankle"] - lags["knee"])},
             "order": sorted(JOINTS, key=lambda j: lags[j]),
             "takeoff_s": r6(lm["takeoff_s"])}
+
+
+def _drop_jump_truth(p: AthleteParams, e: Effort, head: dict[str, Any]) -> None:
+    """Add a drop jump's landmarks, contact and flight times, height and RSI to ``head``."""
+    c = drop_jump_shape(p)
+    td = e.onset_s + c.t_fall
+    h = c.v_to**2 / (2 * G)
+    head.update({"box_height_m": p.drop_jump_box_height_m, "touchdown_s": r6(td),
+                 "takeoff_s": r6(td + c.contact_s), "landing_s": r6(td + c.contact_s + c.t_flight),
+                 "contact_time_s": r6(c.contact_s), "flight_time_s": r6(c.t_flight),
+                 "touchdown_velocity_m_s": r6(-c.v_td), "takeoff_velocity_m_s": r6(c.v_to),
+                 "jump_height_m": r6(h), "rsi": r6(h / c.contact_s), "peak_force_n": r6(c.amp_n)})
 
 
 def emg_truth(p: AthleteParams, effort: Effort,
@@ -176,6 +190,18 @@ def effort_truth(p: AthleteParams, effort: Effort, emg_labels: Sequence[str] = (
         head["step_on_s"] = r6(e.end_s)
     if e.task == "cmj":
         msgs.append(_cmj_truth(p, e, head))
+    if e.task == "drop_jump":
+        _drop_jump_truth(p, e, head)
+    if e.task == "rebound_jumps":
+        rb = rebound_shape(p)
+        h = p.rebound_jump_height_m
+        tos = [e.onset_s + x for x in rb.takeoffs()]
+        head.update({"n_hops": rb.n_hops, "contact_time_s": r6(rb.contact_s),
+                     "flight_time_s": r6(rb.t_flight), "jump_height_m": r6(h),
+                     "rsi": r6(h / rb.contact_s), "takeoffs_s": [r6(x) for x in tos],
+                     "first_landing_s": r6(e.onset_s + rb.first_landing_s)})
+    if e.task == "single_leg_cmj":
+        msgs.append(_cmj_truth(single_leg(p), e, head))
     if emg_labels and e.task not in ("quiet", "step_off"):
         msgs.append(_emg_message(p, e, emg_labels))
     return msgs

@@ -10,7 +10,9 @@ athlete reacts ``reaction_time_s`` after the cue's time stamp.
 
 ``task:<name>[:<arg>]``
     Announce the next task: ``quiet``, ``imtp``, ``isometric_hip_extension``,
-    ``isometric_hip_flexion``, ``isometric_trunk_rotation``, ``cmj``, ``mvc``
+    ``isometric_hip_flexion``, ``isometric_trunk_rotation``, ``cmj``, ``drop_jump`` (the
+    athlete climbs the box beside the plates at once), ``single_leg_cmj`` (``<arg>``: the
+    side ``l``/``r``, the athlete stands on it at once), ``mvc``
     (aliases: ``mid_thigh_pull``, ``hip_extension``, ``hip_flexion``, ``trunk_rotation``,
     ``quiet_standing``). ``<arg>`` is the side (``l``/``r``) of hip tests, the rotation
     (``left``/``right``) of trunk rotation, or the muscle (``gluteus_maximus`` or
@@ -414,6 +416,11 @@ class SimulatedLab:
                 self._next_trial = int(c["trial"])
             self._announced = True
             self._maybe_get_set(stamp, now)
+            if task == "drop_jump":  # the athlete climbs the box beside the plates
+                self.athlete.get_on_box(stamp, not_before_s=now + SAFETY_MARGIN_S)
+            elif task == "single_leg_cmj":  # the athlete stands on the tested leg
+                self.athlete.get_on_one_leg(stamp, self._task.get("side", "r"),
+                                            not_before_s=now + SAFETY_MARGIN_S)
             out.append(self._publish({"event": "task", "cue_s": round(stamp, 6), **self._task}, stamp))
         elif cmd in ("go", "step_off"):
             if "task" in c:

@@ -1,0 +1,109 @@
+"""Numba kernels that place a jump's landmarks: the stillest loaded window, and where a
+falling or rising force crosses the flight baseline.
+
+Used by the jump kernels of :mod:`labkit.signal._force_kernels` and by the drop-jump and
+rebound-jump analyses; slow twins in ``tests/reference/force_reference.py``. Kernels take
+arrays and scalars only (docs/design.md, principle 2).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from labkit._numba import jit
+
+__all__ = ["down_crossing", "stable_window", "up_crossing"]
+
+
+@jit
+def stable_window(f, lo, hi, w, level, out):
+    """The window f[i:i + w], lo <= i, i + w <= hi, with every sample >= level and the
+    smallest sample SD (ddof=1): out[0] = i (-1 if none), out[1] = its SD.
+
+    One pass of running sums of f - ref over the window and a running count of the
+    samples below ``level``; the sums are recomputed every ``w`` steps with ref = the
+    window's first sample, so rounding does not accumulate and a constant stretch has an
+    SD of exactly 0.
+    """
+    out[0] = -1.0
+    out[1] = np.nan
+    if hi - lo < w or w < 2:
+        return
+    best = np.inf
+    s = 0.0
+    ss = 0.0
+    ref = 0.0
+    low = 0
+    for i in range(lo, hi - w + 1):
+        if (i - lo) % w == 0:
+            ref = f[i]
+            s = 0.0
+            ss = 0.0
+            low = 0
+            for j in range(i, i + w):
+                x = f[j] - ref
+                s += x
+                ss += x * x
+                if f[j] < level:
+                    low += 1
+        else:
+            x_out = f[i - 1] - ref
+            x_in = f[i + w - 1] - ref
+            s += x_in - x_out
+            ss += x_in * x_in - x_out * x_out
+            if f[i - 1] < level:
+                low -= 1
+            if f[i + w - 1] < level:
+                low += 1
+        if low == 0:
+            var = (ss - s * s / w) / (w - 1)
+            if var < 0.0:
+                var = 0.0
+            if var < best:
+                best = var
+                out[0] = i
+    if out[0] >= 0:
+        out[1] = math.sqrt(best)
+
+
+@jit
+def down_crossing(f, k, level, lo):
+    """Where a falling force reaches ``level``, between samples k - 1 (above) and k.
+
+    The line through samples k - 2 and k - 1 (the decline just before) is extended to
+    ``level``; when the force did not fall from k - 2 to k - 1 (a step) or k - 2 < lo,
+    the line from k - 1 to k is used. Clipped to [k - 1, k]; fractional sample position.
+    """
+    if k - 2 >= lo and f[k - 2] > f[k - 1]:
+        x = (k - 1) + (f[k - 1] - level) / (f[k - 2] - f[k - 1])
+    elif f[k - 1] != f[k]:
+        x = (k - 1) + (f[k - 1] - level) / (f[k - 1] - f[k])
+    else:
+        x = float(k)
+    return min(max(x, k - 1.0), float(k))
+
+
+@jit
+def up_crossing(f, n, j, ld, level):
+    """Where a rising force leaves ``level``, between sample j (the last within the flight's
+    noise band) and ld (the first at the threshold, held).
+
+    The steepest rise between consecutive samples m, m + 1 for j < m <= ld (the contact's
+    rise; two noise samples just above the band rise little) is extended back to
+    ``level``; without a rise, the line from j to j + 1. Clipped to [j, ld].
+    """
+    best = 0.0
+    m_best = -1
+    for m in range(j + 1, ld + 1):
+        if m + 1 < n and f[m + 1] - f[m] > best:
+            best = f[m + 1] - f[m]
+            m_best = m
+    if m_best >= 0:
+        x = m_best - (f[m_best] - level) / best
+    elif f[j + 1] != f[j]:
+        x = j + (level - f[j]) / (f[j + 1] - f[j])
+    else:
+        x = float(j)
+    return min(max(x, float(j)), float(ld))
