@@ -10,7 +10,7 @@ __all__ = ["format_value", "metric_title", "metric_unit"]
 # metric-name suffix -> unit ("{f}" is the force unit of the trial: N, or N.m for moments)
 _SUFFIX_UNITS = (("_n_s", "{f}/s"), ("_n_kg", "{f}/kg"), ("_ns", "{f}.s"), ("_n", "{f}"),
                  ("_nm", "N.m"), ("_m_s", "m/s"), ("_ms", "ms"), ("_m", "m"), ("_s", "s"),
-                 ("_w", "W"), ("_v", "V"), ("_j", "J"), ("_deg", "deg"), ("_rad", "rad"))
+                 ("_w", "W"), ("_v", "V"), ("_j", "J"), ("_deg", "deg"), ("_rad", "rad"), ("_pct", "%"))
 
 
 def metric_unit(metric: str, force_unit: str = "N") -> str:
@@ -32,8 +32,8 @@ def metric_unit(metric: str, force_unit: str = "N") -> str:
     --------
     >>> metric_unit("rfd_0_100ms_n_s"), metric_unit("net_peak_force_n", "N.m")
     ('N/s', 'N.m')
-    >>> metric_unit("emd_gluteus_maximus_r_ms"), metric_unit("rsi_mod")
-    ('ms', '')
+    >>> metric_unit("emd_gluteus_maximus_r_ms"), metric_unit("rsi_mod"), metric_unit("asym_peak_force_pct")
+    ('ms', '', '%')
     """
     for suffix, unit in _SUFFIX_UNITS:
         if metric.endswith(suffix):
