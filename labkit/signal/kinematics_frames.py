@@ -19,12 +19,14 @@ __all__ = [
     "FOOT_FORWARD_TO_PIG",
     "GIMBAL_LOCK_POLICIES",
     "HIP_CENTRE_METHODS",
+    "MARKER_SETS",
     "SIMPLE_MARKERS",
     "cardan_yxz",
     "frames_from_markers",
     "frames_from_points",
     "frames_from_quaternions",
     "hip_centres",
+    "marker_set",
     "rotation_yxz",
 ]
 
@@ -35,6 +37,68 @@ SIMPLE_MARKERS = {
     "ankle_lateral": "{S}ANK", "ankle_medial": "{S}ANM",
     "heel": "{S}HEE", "toe": "{S}TOE",
 }
+
+#: Marker sets whose labels labkit maps to the roles of the simple set (docs/devices.md):
+#: ``labkit`` (the default and the simulated lab's), ``pig_med`` (Vicon Plug-in Gait lower
+#: body with medial knee ``KNM`` and medial malleolus ``MED`` markers, as in CGM2),
+#: ``ior`` (Van Sint Jan / Leardini anatomical names used by Qualisys' and OptiTrack's
+#: lower-body sets and Visual3D: IAS, IPS, FLE, FME, FAL, TAM, FCC, FM2) and
+#: ``ior_underscore`` (the same as ``L_IAS``, ``R_FLE``, ...).
+MARKER_SETS: dict[str, dict[str, str]] = {
+    "labkit": dict(SIMPLE_MARKERS),
+    "pig_med": {**SIMPLE_MARKERS, "ankle_medial": "{S}MED"},
+    "ior": {"asis": "{S}IAS", "psis": "{S}IPS", "knee_lateral": "{S}FLE", "knee_medial": "{S}FME",
+            "ankle_lateral": "{S}FAL", "ankle_medial": "{S}TAM", "heel": "{S}FCC", "toe": "{S}FM2"},
+}
+MARKER_SETS["ior_underscore"] = {k: v.replace("{S}", "{S}_") for k, v in MARKER_SETS["ior"].items()}
+
+
+def marker_set(labels: Any) -> str:
+    """The first of :data:`MARKER_SETS` whose every marker is among ``labels``.
+
+    Parameters
+    ----------
+    labels : iterable of str
+        Marker names (e.g. the keys of a markers mapping).
+
+    Returns
+    -------
+    str
+        A key of :data:`MARKER_SETS`.
+
+    Raises
+    ------
+    SignalError
+        When no set is complete; names the markers the closest set misses.
+
+    Examples
+    --------
+    >>> marker_set(["LIAS", "RIAS", "LIPS", "RIPS"] + [s + m for s in "LR" for m in
+    ...            ("FLE", "FME", "FAL", "TAM", "FCC", "FM2")])
+    'ior'
+    """
+    have = set(labels)
+    missing = {}
+    for key, roles in MARKER_SETS.items():
+        need = [v.replace("{S}", side) for v in roles.values() for side in "LR"]
+        missing[key] = [n for n in need if n not in have]
+        if not missing[key]:
+            return key
+    best = min(missing, key=lambda k: len(missing[k]))
+    raise SignalError(f"the markers fit no supported marker set ({', '.join(MARKER_SETS)}); closest "
+                      f"{best!r} misses {missing[best]}; map your labels with names={{role: label}}")
+
+
+def _names(markers: Mapping[str, Any], names: Mapping[str, str] | str | None) -> dict[str, str]:
+    if names is None:
+        return dict(SIMPLE_MARKERS)
+    if isinstance(names, str):
+        key = marker_set(markers) if names == "auto" else names
+        if key not in MARKER_SETS:
+            raise SignalError(f"names={names!r} is not 'auto' or one of {sorted(MARKER_SETS)}")
+        return dict(MARKER_SETS[key])
+    return {**SIMPLE_MARKERS, **names}
+
 
 #: Offset rotation from a foot rigid body with x toward the toes, y left and z up (lab
 #: aligned when standing flat) to the PiG foot frame (x up, z toward the heel): Ry(-90 deg).
@@ -287,7 +351,7 @@ def _marker(markers: Mapping[str, Any], names: Mapping[str, str], role: str, sid
 
 
 def hip_centres(markers: Mapping[str, Any], *, method: str = "harrington",
-                names: Mapping[str, str] | None = None) -> dict[str, np.ndarray]:
+                names: Mapping[str, str] | str | None = None) -> dict[str, np.ndarray]:
     """Hip joint centres from the pelvis markers by a regression.
 
     Parameters
@@ -297,8 +361,9 @@ def hip_centres(markers: Mapping[str, Any], *, method: str = "harrington",
     method : str
         Key of :data:`HIP_CENTRE_METHODS`: ``"harrington"`` (Harrington et al. 2007,
         from pelvis width and depth; default) or ``"bell"`` (Bell et al. 1990).
-    names : mapping, optional
-        Role -> marker name overrides of :data:`SIMPLE_MARKERS`.
+    names : mapping or str, optional
+        Role -> marker name overrides of :data:`SIMPLE_MARKERS`, or a key of
+        :data:`MARKER_SETS`, or ``"auto"`` (:func:`marker_set`).
 
     Returns
     -------
@@ -307,7 +372,7 @@ def hip_centres(markers: Mapping[str, Any], *, method: str = "harrington",
     """
     if method not in HIP_CENTRE_METHODS:
         raise SignalError(f"method={method!r} is not one of {sorted(HIP_CENTRE_METHODS)}")
-    nm = {**SIMPLE_MARKERS, **(names or {})}
+    nm = _names(markers, names)
     al = _marker(markers, nm, "asis", "l", None)
     n = al.shape[0]
     ar, pl, pr = (_marker(markers, nm, r, s, n) for r, s in (("asis", "r"), ("psis", "l"), ("psis", "r")))
@@ -316,7 +381,7 @@ def hip_centres(markers: Mapping[str, Any], *, method: str = "harrington",
 
 def frames_from_markers(markers: Mapping[str, Any], *, hip_centre: Mapping[str, Any] | None = None,
                         hip_centre_method: str = "harrington",
-                        names: Mapping[str, str] | None = None) -> dict[str, np.ndarray]:
+                        names: Mapping[str, str] | str | None = None) -> dict[str, np.ndarray]:
     """Segment frames (PiG axes) from the simple marker set of ``docs/kinematics.md``.
 
     * pelvis: origin mid-ASIS; Y from RASI to LASI; X from mid-PSIS to mid-ASIS made
@@ -339,15 +404,17 @@ def frames_from_markers(markers: Mapping[str, Any], *, hip_centre: Mapping[str, 
         default: :func:`hip_centres` with ``hip_centre_method``.
     hip_centre_method : str
         Regression used when ``hip_centre`` is not given (default ``"harrington"``).
-    names : mapping, optional
-        Role -> marker name overrides of :data:`SIMPLE_MARKERS`.
+    names : mapping or str, optional
+        Role -> marker name overrides of :data:`SIMPLE_MARKERS`; or a key of
+        :data:`MARKER_SETS` (``"pig_med"``, ``"ior"``, ...); or ``"auto"``: the first
+        complete set among the markers (:func:`marker_set`).
 
     Returns
     -------
     dict
         Segment name (:data:`SEGMENTS`) -> frames ``(n, 3, 3)``.
     """
-    nm = {**SIMPLE_MARKERS, **(names or {})}
+    nm = _names(markers, names)
     al = _marker(markers, nm, "asis", "l", None)
     n = al.shape[0]
     ar, pl, pr = (_marker(markers, nm, r, s, n) for r, s in (("asis", "r"), ("psis", "l"), ("psis", "r")))

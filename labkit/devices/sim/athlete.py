@@ -50,6 +50,7 @@ from labkit.devices.sim.athlete_motion import JOINTS as JOINTS
 from labkit.devices.sim.athlete_motion import MARKERS as MARKERS
 from labkit.devices.sim.athlete_motion import MEDIAL_MARKERS as MEDIAL_MARKERS
 from labkit.devices.sim.athlete_motion import SEGMENTS as SEGMENTS
+from labkit.devices.sim.athlete_motion import STREAMED_MARKERS as STREAMED_MARKERS
 from labkit.devices.sim.athlete_noise import IndexedNoise as IndexedNoise
 from labkit.devices.sim.athlete_noise import sample_grid as sample_grid
 from labkit.devices.sim.athlete_truth import FORCE_EPOCHS_MS as FORCE_EPOCHS_MS
@@ -60,6 +61,7 @@ __all__ = [
     "MARKERS",
     "MEDIAL_MARKERS",
     "SEGMENTS",
+    "STREAMED_MARKERS",
     "TASKS",
     "Athlete",
     "AthleteParams",
