@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from labkit.errors import SignalError
-from labkit.signal._kinematics_common import SIDES, _check_points, _check_rot, _unit
+from labkit.signal._kinematics_common import SEGMENTS, SIDES, _check_points, _check_rot, _unit
 
 __all__ = [
     "FOOT_FORWARD_TO_PIG",
@@ -22,6 +22,7 @@ __all__ = [
     "MARKER_SETS",
     "SIMPLE_MARKERS",
     "cardan_yxz",
+    "frames_from_channels",
     "frames_from_markers",
     "frames_from_points",
     "frames_from_quaternions",
@@ -437,3 +438,52 @@ def frames_from_markers(markers: Mapping[str, Any], *, hip_centre: Mapping[str, 
         out[f"shank_{side}"] = shank
         out[f"foot_{side}"] = _long_axis_frame(heel - toe, shank[:, :, 1])
     return out
+
+
+def frames_from_channels(labels: Any, data: Any, *, foot_offset: Any = FOOT_FORWARD_TO_PIG,
+                         marker_options: Mapping[str, Any] | None = None) -> dict[str, np.ndarray]:
+    """Segment frames from a mocap stream's channels: rigid bodies or labelled markers.
+
+    Rigid bodies when the channels hold ``pelvis.qw`` (then every segment of
+    :data:`SEGMENTS` needs ``<segment>.qw/qx/qy/qz``; :func:`frames_from_quaternions`
+    with ``foot_offset`` on the feet), else markers ``<MARKER>.x/.y/.z`` in metres
+    (:func:`frames_from_markers` with ``marker_options``).
+
+    Parameters
+    ----------
+    labels : sequence of str
+        Channel labels, one per column of ``data``.
+    data : array_like, shape (n, n_channels)
+        Samples (NaN = missing).
+    foot_offset : array_like (3, 3) or None
+        Offset of the foot rigid bodies (default :data:`FOOT_FORWARD_TO_PIG`: x toward
+        the toes, z up).
+    marker_options : mapping, optional
+        Keyword options of :func:`frames_from_markers` (``names``, ``hip_centre_method``).
+
+    Returns
+    -------
+    dict
+        Segment name -> frames ``(n, 3, 3)``.
+    """
+    labels = list(labels)
+    arr = np.asarray(data, dtype=float)
+    if arr.ndim != 2 or arr.shape[1] != len(labels):
+        raise SignalError(f"data has shape {arr.shape} for {len(labels)} labels; pass (n, n_labels)")
+    col = {lb: j for j, lb in enumerate(labels)}
+    if "pelvis.qw" in col:
+        frames = {}
+        for seg in SEGMENTS:
+            cols = [col.get(f"{seg}.{a}") for a in ("qw", "qx", "qy", "qz")]
+            if None in cols:
+                raise SignalError(f"mocap stream has no {seg}.qw/qx/qy/qz channels; stream every segment "
+                                  "of the lower limbs")
+            off = foot_offset if seg.startswith("foot") else None
+            frames[seg] = frames_from_quaternions(arr[:, cols], offset=off)
+        return frames
+    markers = {}
+    for lb in labels:
+        name, _, axis = lb.rpartition(".")
+        if axis == "x" and f"{name}.y" in col and f"{name}.z" in col:
+            markers[name] = arr[:, [col[lb], col[f"{name}.y"], col[f"{name}.z"]]]
+    return frames_from_markers(markers, **dict(marker_options or {}))

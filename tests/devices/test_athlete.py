@@ -213,6 +213,11 @@ def test_cmj_joint_extension_is_proximal_to_distal_with_the_given_lags():
         ext_vel = -np.gradient(ang[j], t)
         assert t[before][np.argmax(ext_vel[before])] == pytest.approx(kin["peak_extension_velocity_s"][j],
                                                                       abs=2e-4)
+        # closed-form peak velocity and take-off angle of the truth message
+        assert np.rad2deg(ext_vel[before].max()) == pytest.approx(kin["peak_extension_velocity_deg_s"][j],
+                                                                  rel=1e-5)
+        assert np.rad2deg(np.interp(to, t, ang[j])) == pytest.approx(kin["takeoff_angles_deg"][j], abs=1e-6)
+    assert kin["peak_velocity_lag_s"] == {"hip_knee": 0.015, "knee_ankle": 0.015}
     # segment frames reproduce the joint angles (hip = pelvis - thigh, knee = shank - thigh, ...)
     seg = a.segments(t)
     q = {name: 2 * np.arctan2(seg[:, i, 5], seg[:, i, 3]) for i, name in enumerate(SEGMENTS)}
