@@ -174,14 +174,19 @@ def _refine_posterior(
     max_after_s: float = 0.03,
     known_baseline: bool = True,
     temperature: float = 0.3,
+    shape_powers: tuple[float, ...] = (2.0,),
 ):
     """Bayesian ramp-then-plateau changepoint: posterior median of the onset (kernel
     ``refine_ramp_posterior``).  ``known_baseline`` uses the baseline variance of the
     long baseline instead of re-estimating it from the short window; ``temperature``
-    tempers the likelihood of correlated (band-limited) samples."""
+    tempers the likelihood of correlated (band-limited) samples; ``shape_powers`` are the
+    rise shapes summed out with the rise time: the variance rises as ``(tau / R) ** p``
+    (2: amplitude linear in time; 4: amplitude rising as a square, a gradual start)."""
     m = _samples("bin_s", bin_s, fs)
     dt = m / fs
     temperature = _positive("temperature", temperature)
+    powers = np.asarray([_positive("shape_powers", p) for p in np.atleast_1d(shape_powers)],
+                        dtype=np.float64)
     ramp = np.unique(np.maximum(1, np.round(np.asarray(rise_grid_s) / dt))).astype(np.int64)
     vb = np.ascontiguousarray(base_var if known_baseline else np.zeros_like(base_var),
                               dtype=np.float64)
@@ -189,7 +194,7 @@ def _refine_posterior(
     if len(lo):
         _k.refine_ramp_posterior(filtered, ch, lo, on, hi, m, dt, ramp,
                                  max(2, round(min_pre_s / dt)), round(max_after_s / dt),
-                                 vb, temperature, out)
+                                 vb, temperature, powers, out)
     return out
 
 
