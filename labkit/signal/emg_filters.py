@@ -167,10 +167,14 @@ def _causal_gaps(x2: np.ndarray, sos: np.ndarray, offset: np.ndarray | None = No
     zi = _sps.sosfilt_zi(sos)
     n, n_ch = x2.shape
     y = x2 if offset is None else x2 - np.asarray(offset, dtype=np.float64).reshape(n_ch)
-    out = np.full((n, n_ch), np.nan)
     gaps = set(() if gap_cols is None else np.asarray(gap_cols).tolist())
+    if not n:
+        return np.full((n, n_ch), np.nan)
+    if not gaps:  # the common case: every channel whole, one call, no copies
+        return _sps.sosfilt(sos, y, axis=0, zi=zi[:, :, None] * y[0][None, None, :])[0]
+    out = np.full((n, n_ch), np.nan)
     whole = [c for c in range(n_ch) if c not in gaps]
-    if n and whole:
+    if whole:
         cols = y[:, whole]
         z0 = zi[:, :, None] * cols[0][None, None, :]
         out[:, whole] = _sps.sosfilt(sos, cols, axis=0, zi=z0)[0]
