@@ -21,6 +21,7 @@ from labkit.signal.window import Window
 from labkit.trials.catalogue import entry
 from labkit.trials.outcome import TrialOutcome, TrialRecord
 from labkit.trials.sequencing import SEQUENCED_KINDS, add_sequencing
+from labkit.trials.trunk_pairing import add_pairing
 
 __all__ = ["aggregate_metric", "aggregates_table", "analyse_session_trials", "analyse_trial",
            "trial_label"]
@@ -66,6 +67,8 @@ def analyse_trial(step: TrialStep, force: Window | None, emg: Window | None = No
         The motion-capture stream over the trial window: jumps (catalogue kinds in
         :data:`~labkit.trials.sequencing.SEQUENCED_KINDS`) then get their joint
         sequencing (:func:`labkit.trials.sequencing.add_sequencing`, metrics ``seq_*``).
+        Directional tests (trunk rotation) with EMG get the obliques' cross-body pairing
+        (:func:`labkit.trials.trunk_pairing.add_pairing`, ``pairing_index``, ...).
 
     Returns
     -------
@@ -76,6 +79,8 @@ def analyse_trial(step: TrialStep, force: Window | None, emg: Window | None = No
         outcome = test.analysis_function()(step, force, emg, body_weight_n)
         if mocap is not None and test.kind in SEQUENCED_KINDS:
             outcome = add_sequencing(outcome, mocap)
+        if emg is not None and test.directional:  # trunk rotation: the obliques' pairing
+            outcome = add_pairing(outcome, step, emg)
         return outcome
     except (TypeError, ConfigError) as exc:
         return TrialOutcome(step.test, False, (f"configuration error: {exc}",), {}, "none", {}, {},
