@@ -42,6 +42,7 @@ from labkit.trials.analyse import (
 from labkit.trials.catalogue import entry
 from labkit.trials.outcome import TrialRecord
 from labkit.trials.replay import step_at, with_side
+from labkit.trials.sequencing import summary_line as sequencing_summary
 
 __all__ = ["FAST_REST_S", "ProtocolRunner", "RunOptions", "TrialRecord", "View", "aggregate_metric",
            "analyse_session_trials", "default_out_path"]
@@ -513,6 +514,9 @@ class ProtocolRunner:
                              outcome.reason, outcome)
         self.trials.append(record)
         self.view.trial_done(record)
+        line = sequencing_summary(outcome.metrics)  # jumps with mocap: order and lags live
+        if line:
+            self.view.message(line)
         return record
 
     def _trial_phases(self, step: TrialStep, info: dict[str, Any], attempt: int) -> None:

@@ -27,7 +27,7 @@ from labkit.signal import kinematics as kin
 from labkit.signal.window import Window
 from labkit.trials.outcome import TrialOutcome
 
-__all__ = ["SEQUENCED_KINDS", "JumpSequencing", "add_sequencing", "jump_sequencing"]
+__all__ = ["SEQUENCED_KINDS", "JumpSequencing", "add_sequencing", "jump_sequencing", "summary_line"]
 
 #: catalogue kinds whose trials get sequencing metrics when a mocap window is there
 SEQUENCED_KINDS = ("jump",)
@@ -179,3 +179,19 @@ def add_sequencing(outcome: TrialOutcome, mocap: Window | None) -> TrialOutcome:
                                                                             float(mocap.times[-1])]}}
     return dataclasses.replace(outcome, metrics={**outcome.metrics, **seq.metrics},
                                params={**outcome.params, "sequencing": seq.params}, inputs=inputs)
+
+
+def summary_line(metrics: Mapping[str, Any]) -> str:
+    """One line for the live screen: per side the order and the two lags, e.g.
+    ``sequencing: left hip>knee>ankle (15/15 ms); right hip>knee>ankle (14/16 ms)``
+    (``""`` without sequencing metrics; the note when it could not run)."""
+    parts = []
+    for s, name in (("l", "left"), ("r", "right")):
+        order = metrics.get(f"seq_order_{s}")
+        if isinstance(order, str):
+            hk, ka = metrics.get(f"seq_hip_knee_lag_{s}_ms"), metrics.get(f"seq_knee_ankle_lag_{s}_ms")
+            parts.append(f"{name} {order} ({hk:.0f}/{ka:.0f} ms)")
+    if parts:
+        return "sequencing (hip->knee/knee->ankle lags): " + "; ".join(parts)
+    note = metrics.get("seq_note")
+    return str(note) if note else ""

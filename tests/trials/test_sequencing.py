@@ -146,10 +146,12 @@ def recorded_cmj(tmp_path_factory):
     proto, proto_text = load_protocol("cmj")
     cfg, cfg_text = load_hardware_config()
     opts = RunOptions(out_path=out, athlete="SEQ01", unattended=True, fast=True)
-    runner = simulated_runner(proto, proto_text, cfg, cfg_text, opts, View(lambda msg: None))
+    lines: list[str] = []
+    runner = simulated_runner(proto, proto_text, cfg, cfg_text, opts, View(lines.append))
     runner.run()
     live = {int(r.trial_id): r.outcome for r in runner.trials}
-    return out, AthleteParams.from_mapping(cfg.athlete.model_dump()), live
+    shown = [ln for ln in lines if ln.startswith("sequencing")]
+    return out, AthleteParams.from_mapping(cfg.athlete.model_dump()), live, shown
 
 
 def test_recorded_cmjs_sequencing_live_file_and_analyze(recorded_cmj):
@@ -157,7 +159,12 @@ def test_recorded_cmjs_sequencing_live_file_and_analyze(recorded_cmj):
     angles within 2 deg, joint angles over the trial within 2 deg RMS of the simulated
     ones (measured: lags within 0.5 ms); the live analysis, the stored (runner) results
     and labkit.analyze on the file give the same figures."""
-    path, params, live = recorded_cmj
+    path, params, live, shown = recorded_cmj
+    # the live screen shows each jump's order and lags (or why not: a live mocap buffer
+    # more than 2 s behind under load ends the window before take-off)
+    assert len(shown) == len(live), shown
+    ran = [ln for ln in shown if ln.count("hip>knee>ankle") == 2]
+    assert ran and all(ln in ran or "not computed" in ln for ln in shown), shown
     with labkit.open_session(path) as s:
         truth = [json.loads(x[0]) for x in s.stream("truth").data]
         stored = s.result("protocol").tables["trials"]
@@ -177,7 +184,8 @@ def test_recorded_cmjs_sequencing_live_file_and_analyze(recorded_cmj):
         lag_err += errs["lag_ms"]
         for metric, value in wide.loc[int(row["trial"])].items():
             assert value == pytest.approx(row[metric], rel=1e-9, abs=1e-9), metric
-        _check_against_truth(live[int(row["trial"])].metrics, t)  # the live analysis too
+        if "seq_note" not in live[int(row["trial"])].metrics:
+            _check_against_truth(live[int(row["trial"])].metrics, t)  # the live analysis too
     print("lag errors (ms):", np.round(lag_err, 2))
     # joint angles over each trial against the athlete replayed from the truth stream
     a = Athlete(params)
