@@ -5,11 +5,14 @@ synthetic signals with known onsets (labkit.signal.emg_synth.synth_emg).
     benchmarks/.venv-peers/bin/python benchmarks/emg_eval.py     # with the peers
     (benchmarks/setup_peers_venv.sh creates the peer environment)
 
-Signals: rates 1000 and 2148.148 Hz, SNR 3, 6, 10, 20, 30 dB, rise times 5-100 ms,
-baseline drift, ``--seeds`` signals of ``--duration`` s per rate and SNR (seeds 0, 1, ...).
-Scores (per SNR, both rates pooled; ``--per-rate`` splits them): median and 90th
-percentile absolute onset error of matched bursts (one-to-one within 250 ms), detection
-rate (matched / true) and false bursts (unmatched detections / true bursts).
+Signals: rates 1000 and 2148.148 Hz, SNR 3, 6, 10, 20, 30 dB, rise times 5-100 ms
+(``--rise-max``), rise shapes ``--shapes`` (default linear; ``emg_synth.RISE_SHAPES``:
+linear, cosine, sigmoid, gradual), baseline drift, ``--seeds`` signals of ``--duration``
+s per rate, SNR and shape (seeds 0, 1, ...). The truth is the first sample of activity.
+Scores (per SNR, both rates and all shapes pooled; ``--per-rate`` splits the rates,
+``--per-shape`` the shapes): median and 90th percentile absolute onset error of matched
+bursts (one-to-one within 250 ms), signed median (detected - true; negative = early),
+detection rate (matched / true) and false bursts (unmatched detections / true bursts).
 
 Peers get a fair shot: the band-passed signal (20-450 Hz, 4th-order zero-phase
 Butterworth; what their detectors expect as "filtered EMG"; BioSPPy's find_onsets gets
@@ -43,6 +46,12 @@ REST_S = 1.5  # synth_emg(lead_s=1.5): no burst starts before 1.5 s
 
 LABKIT = {  # name -> detect_onsets keyword arguments
     "labkit threshold+posterior (default)": {},
+    "labkit ... refined on zero-phase (old default)": {"refine_on": "zero_phase"},
+    "labkit ... causal, no delay correction": {"causal_delay_hz": None},
+    "labkit ... posterior, shape powers 2+4": {
+        "refine_options": {"shape_powers": (2.0, 4.0),
+                           "rise_grid_s": (0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.07, 0.1,
+                                           0.13, 0.17, 0.22)}},
     "labkit threshold (no refine)": {"refine": False},
     "labkit threshold+ramp ML": {"refine": "ramp"},
     "labkit threshold+step AGLR": {"refine": "step"},
@@ -54,10 +63,16 @@ LABKIT = {  # name -> detect_onsets keyword arguments
 DEFAULT = "labkit threshold+posterior (default)"
 
 
-def signals(snr, seeds, duration, rates=RATES):
-    for fs in rates:
-        for seed in seeds:
-            yield synth_emg(fs, duration, snr_db=snr, rise_s=(0.005, 0.1), seed=seed)
+SHAPES = ("linear",)
+RISE_MAX_S = 0.1
+
+
+def signals(snr, seeds, duration, rates=RATES, shapes=None):
+    for shape in shapes or SHAPES:
+        for fs in rates:
+            for seed in seeds:
+                yield synth_emg(fs, duration, snr_db=snr, rise_s=(0.005, RISE_MAX_S),
+                                shape=shape, seed=seed)
 
 
 # ------------------------------------------------------------------------------ peers
@@ -245,13 +260,17 @@ class Acc:
 
     def add(self, true_s, det_s):
         s = score_onsets(true_s, det_s)
-        self.err.append(np.abs(s.errors_s))
+        self.err.append(np.asarray(s.errors_s))
         self.n_true += s.n_true
         self.n_det += s.n_detected
         self.n_match += s.n_matched
 
-    def stats(self):
+    def signed_median_ms(self):
         e = np.concatenate(self.err) if self.err else np.empty(0)
+        return float(np.median(e)) * 1e3 if e.size else math.nan
+
+    def stats(self):
+        e = np.abs(np.concatenate(self.err)) if self.err else np.empty(0)
         med = float(np.median(e)) * 1e3 if e.size else math.nan
         p90 = float(np.percentile(e, 90)) * 1e3 if e.size else math.nan
         det = 100.0 * self.n_match / max(self.n_true, 1)
@@ -266,27 +285,31 @@ class Acc:
 
 
 def fmt_row(name, snr, st, extra=""):
-    med, p90, det, fp = st
-    return (f"{name:52s} {snr:5.0f} {med:8.1f} {p90:8.1f} {det:7.1f} {fp:8.1f}"
+    med, p90, det, fp = st[:4]
+    signed = f" {st[4]:8.1f}" if len(st) > 4 else f" {'':8s}"
+    return (f"{name:52s} {snr:5.0f} {med:8.1f} {p90:8.1f}{signed} {det:7.1f} {fp:8.1f}"
             f"{extra}")
 
 
-HEADER = (f"{'method':52s} {'SNR':>5s} {'med ms':>8s} {'p90 ms':>8s} {'det %':>7s} "
-          f"{'false %':>8s}")
+HEADER = (f"{'method':52s} {'SNR':>5s} {'med ms':>8s} {'p90 ms':>8s} {'signed':>8s} "
+          f"{'det %':>7s} {'false %':>8s}")
 
 
-def run_labkit(snrs, seeds, duration, per_rate):
+def run_labkit(snrs, seeds, duration, per_rate, per_shape=False, names=None):
     table = {}
+    names = list(names or LABKIT)
     for snr in snrs:
         for rates in ([(fs,) for fs in RATES] if per_rate else [RATES]):
-            accs = {name: Acc() for name in LABKIT}
-            for sim in signals(snr, seeds, duration, rates):
-                for name, kw in LABKIT.items():
-                    b = emg.detect_onsets(sim.x, sim.fs_hz, **kw)
-                    accs[name].add(sim.onset_s, b.onset_s)
-            for name, a in accs.items():
-                label = name if not per_rate else f"{name} @{rates[0]:.0f}"
-                table[(label, snr)] = a.stats()
+            for shapes in ([(sh,) for sh in SHAPES] if per_shape else [SHAPES]):
+                accs = {name: Acc() for name in names}
+                for sim in signals(snr, seeds, duration, rates, shapes):
+                    for name in names:
+                        b = emg.detect_onsets(sim.x, sim.fs_hz, **LABKIT[name])
+                        accs[name].add(sim.onset_s, b.onset_s)
+                for name, a in accs.items():
+                    label = name if not per_rate else f"{name} @{rates[0]:.0f}"
+                    label = label if not per_shape else f"{label} [{shapes[0]}]"
+                    table[(label, snr)] = (*a.stats(), a.signed_median_ms())
     return table
 
 
@@ -349,8 +372,8 @@ def run_peers(snrs, seeds, duration, tune_seeds, log):
 
 def beats(a, b):
     """a at least as good as b on every metric and strictly better on one."""
-    ma, pa, da, fa = a
-    mb, pb, db, fb = b
+    ma, pa, da, fa = a[:4]
+    mb, pb, db, fb = b[:4]
     if not math.isfinite(mb):
         return da >= db and fa <= fb
     ge = ma <= mb and pa <= pb and da >= db and fa <= fb
@@ -363,20 +386,34 @@ def main():
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--duration", type=float, default=60.0)
     ap.add_argument("--per-rate", action="store_true", help="labkit rows per rate")
+    ap.add_argument("--shapes", default="linear", help="rise shapes, e.g. linear,sigmoid,gradual")
+    ap.add_argument("--rise-max", type=float, default=0.1, help="longest rise time (s)")
+    ap.add_argument("--per-shape", action="store_true", help="labkit default rows per shape")
     ap.add_argument("--no-peers", action="store_true")
     a = ap.parse_args()
+    global SHAPES, RISE_MAX_S
+    SHAPES = tuple(a.shapes.split(","))
+    RISE_MAX_S = a.rise_max
     snrs = [float(s) for s in a.snr.split(",")]
     seeds = list(range(a.seeds))
     tune_seeds = [1000, 1001]
     t0 = time.perf_counter()
-    print(f"synthetic EMG: {a.seeds} x {a.duration:g} s per rate and SNR, rates "
-          f"{', '.join(f'{r:g}' for r in RATES)} Hz, rise 5-100 ms, drift on")
+    print(f"synthetic EMG: {a.seeds} x {a.duration:g} s per rate, SNR and shape, rates "
+          f"{', '.join(f'{r:g}' for r in RATES)} Hz, rise 5-{1000 * RISE_MAX_S:g} ms "
+          f"({', '.join(SHAPES)}), drift on")
     lab = run_labkit(snrs, seeds, a.duration, False)
     print("\nlabkit (both rates pooled)")
     print(HEADER)
     for name in LABKIT:
         for snr in snrs:
             print(fmt_row(name, snr, lab[(name, snr)]))
+    if a.per_shape and len(SHAPES) > 1:
+        lab_s = run_labkit(snrs, seeds, a.duration, False, True,
+                           [DEFAULT, "labkit ... refined on zero-phase (old default)"])
+        print("\nlabkit default and old default per rise shape")
+        print(HEADER)
+        for (name, snr), st in lab_s.items():
+            print(fmt_row(name, snr, st))
     if a.per_rate:
         lab_r = run_labkit(snrs, seeds, a.duration, True)
         print("\nlabkit per rate")

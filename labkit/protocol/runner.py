@@ -32,10 +32,17 @@ from labkit.config.protocol import Protocol, Step, TrialStep
 from labkit.errors import ConfigError, SessionError
 from labkit.protocol.view import View
 from labkit.signal.window import Window
-from labkit.trials.analyse import aggregate_metric, analyse_session_trials, analyse_trial, trial_label
+from labkit.trials.analyse import (
+    STREAMS,
+    aggregate_metric,
+    analyse_session_trials,
+    analyse_trial,
+    trial_label,
+)
 from labkit.trials.catalogue import entry
 from labkit.trials.outcome import TrialRecord
 from labkit.trials.replay import step_at, with_side
+from labkit.trials.sequencing import summary_line as sequencing_summary
 
 __all__ = ["FAST_REST_S", "ProtocolRunner", "RunOptions", "TrialRecord", "View", "aggregate_metric",
            "analyse_session_trials", "default_out_path"]
@@ -276,7 +283,7 @@ class ProtocolRunner:
             subject=o.athlete, operator=o.operator, protocol=self.protocol.name,
             notes=f"labkit run {self.protocol.name} v{self.protocol.version}",
             overwrite=o.overwrite, resume=o.resume, expected_duration_s=self.expected_duration_s())
-        for name in ("force", "emg"):
+        for name in STREAMS:  # the streams trial analysis reads, kept live
             if name in self.config.recording.streams:
                 dev = self.config.device(name)
                 self.live[name] = None
@@ -529,7 +536,8 @@ class ProtocolRunner:
         end = self._now()
         self._last_trial_end = end
         outcome = analyse_trial(step, self._tared(self._window("force", start, end)),
-                                self._window("emg", start, end), body_weight_n=self.body_weight_n)
+                                self._window("emg", start, end), body_weight_n=self.body_weight_n,
+                                mocap=self._window("mocap", start, end))
         status = "failed" if outcome.config_error else "valid" if outcome.valid else "invalid"
         self._recorder.update_trial(trial_id, end=end, status=status, reason=outcome.reason[:1000])
         self._recorder.commit()  # the verdict is committed before it is announced (resume relies on it)
@@ -538,6 +546,9 @@ class ProtocolRunner:
                              outcome.reason, outcome)
         self.trials.append(record)
         self.view.trial_done(record)
+        line = sequencing_summary(outcome.metrics)  # jumps with mocap: order and lags live
+        if line:
+            self.view.message(line)
         return record
 
     def _trial_phases(self, step: TrialStep, info: dict[str, Any], attempt: int) -> None:
@@ -566,7 +577,7 @@ class ProtocolRunner:
                                                            self.body_weight_n, self.tare_n)
         from labkit.session.results import write_result
 
-        inputs = {"streams": [s for s in ("force", "emg") if s in self.config.recording.streams],
+        inputs = {"streams": [s for s in STREAMS if s in self.config.recording.streams],
                   "trials": [int(t.trial_id) for t in self.trials],
                   "windows": "trial start..end, session clock (synchronised times)"}
         tables = {"trials": table}

@@ -589,7 +589,7 @@ def _bin_energy(x, c, lo, n_bins, m, e):
 
 
 @jit
-def _ramp_model_loglik(e, cum, j0, nr, n_bins, m, dt):
+def _ramp_model_loglik(e, cum, j0, nr, n_bins, m, dt, pw=2.0):
     """Profile log-likelihood of bin energies ``e`` for an onset at bin ``j0`` and a
     linear amplitude ramp of ``nr`` bins followed by a plateau to the last bin.
 
@@ -609,7 +609,7 @@ def _ramp_model_loglik(e, cum, j0, nr, n_bins, m, dt):
     r = nr * dt
     for j in range(j0, je):
         tau = (j - j0 + 0.5) * dt
-        v = vb + a2 * (tau / r) * (tau / r)
+        v = vb + a2 * _ramp_shape(tau / r, pw)
         ll -= 0.5 * m * math.log(v) + 0.5 * e[j] / v
     return ll
 
@@ -661,7 +661,7 @@ def refine_ramp(x, ch, lo, on, hi, bin_len, dt, ramp_bins, min_pre, max_after, s
                 st = 1
             for j0 in range(a, b, st):
                 for g in range(n_r):
-                    ll = _ramp_model_loglik(e, cum, j0, ramp_bins[g], n_bins, m, dt)
+                    ll = _ramp_model_loglik(e, cum, j0, ramp_bins[g], n_bins, m, dt, 2.0)
                     if ll > best:
                         best = ll
                         best_j = j0
@@ -669,7 +669,18 @@ def refine_ramp(x, ch, lo, on, hi, bin_len, dt, ramp_bins, min_pre, max_after, s
 
 
 @jit
-def _ramp_loglik_vb(e, cum, j0, nr, n_bins, m, dt, vb_known):
+def _ramp_shape(u, pw):
+    """``u ** pw`` for the variance ramp (pw 2: amplitude rising linearly; 4: as u**2)."""
+    if pw == 2.0:
+        return u * u
+    if pw == 4.0:
+        q = u * u
+        return q * q
+    return math.pow(u, pw)
+
+
+@jit
+def _ramp_loglik_vb(e, cum, j0, nr, n_bins, m, dt, vb_known, pw=2.0):
     """As :func:`_ramp_model_loglik` but with a known baseline variance ``vb_known``
     (> 0) instead of its estimate from the bins before ``j0``."""
     je = j0 + nr
@@ -688,7 +699,7 @@ def _ramp_loglik_vb(e, cum, j0, nr, n_bins, m, dt, vb_known):
     prod = 1.0
     for j in range(j0, je):
         tau = (j - j0 + 0.5) * dt
-        w = 1.0 + rr * (tau / r) * (tau / r)
+        w = 1.0 + rr * _ramp_shape(tau / r, pw)
         ll -= 0.5 * e[j] / (vb * w)
         if w > 1e100:
             log_w += math.log(w)
@@ -703,7 +714,7 @@ def _ramp_loglik_vb(e, cum, j0, nr, n_bins, m, dt, vb_known):
 
 @jit(parallel=True)
 def refine_ramp_posterior(x, ch, lo, on, hi, bin_len, dt, ramp_bins, min_pre, max_after,
-                          base_var, temperature, out):
+                          base_var, temperature, powers, out):
     """Posterior-median onset of the ramp-then-plateau model (Bayesian changepoint).
 
     Same model, binning and search range as :func:`refine_ramp`, with two changes: the
@@ -713,11 +724,14 @@ def refine_ramp_posterior(x, ch, lo, on, hi, bin_len, dt, ramp_bins, min_pre, ma
     ``t0`` and on the rise time, which is marginalised over ``ramp_bins``).  The
     log-likelihood is multiplied by ``temperature`` (<= 1) because band-limited samples
     are correlated and carry fewer independent observations than their count.  The
-    median minimises the expected absolute onset error.  Output as in
-    :func:`refine_ramp`.
+    median minimises the expected absolute onset error.  ``powers``: the shapes of the
+    rise summed out with the rise time (flat prior): the variance rises as
+    ``(tau / R) ** p`` (p = 2: amplitude linear in time; 4: amplitude rising as a
+    square, a gradual start).  Output as in :func:`refine_ramp`.
     """
     n_b = lo.shape[0]
-    n_r = ramp_bins.shape[0]
+    n_r = ramp_bins.shape[0] * powers.shape[0]
+    n_g = ramp_bins.shape[0]
     for k in prange(n_b):
         c = ch[k]
         m = bin_len
@@ -743,10 +757,12 @@ def refine_ramp_posterior(x, ch, lo, on, hi, bin_len, dt, ramp_bins, min_pre, ma
             j0 = min_pre + q
             mx = -np.inf
             for g in range(n_r):
+                nr = ramp_bins[g % n_g]
+                pw = powers[g // n_g]
                 if base_var[c] > 0.0:
-                    ll = _ramp_loglik_vb(e, cum, j0, ramp_bins[g], n_bins, m, dt, base_var[c])
+                    ll = _ramp_loglik_vb(e, cum, j0, nr, n_bins, m, dt, base_var[c], pw)
                 else:
-                    ll = _ramp_model_loglik(e, cum, j0, ramp_bins[g], n_bins, m, dt)
+                    ll = _ramp_model_loglik(e, cum, j0, nr, n_bins, m, dt, pw)
                 lls[g] = temperature * ll
                 if lls[g] > mx:
                     mx = lls[g]

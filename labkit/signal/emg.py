@@ -56,6 +56,7 @@ from labkit.signal.emg_filters import (
     bandpass,
     butter_sos,
     envelope,
+    group_delay_s,
     highpass,
     lowpass,
     moving_rms,
@@ -67,7 +68,7 @@ from labkit.signal.emg_filters import (
 from labkit.signal.emg_filters import _padlen as _padlen
 from labkit.signal.emg_onset_methods import DEFAULT_METHOD, ONSET_METHODS, REFINERS
 from labkit.signal.emg_onset_methods import DEFAULT_REFINER as DEFAULT_REFINER
-from labkit.signal.emg_onsets import Bursts, detect_onsets
+from labkit.signal.emg_onsets import REFINE_SIGNALS, Bursts, detect_onsets
 
 __all__ = [
     "COACTIVATION_METHODS",
@@ -75,6 +76,7 @@ __all__ = [
     "ECG_METHODS",
     "ONSET_METHODS",
     "REFINERS",
+    "REFINE_SIGNALS",
     "Bursts",
     "Coactivation",
     "EMGWarning",
@@ -85,6 +87,7 @@ __all__ = [
     "coactivation",
     "detect_onsets",
     "envelope",
+    "group_delay_s",
     "highpass",
     "lowpass",
     "moving_rms",

@@ -24,6 +24,7 @@ __all__ = [
     "bandpass",
     "butter_sos",
     "envelope",
+    "group_delay_s",
     "highpass",
     "lowpass",
     "moving_rms",
@@ -135,6 +136,55 @@ def _filtfilt_gaps(
 
 def _filtfilt(x2: np.ndarray, sos: np.ndarray, rectify: bool = False) -> np.ndarray:
     return _filtfilt_gaps(x2, sos, rectify)[0]
+
+
+def group_delay_s(sos: Any, fs_hz: float, freq_hz: float) -> float:
+    """Group delay (s) of the forward (causal) filter ``sos`` at ``freq_hz``.
+
+    The envelope of a narrow-band signal at ``freq_hz`` comes out of the filter that
+    much later; e.g. the 4th-order 20-450 Hz band-pass at 80 Hz (the dominant frequency
+    of surface EMG): 1.6 ms at 1000 Hz, 2.1 ms at 2148.148 Hz.
+    """
+    fs = check_fs(fs_hz)
+    f = _positive("freq_hz", freq_hz)
+    if f >= fs / 2:
+        raise SignalError(f"freq_hz={freq_hz!r} must be below Nyquist ({fs / 2:g} Hz)")
+    b, a = _sps.sos2tf(np.asarray(sos, dtype=np.float64))
+    _, gd = _sps.group_delay((b, a), w=[f], fs=fs)
+    return float(gd[0]) / fs
+
+
+def _causal_gaps(x2: np.ndarray, sos: np.ndarray, offset: np.ndarray | None = None,
+                 gap_cols: np.ndarray | None = None) -> np.ndarray:
+    """Forward-only (causal) filter of ``x2 - offset`` per finite run, each run started
+    in the steady state of its first sample (``sosfilt_zi``); NaN stays NaN.
+
+    Nothing of a sample reaches the output before it: unlike the zero-phase filter, no
+    energy of a burst appears before its onset.  ``gap_cols``: the channels holding a
+    non-finite sample (the others are filtered whole).
+    """
+    sos = np.ascontiguousarray(sos, dtype=np.float64)
+    zi = _sps.sosfilt_zi(sos)
+    n, n_ch = x2.shape
+    y = x2 if offset is None else x2 - np.asarray(offset, dtype=np.float64).reshape(n_ch)
+    gaps = set(() if gap_cols is None else np.asarray(gap_cols).tolist())
+    if not n:
+        return np.full((n, n_ch), np.nan)
+    if not gaps:  # the common case: every channel whole, one call, no copies
+        return _sps.sosfilt(sos, y, axis=0, zi=zi[:, :, None] * y[0][None, None, :])[0]
+    out = np.full((n, n_ch), np.nan)
+    whole = [c for c in range(n_ch) if c not in gaps]
+    if whole:
+        cols = y[:, whole]
+        z0 = zi[:, :, None] * cols[0][None, None, :]
+        out[:, whole] = _sps.sosfilt(sos, cols, axis=0, zi=z0)[0]
+    for c in sorted(gaps):
+        fin = np.isfinite(y[:, c])
+        edges = np.flatnonzero(np.diff(np.r_[0, fin.astype(np.int8), 0]))
+        for a, b in zip(edges[0::2], edges[1::2], strict=True):
+            if b - a >= 2:
+                out[a:b, c] = _sps.sosfilt(sos, y[a:b, c], zi=zi * y[a, c])[0]
+    return out
 
 
 def bandpass(

@@ -171,17 +171,25 @@ def _refine_posterior(
     rise_grid_s: tuple[float, ...] = (0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.07, 0.1,
                                       0.13, 0.17),
     min_pre_s: float = 0.03,
-    max_after_s: float = 0.03,
+    max_after_s: float = 0.06,
     known_baseline: bool = True,
     temperature: float = 0.3,
+    shape_powers: tuple[float, ...] = (2.0,),
 ):
     """Bayesian ramp-then-plateau changepoint: posterior median of the onset (kernel
     ``refine_ramp_posterior``).  ``known_baseline`` uses the baseline variance of the
     long baseline instead of re-estimating it from the short window; ``temperature``
-    tempers the likelihood of correlated (band-limited) samples."""
+    tempers the likelihood of correlated (band-limited) samples; ``max_after_s`` how far
+    after the coarse onset the onset may lie (0.06 s: a coarse onset started early by a
+    noise excursion merged into the burst can move back to the true one, which 0.03 s
+    could not); ``shape_powers`` are the
+    rise shapes summed out with the rise time: the variance rises as ``(tau / R) ** p``
+    (2: amplitude linear in time; 4: amplitude rising as a square, a gradual start)."""
     m = _samples("bin_s", bin_s, fs)
     dt = m / fs
     temperature = _positive("temperature", temperature)
+    powers = np.asarray([_positive("shape_powers", p) for p in np.atleast_1d(shape_powers)],
+                        dtype=np.float64)
     ramp = np.unique(np.maximum(1, np.round(np.asarray(rise_grid_s) / dt))).astype(np.int64)
     vb = np.ascontiguousarray(base_var if known_baseline else np.zeros_like(base_var),
                               dtype=np.float64)
@@ -189,7 +197,7 @@ def _refine_posterior(
     if len(lo):
         _k.refine_ramp_posterior(filtered, ch, lo, on, hi, m, dt, ramp,
                                  max(2, round(min_pre_s / dt)), round(max_after_s / dt),
-                                 vb, temperature, out)
+                                 vb, temperature, powers, out)
     return out
 
 

@@ -6,7 +6,8 @@ and the simulated athlete.  Model (one channel):
 * muscle activity: Gaussian noise shaped to a typical sEMG spectrum
   ``P(f) ~ fh^4 f^2 / ((f^2 + fl^2) (f^2 + fh^2)^2)`` (fl = 50 Hz, fh = 150 Hz; peak
   near 80 Hz), multiplied by an amplitude profile: zero at rest, rising from the onset
-  over a rise time (``shape="linear"`` ramp in amplitude or ``"cosine"`` raised-cosine),
+  over a rise time (:data:`RISE_SHAPES`: ``"linear"`` ramp in amplitude, ``"cosine"``
+  raised cosine, ``"sigmoid"`` logistic, ``"gradual"`` quadratic),
   a plateau with per-burst amplitude jitter and slow 1-3 Hz modulation, and a fall;
 * instrumentation noise: white Gaussian noise band-limited to 10-500 Hz, its RMS set by
   ``snr_db = 20 log10(plateau RMS / noise RMS)`` with the nominal plateau RMS;
@@ -26,9 +27,28 @@ import numpy as np
 
 from labkit.errors import SignalError
 
-__all__ = ["OnsetScore", "SynthEMG", "score_onsets", "synth_emg"]
+__all__ = ["RISE_SHAPES", "OnsetScore", "SynthEMG", "score_onsets", "synth_emg"]
 
 TRIGNO_FS_HZ = 2148.148148148148  # 1 / (13.5 ms / 29)
+
+
+def _logistic(u: np.ndarray, k: float = 8.0) -> np.ndarray:
+    """Logistic S-curve through (0, 0) and (1, 1): 1.8 % of the plateau at a tenth of the
+    rise, 50 % halfway."""
+    lo, hi = 1 / (1 + math.exp(k / 2)), 1 / (1 + math.exp(-k / 2))
+    return (1 / (1 + np.exp(-k * (u - 0.5))) - lo) / (hi - lo)
+
+
+#: Rise (and fall) profiles of the burst amplitude, ``u`` = time since onset / rise time
+#: in [0, 1]: ``linear`` ramp; ``cosine`` raised cosine (S-shaped, 2.4 % at u = 0.1);
+#: ``sigmoid`` logistic (steeper S, 1.8 % at u = 0.1); ``gradual`` quadratic (recruitment
+#: building up slowly: 1 % at u = 0.1, 25 % halfway). The true onset is u = 0 in all.
+RISE_SHAPES = {
+    "linear": lambda u: u,
+    "cosine": lambda u: 0.5 - 0.5 * np.cos(np.pi * u),
+    "sigmoid": _logistic,
+    "gradual": lambda u: u * u,
+}
 
 
 @dataclass(frozen=True)
@@ -116,8 +136,9 @@ def synth_emg(
         Minimum rest after the last burst ends (0.5 s).
     amplitude_v : float
         Nominal plateau RMS in volts (each burst scaled by 1 +/- ``amplitude_jitter``).
-    shape : {"linear", "cosine"}
-        Rise (and fall) profile of the amplitude.
+    shape : str
+        Rise (and fall) profile of the amplitude, a key of :data:`RISE_SHAPES`
+        (``linear``, ``cosine``, ``sigmoid``, ``gradual``).
     drift_ratio, ecg_ratio, mains_ratio : float
         Amplitudes of baseline drift, ECG R wave and mains hum relative to
         ``amplitude_v`` (0 disables).
@@ -132,8 +153,8 @@ def synth_emg(
     fs = float(fs_hz)
     if not math.isfinite(fs) or fs <= 0:
         raise SignalError(f"fs_hz={fs_hz!r} must be a positive rate in Hz")
-    if shape not in ("linear", "cosine"):
-        raise SignalError(f"shape={shape!r} must be 'linear' or 'cosine'")
+    if shape not in RISE_SHAPES:
+        raise SignalError(f"shape={shape!r} must be one of {', '.join(RISE_SHAPES)}")
     n = round(duration_s * fs)
     if n < round((lead_s + 1.0) * fs):
         raise SignalError(f"duration_s={duration_s!r} is too short for lead_s={lead_s!r}")
@@ -156,9 +177,7 @@ def synth_emg(
         tt = t[i0:i1] - tb
         up = np.clip(tt / r, 0.0, 1.0)
         down = np.clip((dur - tt) / fl, 0.0, 1.0)
-        prof = np.minimum(up, down)
-        if shape == "cosine":
-            prof = 0.5 - 0.5 * np.cos(np.pi * prof)
+        prof = RISE_SHAPES[shape](np.minimum(up, down))
         mod = 1.0 + 0.15 * np.sin(2 * np.pi * rng.uniform(1.0, 3.0) * tt + rng.uniform(0, 6.3))
         amp[i0:i1] = a * prof * mod
         onsets.append(tb)

@@ -13,18 +13,21 @@ from typing import Any
 import numpy as np
 
 from labkit.errors import SignalError
-from labkit.signal._kinematics_common import SIDES, _check_points, _check_rot, _unit
+from labkit.signal._kinematics_common import SEGMENTS, SIDES, _check_points, _check_rot, _unit
 
 __all__ = [
     "FOOT_FORWARD_TO_PIG",
     "GIMBAL_LOCK_POLICIES",
     "HIP_CENTRE_METHODS",
+    "MARKER_SETS",
     "SIMPLE_MARKERS",
     "cardan_yxz",
+    "frames_from_channels",
     "frames_from_markers",
     "frames_from_points",
     "frames_from_quaternions",
     "hip_centres",
+    "marker_set",
     "rotation_yxz",
 ]
 
@@ -35,6 +38,68 @@ SIMPLE_MARKERS = {
     "ankle_lateral": "{S}ANK", "ankle_medial": "{S}ANM",
     "heel": "{S}HEE", "toe": "{S}TOE",
 }
+
+#: Marker sets whose labels labkit maps to the roles of the simple set (docs/devices.md):
+#: ``labkit`` (the default and the simulated lab's), ``pig_med`` (Vicon Plug-in Gait lower
+#: body with medial knee ``KNM`` and medial malleolus ``MED`` markers, as in CGM2),
+#: ``ior`` (Van Sint Jan / Leardini anatomical names used by Qualisys' and OptiTrack's
+#: lower-body sets and Visual3D: IAS, IPS, FLE, FME, FAL, TAM, FCC, FM2) and
+#: ``ior_underscore`` (the same as ``L_IAS``, ``R_FLE``, ...).
+MARKER_SETS: dict[str, dict[str, str]] = {
+    "labkit": dict(SIMPLE_MARKERS),
+    "pig_med": {**SIMPLE_MARKERS, "ankle_medial": "{S}MED"},
+    "ior": {"asis": "{S}IAS", "psis": "{S}IPS", "knee_lateral": "{S}FLE", "knee_medial": "{S}FME",
+            "ankle_lateral": "{S}FAL", "ankle_medial": "{S}TAM", "heel": "{S}FCC", "toe": "{S}FM2"},
+}
+MARKER_SETS["ior_underscore"] = {k: v.replace("{S}", "{S}_") for k, v in MARKER_SETS["ior"].items()}
+
+
+def marker_set(labels: Any) -> str:
+    """The first of :data:`MARKER_SETS` whose every marker is among ``labels``.
+
+    Parameters
+    ----------
+    labels : iterable of str
+        Marker names (e.g. the keys of a markers mapping).
+
+    Returns
+    -------
+    str
+        A key of :data:`MARKER_SETS`.
+
+    Raises
+    ------
+    SignalError
+        When no set is complete; names the markers the closest set misses.
+
+    Examples
+    --------
+    >>> marker_set(["LIAS", "RIAS", "LIPS", "RIPS"] + [s + m for s in "LR" for m in
+    ...            ("FLE", "FME", "FAL", "TAM", "FCC", "FM2")])
+    'ior'
+    """
+    have = set(labels)
+    missing = {}
+    for key, roles in MARKER_SETS.items():
+        need = [v.replace("{S}", side) for v in roles.values() for side in "LR"]
+        missing[key] = [n for n in need if n not in have]
+        if not missing[key]:
+            return key
+    best = min(missing, key=lambda k: len(missing[k]))
+    raise SignalError(f"the markers fit no supported marker set ({', '.join(MARKER_SETS)}); closest "
+                      f"{best!r} misses {missing[best]}; map your labels with names={{role: label}}")
+
+
+def _names(markers: Mapping[str, Any], names: Mapping[str, str] | str | None) -> dict[str, str]:
+    if names is None:
+        return dict(SIMPLE_MARKERS)
+    if isinstance(names, str):
+        key = marker_set(markers) if names == "auto" else names
+        if key not in MARKER_SETS:
+            raise SignalError(f"names={names!r} is not 'auto' or one of {sorted(MARKER_SETS)}")
+        return dict(MARKER_SETS[key])
+    return {**SIMPLE_MARKERS, **names}
+
 
 #: Offset rotation from a foot rigid body with x toward the toes, y left and z up (lab
 #: aligned when standing flat) to the PiG foot frame (x up, z toward the heel): Ry(-90 deg).
@@ -287,7 +352,7 @@ def _marker(markers: Mapping[str, Any], names: Mapping[str, str], role: str, sid
 
 
 def hip_centres(markers: Mapping[str, Any], *, method: str = "harrington",
-                names: Mapping[str, str] | None = None) -> dict[str, np.ndarray]:
+                names: Mapping[str, str] | str | None = None) -> dict[str, np.ndarray]:
     """Hip joint centres from the pelvis markers by a regression.
 
     Parameters
@@ -297,8 +362,9 @@ def hip_centres(markers: Mapping[str, Any], *, method: str = "harrington",
     method : str
         Key of :data:`HIP_CENTRE_METHODS`: ``"harrington"`` (Harrington et al. 2007,
         from pelvis width and depth; default) or ``"bell"`` (Bell et al. 1990).
-    names : mapping, optional
-        Role -> marker name overrides of :data:`SIMPLE_MARKERS`.
+    names : mapping or str, optional
+        Role -> marker name overrides of :data:`SIMPLE_MARKERS`, or a key of
+        :data:`MARKER_SETS`, or ``"auto"`` (:func:`marker_set`).
 
     Returns
     -------
@@ -307,7 +373,7 @@ def hip_centres(markers: Mapping[str, Any], *, method: str = "harrington",
     """
     if method not in HIP_CENTRE_METHODS:
         raise SignalError(f"method={method!r} is not one of {sorted(HIP_CENTRE_METHODS)}")
-    nm = {**SIMPLE_MARKERS, **(names or {})}
+    nm = _names(markers, names)
     al = _marker(markers, nm, "asis", "l", None)
     n = al.shape[0]
     ar, pl, pr = (_marker(markers, nm, r, s, n) for r, s in (("asis", "r"), ("psis", "l"), ("psis", "r")))
@@ -316,7 +382,7 @@ def hip_centres(markers: Mapping[str, Any], *, method: str = "harrington",
 
 def frames_from_markers(markers: Mapping[str, Any], *, hip_centre: Mapping[str, Any] | None = None,
                         hip_centre_method: str = "harrington",
-                        names: Mapping[str, str] | None = None) -> dict[str, np.ndarray]:
+                        names: Mapping[str, str] | str | None = None) -> dict[str, np.ndarray]:
     """Segment frames (PiG axes) from the simple marker set of ``docs/kinematics.md``.
 
     * pelvis: origin mid-ASIS; Y from RASI to LASI; X from mid-PSIS to mid-ASIS made
@@ -339,15 +405,17 @@ def frames_from_markers(markers: Mapping[str, Any], *, hip_centre: Mapping[str, 
         default: :func:`hip_centres` with ``hip_centre_method``.
     hip_centre_method : str
         Regression used when ``hip_centre`` is not given (default ``"harrington"``).
-    names : mapping, optional
-        Role -> marker name overrides of :data:`SIMPLE_MARKERS`.
+    names : mapping or str, optional
+        Role -> marker name overrides of :data:`SIMPLE_MARKERS`; or a key of
+        :data:`MARKER_SETS` (``"pig_med"``, ``"ior"``, ...); or ``"auto"``: the first
+        complete set among the markers (:func:`marker_set`).
 
     Returns
     -------
     dict
         Segment name (:data:`SEGMENTS`) -> frames ``(n, 3, 3)``.
     """
-    nm = {**SIMPLE_MARKERS, **(names or {})}
+    nm = _names(markers, names)
     al = _marker(markers, nm, "asis", "l", None)
     n = al.shape[0]
     ar, pl, pr = (_marker(markers, nm, r, s, n) for r, s in (("asis", "r"), ("psis", "l"), ("psis", "r")))
@@ -370,3 +438,52 @@ def frames_from_markers(markers: Mapping[str, Any], *, hip_centre: Mapping[str, 
         out[f"shank_{side}"] = shank
         out[f"foot_{side}"] = _long_axis_frame(heel - toe, shank[:, :, 1])
     return out
+
+
+def frames_from_channels(labels: Any, data: Any, *, foot_offset: Any = FOOT_FORWARD_TO_PIG,
+                         marker_options: Mapping[str, Any] | None = None) -> dict[str, np.ndarray]:
+    """Segment frames from a mocap stream's channels: rigid bodies or labelled markers.
+
+    Rigid bodies when the channels hold ``pelvis.qw`` (then every segment of
+    :data:`SEGMENTS` needs ``<segment>.qw/qx/qy/qz``; :func:`frames_from_quaternions`
+    with ``foot_offset`` on the feet), else markers ``<MARKER>.x/.y/.z`` in metres
+    (:func:`frames_from_markers` with ``marker_options``).
+
+    Parameters
+    ----------
+    labels : sequence of str
+        Channel labels, one per column of ``data``.
+    data : array_like, shape (n, n_channels)
+        Samples (NaN = missing).
+    foot_offset : array_like (3, 3) or None
+        Offset of the foot rigid bodies (default :data:`FOOT_FORWARD_TO_PIG`: x toward
+        the toes, z up).
+    marker_options : mapping, optional
+        Keyword options of :func:`frames_from_markers` (``names``, ``hip_centre_method``).
+
+    Returns
+    -------
+    dict
+        Segment name -> frames ``(n, 3, 3)``.
+    """
+    labels = list(labels)
+    arr = np.asarray(data, dtype=float)
+    if arr.ndim != 2 or arr.shape[1] != len(labels):
+        raise SignalError(f"data has shape {arr.shape} for {len(labels)} labels; pass (n, n_labels)")
+    col = {lb: j for j, lb in enumerate(labels)}
+    if "pelvis.qw" in col:
+        frames = {}
+        for seg in SEGMENTS:
+            cols = [col.get(f"{seg}.{a}") for a in ("qw", "qx", "qy", "qz")]
+            if None in cols:
+                raise SignalError(f"mocap stream has no {seg}.qw/qx/qy/qz channels; stream every segment "
+                                  "of the lower limbs")
+            off = foot_offset if seg.startswith("foot") else None
+            frames[seg] = frames_from_quaternions(arr[:, cols], offset=off)
+        return frames
+    markers = {}
+    for lb in labels:
+        name, _, axis = lb.rpartition(".")
+        if axis == "x" and f"{name}.y" in col and f"{name}.z" in col:
+            markers[name] = arr[:, [col[lb], col[f"{name}.y"], col[f"{name}.z"]]]
+    return frames_from_markers(markers, **dict(marker_options or {}))

@@ -271,25 +271,13 @@ def _session_time(times: np.ndarray, i0: int, t_rel_s: float, fs: float) -> floa
 def _mocap_frames(mocap, i0, i1, *, foot_offset, marker_options):
     from labkit.signal import kinematics as kin
 
-    labels = list(mocap.labels)
-    data = np.asarray(mocap.data[i0:i1], dtype=float)
-    col = {lb: j for j, lb in enumerate(labels)}
-    if "pelvis.qw" in col:
-        frames = {}
-        for seg in kin.SEGMENTS:
-            cols = [col.get(f"{seg}.{a}") for a in ("qw", "qx", "qy", "qz")]
-            if None in cols:
-                raise StreamError(f"mocap stream has no {seg}.qw/qx/qy/qz channels; stream every segment "
-                                  "of the lower limbs or pass mocap_stream=None")
-            off = foot_offset if seg.startswith("foot") else None
-            frames[seg] = kin.frames_from_quaternions(data[:, cols], offset=off)
-        return frames
-    markers = {}
-    for lb in labels:
-        name, _, axis = lb.rpartition(".")
-        if axis == "x" and f"{name}.y" in col and f"{name}.z" in col:
-            markers[name] = data[:, [col[lb], col[f"{name}.y"], col[f"{name}.z"]]]
-    return kin.frames_from_markers(markers, **marker_options)
+    try:
+        return kin.frames_from_channels(mocap.labels, np.asarray(mocap.data[i0:i1], dtype=float),
+                                        foot_offset=foot_offset, marker_options=marker_options)
+    except SignalError as exc:
+        if "qw/qx/qy/qz" in str(exc):
+            raise StreamError(f"{exc} or pass mocap_stream=None") from None
+        raise
 
 
 #: the electromechanical-delay acceptance window (s): an EMG onset belongs to an effort when

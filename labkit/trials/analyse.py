@@ -20,12 +20,14 @@ from labkit.errors import ConfigError, SignalError
 from labkit.signal.window import Window
 from labkit.trials.catalogue import RATIOS, entry, side_of
 from labkit.trials.outcome import TrialOutcome, TrialRecord
+from labkit.trials.sequencing import SEQUENCED_KINDS, add_sequencing
+from labkit.trials.trunk_pairing import add_pairing
 
 __all__ = ["aggregate_metric", "aggregates_table", "analyse_session_trials", "analyse_trial",
            "trial_label"]
 
-#: the streams trial analysis reads from a session
-STREAMS = ("force", "emg")
+#: the streams trial analysis reads from a session (mocap: jump sequencing)
+STREAMS = ("force", "emg", "mocap")
 
 
 def aggregate_metric(test: str) -> str:
@@ -46,7 +48,7 @@ def trial_label(step: TrialStep, side: str | None) -> str:
 
 
 def analyse_trial(step: TrialStep, force: Window | None, emg: Window | None = None, *,
-                  body_weight_n: float | None = None) -> TrialOutcome:
+                  body_weight_n: float | None = None, mocap: Window | None = None) -> TrialOutcome:
     """Analyse one trial window and apply the step's validation rules.
 
     A failure of the analysis on the data (e.g. no samples) gives an invalid trial whose
@@ -61,6 +63,12 @@ def analyse_trial(step: TrialStep, force: Window | None, emg: Window | None = No
         The force and EMG streams over the trial window (force already tared).
     body_weight_n : float, optional
         The weighed body weight.
+    mocap : Window or None
+        The motion-capture stream over the trial window: jumps (catalogue kinds in
+        :data:`~labkit.trials.sequencing.SEQUENCED_KINDS`) then get their joint
+        sequencing (:func:`labkit.trials.sequencing.add_sequencing`, metrics ``seq_*``).
+        Directional tests (trunk rotation) with EMG get the obliques' cross-body pairing
+        (:func:`labkit.trials.trunk_pairing.add_pairing`, ``pairing_index``, ...).
 
     Returns
     -------
@@ -68,7 +76,12 @@ def analyse_trial(step: TrialStep, force: Window | None, emg: Window | None = No
     """
     test = entry(step.test)
     try:
-        return test.analysis_function()(step, force, emg, body_weight_n)
+        outcome = test.analysis_function()(step, force, emg, body_weight_n)
+        if mocap is not None and test.kind in SEQUENCED_KINDS:
+            outcome = add_sequencing(outcome, mocap)
+        if emg is not None and test.directional:  # trunk rotation: the obliques' pairing
+            outcome = add_pairing(outcome, step, emg)
+        return outcome
     except (TypeError, ConfigError) as exc:
         return TrialOutcome(step.test, False, (f"configuration error: {exc}",), {}, "none", {}, {},
                             config_error=True)
@@ -127,7 +140,8 @@ def _analyse_open(s: Any, trials: Sequence[TrialRecord], body_weight_n: float | 
         fw = wins.get("force")
         if fw is not None:
             fw = fw.minus(tare_n)
-        outcome = analyse_trial(trial.step, fw, wins.get("emg"), body_weight_n=body_weight_n)
+        outcome = analyse_trial(trial.step, fw, wins.get("emg"), body_weight_n=body_weight_n,
+                                mocap=wins.get("mocap"))
         outcomes.append((trial, outcome))
         params[trial_label(trial.step, trial.side)] = {"method": outcome.method, **outcome.params}
         rows.append(_trial_row(trial, outcome))

@@ -165,13 +165,18 @@ _REBOUND_METRICS = ("body_weight_n", "onset_s", "onset_time_s", "n_hops", "rsi_b
                     "weighing_start_s", "weighing_end_s", "flight_baseline_n")
 #: per-limb values and asymmetry indices of dual-plate tests (labkit.trials.limbs)
 _LIMB_METRICS = ("left_*", "right_*", "asym_*_pct")
+#: joint sequencing of a jump from the mocap window (labkit.trials.sequencing)
+_SEQUENCING_METRICS = ("seq_*",)
+#: the obliques' cross-body pairing in a trunk rotation (labkit.trials.trunk_pairing)
+_PAIRING_METRICS = ("pairing_index", "pair_*", "other_*", "epoch_rms_*_v")
 
 
 def _iso(name: str, title: str, signal: SignalKind, *, sign: float = 1.0, unit: str = "N",
          headline: str = "net_peak_force_n", sided: bool = False, directional: bool = False,
          sim_task: str | None = None) -> TestEntry:
     body_weight = signal == "sum_fz"
-    metrics = _ISO_NET + ((*_ISO_ABSOLUTE, *_LIMB_METRICS) if body_weight else ()) + EMG_METRICS
+    metrics = (_ISO_NET + ((*_ISO_ABSOLUTE, *_LIMB_METRICS) if body_weight else ())
+               + (_PAIRING_METRICS if directional else ()) + EMG_METRICS)
     return TestEntry(
         name=name, title=title, kind="isometric", stream="force", signal=signal, sign=sign, unit=unit,
         analysis="labkit.trials.isometric.analyse_isometric", core="labkit.signal.force.isometric",
@@ -195,7 +200,8 @@ def _jump(name: str, title: str, core: str, *, countermovement: bool = True,
         name=name, title=title, kind="jump", stream="force", signal=signal, sign=1.0, unit="N",
         analysis="labkit.trials.jumps.analyse_jump", core=core, headline=headline,
         headline_label=headline_label, uses_body_weight=False, sim_task=sim_task,
-        min_window_s=min_window_s, sided=sided, metrics=metrics + _LIMB_METRICS + EMG_METRICS,
+        min_window_s=min_window_s, sided=sided,
+        metrics=metrics + _LIMB_METRICS + _SEQUENCING_METRICS + EMG_METRICS,
         phases=phases)
 
 

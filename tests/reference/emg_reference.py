@@ -132,7 +132,7 @@ def _bins(x, c, lo, hi, m):
     return (seg.reshape(n_bins, m) ** 2).sum(axis=1)
 
 
-def _ramp_ll(e, j0, nr, m, dt):
+def _ramp_ll(e, j0, nr, m, dt, pw=2.0):
     n = len(e)
     je = j0 + nr
     if je > n - 2:
@@ -141,7 +141,7 @@ def _ramp_ll(e, j0, nr, m, dt):
     vp = max(e[je:].sum() / ((n - je) * m), vb)
     ll = -0.5 * j0 * m * (math.log(vb) + 1.0) - 0.5 * (n - je) * m * (math.log(vp) + 1.0)
     for j in range(j0, je):
-        v = vb + (vp - vb) * ((j - j0 + 0.5) / nr) ** 2
+        v = vb + (vp - vb) * ((j - j0 + 0.5) / nr) ** pw
         ll -= 0.5 * m * math.log(v) + 0.5 * e[j] / v
     return ll
 
@@ -176,7 +176,7 @@ def refine_ramp_model(x, ch, lo, on, hi, m, dt, ramp_bins, min_pre, max_after, s
     return out
 
 
-def _ramp_ll_known_vb(e, j0, nr, m, dt, vb):
+def _ramp_ll_known_vb(e, j0, nr, m, dt, vb, pw=2.0):
     n = len(e)
     je = j0 + nr
     if je > n - 2:
@@ -185,14 +185,15 @@ def _ramp_ll_known_vb(e, j0, nr, m, dt, vb):
     ll = -0.5 * (j0 * m * math.log(vb) + e[:j0].sum() / vb)
     ll -= 0.5 * (n - je) * m * (math.log(vp) + 1.0)
     for j in range(j0, je):
-        v = vb + (vp - vb) * ((j - j0 + 0.5) / nr) ** 2
+        v = vb + (vp - vb) * ((j - j0 + 0.5) / nr) ** pw
         ll -= 0.5 * m * math.log(v) + 0.5 * e[j] / v
     return ll
 
 
 def refine_ramp_posterior(x, ch, lo, on, hi, m, dt, ramp_bins, min_pre, max_after,
-                          base_var, temperature):
-    """Posterior over onset bins (flat priors, rise time summed out), then its median."""
+                          base_var, temperature, powers=(2.0,)):
+    """Posterior over onset bins (flat priors, rise time and shape power summed out), then
+    its median."""
     out = np.empty(len(lo), dtype=np.int64)
     for k in range(len(lo)):
         e = _bins(x, ch[k], lo[k], hi[k], m)
@@ -206,9 +207,9 @@ def refine_ramp_posterior(x, ch, lo, on, hi, m, dt, ramp_bins, min_pre, max_afte
         logp = []
         for j0 in range(min_pre, j_last + 1):
             lls = np.array([
-                temperature * (_ramp_ll_known_vb(e, j0, r, m, dt, vb) if vb > 0
-                               else _ramp_ll(e, j0, r, m, dt))
-                for r in ramp_bins
+                temperature * (_ramp_ll_known_vb(e, j0, r, m, dt, vb, pw) if vb > 0
+                               else _ramp_ll(e, j0, r, m, dt, pw))
+                for pw in powers for r in ramp_bins
             ])
             logp.append(np.logaddexp.reduce(lls) if np.isfinite(lls).any() else -np.inf)
         logp = np.array(logp)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labkit.devices.sim.athlete import SEGMENTS, Athlete, AthleteParams
+from labkit.devices.sim.athlete import SEGMENTS, STREAMED_MARKERS, Athlete, AthleteParams
 from labkit.errors import SignalError
 from labkit.signal import kinematics as kin
 
@@ -129,20 +129,16 @@ def test_simulated_frames_reproduce_the_athletes_angles(route):
             off = kin.FOOT_FORWARD_TO_PIG if name.startswith("foot") else None
             frames[name] = kin.frames_from_quaternions(seg[:, i, 3:], offset=off)
     else:
-        names = ["LASI", "RASI", "LPSI", "RPSI", "LKNE", "RKNE", "LKNM", "RKNM", "LANK", "RANK",
-                 "LANM", "RANM", "LHEE", "RHEE", "LTOE", "RTOE"]
-        pos = a.markers(t, names)
-        markers = {nm: pos[:, i] for i, nm in enumerate(names)}
-        hjc = {s: seg[:, SEGMENTS.index(f"thigh_{s}"), :3] for s in ("l", "r")}
-        frames = kin.frames_from_markers(markers, hip_centre=hjc)
+        # the streamed set, with Harrington's regression hip centre (no hip_centre given)
+        pos = a.markers(t, STREAMED_MARKERS)
+        frames = kin.frames_from_markers({nm: pos[:, i] for i, nm in enumerate(STREAMED_MARKERS)})
     ang = kin.lower_limb_angles(frames)
-    # the simulated PSIS sit 3 cm higher than the ASIS over a 19 cm pelvis depth: the
-    # marker-defined pelvis is tilted atan(3/19) = 8.97 deg anteriorly from the model's
-    offset = {"hip": np.rad2deg(np.arctan2(0.03, 0.19)) if route == "markers" else 0.0,
-              "knee": 0.0, "ankle": 0.0}
+    # the simulated ASIS and PSIS sit at one height in the model pelvis, placed so that
+    # Harrington's regression returns the model's hip centres: markers give the model's
+    # angles exactly
     for side in ("l", "r"):
         for j in kin.JOINTS:
-            np.testing.assert_allclose(ang.sagittal(j, side), np.rad2deg(truth[j]) + offset[j], atol=1e-9)
+            np.testing.assert_allclose(ang.sagittal(j, side), np.rad2deg(truth[j]), atol=1e-9)
             np.testing.assert_allclose(ang[f"{j}_{side}"][:, 1:], 0.0, atol=1e-9)
     df = ang.to_frame(t)
     assert "hip_r.flexion" in df.columns and "ankle_l.dorsiflexion" in df.columns
@@ -150,8 +146,8 @@ def test_simulated_frames_reproduce_the_athletes_angles(route):
 
 
 def test_regression_hip_centre_keeps_the_timing():
-    """Harrington's hip centre is off the simulated one by cm: the hip angle is offset,
-    the peak extension velocity time stays within one frame."""
+    """From the markers (Harrington's hip centre) the peak extension velocity times stay
+    within one frame."""
     a, lm, t = _cmj({"hip": 0.01, "knee": 0.09, "ankle": 0.17})
     names = ["LASI", "RASI", "LPSI", "RPSI", "LKNE", "RKNE", "LKNM", "RKNM", "LANK", "RANK",
              "LANM", "RANM", "LHEE", "RHEE", "LTOE", "RTOE"]
@@ -291,3 +287,29 @@ def test_force_contacts_and_cadence_on_a_synthetic_run():
     assert g.mean_contact_time_s == pytest.approx(0.25, abs=3e-3)
     with pytest.raises(SignalError, match=r"fz_n\[3\] is not finite"):
         kin.foot_contacts_from_force(np.r_[0, 0, 0, np.nan, 0], fs)
+
+
+def test_real_marker_sets_map_to_the_same_angles():
+    """The simulated markers relabelled as Vicon PiG + medial (CGM2 names) or the IOR
+    names of Qualisys/OptiTrack sets give the same angles; "auto" finds the set."""
+    a, _lm, t = _cmj({"hip": 0.0, "knee": 0.03, "ankle": 0.06})
+    pos = a.markers(t, STREAMED_MARKERS)
+    ours = {nm: pos[:, i] for i, nm in enumerate(STREAMED_MARKERS)}
+    want = kin.lower_limb_angles(kin.frames_from_markers(ours))
+    role_of = {v.replace("{S}", s): (k, s) for k, v in kin.SIMPLE_MARKERS.items() for s in "LR"}
+    for key in ("pig_med", "ior", "ior_underscore"):
+        relabelled = {}
+        for nm, p in ours.items():
+            if nm in role_of:
+                role, s = role_of[nm]
+                relabelled[kin.MARKER_SETS[key][role].replace("{S}", s)] = p
+        assert kin.marker_set(relabelled) == key
+        for names in (key, "auto"):
+            got = kin.lower_limb_angles(kin.frames_from_markers(relabelled, names=names))
+            for k in want.angles:
+                np.testing.assert_allclose(got[k], want[k], atol=1e-12)
+    del ours["RANM"]
+    with pytest.raises(SignalError, match=r"closest 'labkit' misses \['RANM'\]"):
+        kin.frames_from_markers(ours, names="auto")
+    with pytest.raises(SignalError, match="names='vicon'"):
+        kin.frames_from_markers(ours, names="vicon")

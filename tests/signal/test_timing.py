@@ -56,11 +56,10 @@ def test_electromechanical_delay_per_muscle_within_5_ms(pulls):
     electromechanical delay of every muscle (mean over trials) is within 5 ms of the
     simulated lead (measured: <= 3.9 ms; per trial <= 7.3 ms).
 
-    The EMG band-pass here is 2nd order from 50 Hz: the default 4th-order 20 Hz zero-phase
-    band-pass leaks a strong, sharp onset's energy up to ~40 ms backwards (the
-    anti-causal half of filtfilt), so the detector reports the sim's 240 uV onsets
-    2-20 ms early (per-muscle means up to 12 ms off; median error 3.7 ms) - see
-    docs/kinematics.md. Force onset (5 SD) is 1.0-1.5 ms late at this RFD and rate.
+    The EMG band-pass here is 2nd order from 50 Hz (a short filter); the default 4th-order
+    20 Hz band-pass is checked in the next test and in tests/trials/test_emd_recorded.py
+    (its zero-phase leak no longer reaches the onsets: they are refined on the causal
+    band-pass; docs/emg.md). Force onset (5 SD) is 1.0-1.5 ms late at this RFD and rate.
     """
     a, efforts, streams, wins = pulls
     r = timing.session_timing(streams, wins, emg_options={"order": 2, "low_hz": 50.0})

@@ -54,6 +54,7 @@ from labkit.devices.sim.athlete_motion import JOINTS as JOINTS
 from labkit.devices.sim.athlete_motion import MARKERS as MARKERS
 from labkit.devices.sim.athlete_motion import MEDIAL_MARKERS as MEDIAL_MARKERS
 from labkit.devices.sim.athlete_motion import SEGMENTS as SEGMENTS
+from labkit.devices.sim.athlete_motion import STREAMED_MARKERS as STREAMED_MARKERS
 from labkit.devices.sim.athlete_noise import IndexedNoise as IndexedNoise
 from labkit.devices.sim.athlete_noise import sample_grid as sample_grid
 from labkit.devices.sim.athlete_params import DEFAULT_EMG_LEAD_S as DEFAULT_EMG_LEAD_S
@@ -66,6 +67,7 @@ __all__ = [
     "MARKERS",
     "MEDIAL_MARKERS",
     "SEGMENTS",
+    "STREAMED_MARKERS",
     "TASKS",
     "Athlete",
     "AthleteParams",

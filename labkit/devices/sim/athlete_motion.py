@@ -26,15 +26,35 @@ if TYPE_CHECKING:
     from labkit.devices.sim.athlete import AthleteParams, Effort
 
 __all__ = ["CMJ_FLEX_DEG", "CMJ_TAKEOFF_DEG", "JOINTS", "MARKERS", "MEDIAL_MARKERS", "POSTURES_DEG",
-           "SEGMENTS", "cmj_landmarks", "joint_angles", "leg_chain", "marker_positions",
+           "SEGMENTS", "STREAMED_MARKERS", "cmj_landmarks", "joint_angles", "leg_chain", "marker_positions",
            "segment_frames"]
 
 JOINTS = ("hip", "knee", "ankle")
+#: the Plug-in Gait lower-body markers (PSIS variant, no KAD)
 MARKERS = ("LASI", "RASI", "LPSI", "RPSI", "LTHI", "RTHI", "LKNE", "RKNE", "LTIB", "RTIB",
            "LANK", "RANK", "LHEE", "RHEE", "LTOE", "RTOE")
-# medial knee (epicondyle) and medial malleolus, for the simple marker set of
-# docs/kinematics.md; not streamed by the simulated mocap (ask markers() for them)
+#: medial knee (epicondyle) and medial malleolus, which the simple marker set of
+#: docs/kinematics.md needs for the knee and ankle centres and axes
 MEDIAL_MARKERS = ("LKNM", "RKNM", "LANM", "RANM")
+#: what the simulated mocap streams (``output: markers``): PiG lower body + the medial
+#: markers, from which :func:`labkit.signal.kinematics.frames_from_markers` computes every
+#: lower-limb angle
+STREAMED_MARKERS = MARKERS + MEDIAL_MARKERS
+
+#: half the distance between the model's hip joint centres (m; the legs stand at y = +-0.1)
+HIP_HALF_WIDTH_M = 0.1
+#: mid-ASIS to mid-PSIS depth (m) and half the distance between the PSIS markers (m)
+PELVIS_DEPTH_M = 0.16
+PSIS_HALF_WIDTH_M = 0.045
+# Pelvis markers in the model's pelvis frame (origin midway between the hip centres; x
+# anterior, y left, z along the pelvis up-axis). ASIS and PSIS sit at one height, so the
+# marker-defined (PiG) pelvis IS the model pelvis, and they are placed so that Harrington
+# et al.'s (2007) regression without leg length (labkit's default) returns the model's hip
+# centres exactly: lateral 0.33 PW + 7.3 mm, inferior 0.30 PW + 10.9 mm, posterior
+# 0.24 PD + 9.9 mm from mid-ASIS.
+_PW_M = (HIP_HALF_WIDTH_M - 0.0073) / 0.33
+_ASIS_M = (0.24 * PELVIS_DEPTH_M + 0.0099, _PW_M / 2, 0.30 * _PW_M + 0.0109)
+_PSIS_M = (_ASIS_M[0] - PELVIS_DEPTH_M, PSIS_HALF_WIDTH_M, _ASIS_M[2])
 SEGMENTS = ("pelvis", "thigh_l", "thigh_r", "shank_l", "shank_r", "foot_l", "foot_r")
 
 POSTURES_DEG = {"stand": (5.0, 5.0, 3.0), "imtp": (35.0, 40.0, 15.0)}  # hip, knee, ankle
@@ -127,7 +147,7 @@ def leg_chain(p: AthleteParams, angles: dict[str, np.ndarray], t: np.ndarray) ->
     phi_p = phi_t + h                 # pelvis up-axis lean
     n = t.size
     out: dict[str, Any] = {}
-    for side, y in (("l", 0.1), ("r", -0.1)):
+    for side, y in (("l", HIP_HALF_WIDTH_M), ("r", -HIP_HALF_WIDTH_M)):
         lat = 1.0 if side == "l" else -1.0
         toe = np.zeros((n, 3))
         toe[:, 0], toe[:, 1], toe[:, 2] = 0.18, y, lift
@@ -164,8 +184,8 @@ def marker_positions(ch: dict[str, Any], t: np.ndarray, names: Sequence[str]) ->
         leg = ch[side]
         lat = np.array([0.0, leg["lat"], 0.0])
         sgn = leg["lat"]
-        pos[up + "ASI"] = pelvis_point(0.07, sgn * 0.12, 0.08)
-        pos[up + "PSI"] = pelvis_point(-0.12, sgn * 0.05, 0.11)
+        pos[up + "ASI"] = pelvis_point(_ASIS_M[0], sgn * _ASIS_M[1], _ASIS_M[2])
+        pos[up + "PSI"] = pelvis_point(_PSIS_M[0], sgn * _PSIS_M[1], _PSIS_M[2])
         pos[up + "THI"] = 0.5 * (leg["hip"] + leg["knee"]) + 0.07 * lat
         pos[up + "KNE"] = leg["knee"] + 0.05 * lat
         pos[up + "TIB"] = 0.5 * (leg["knee"] + leg["ankle"]) + 0.05 * lat

@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from labkit.devices.sim.athlete_emg import activation_levels, split_label
 from labkit.devices.sim.athlete_force import G, cmj_shape, drop_jump_shape, rebound_shape, single_leg
-from labkit.devices.sim.athlete_motion import JOINTS, cmj_landmarks
+from labkit.devices.sim.athlete_motion import (
+    CMJ_FLEX_DEG,
+    CMJ_TAKEOFF_DEG,
+    JOINTS,
+    POSTURES_DEG,
+    cmj_landmarks,
+)
 
 if TYPE_CHECKING:
     from labkit.devices.sim.athlete import AthleteParams, Effort
@@ -111,12 +117,22 @@ def _cmj_truth(p: AthleteParams, e: Effort, head: dict[str, Any]) -> dict[str, A
                  "landing_s": r6(lm["landing_s"]),
                  "min_force_n": r6(p.body_weight_n - c.dip_n)})
     lags = p.cmj_extension_lags_s
+    pk = {j: lm[f"{j}_peak_extension_velocity_s"] for j in JOINTS}
+    stand = dict(zip(JOINTS, POSTURES_DEG["stand"], strict=True))
+    # the extension is a half cosine from maximum flexion to take-off: its peak velocity
+    # is pi/2 x range / duration, midway
+    ext_s = {j: lm["takeoff_s"] - lm[f"{j}_extension_onset_s"] for j in JOINTS}
     return {"event": "kinematics", "trial": e.trial, "task": e.task,
             "extension_onset_s": {j: r6(lm[f"{j}_extension_onset_s"]) for j in JOINTS},
-            "peak_extension_velocity_s": {j: r6(lm[f"{j}_peak_extension_velocity_s"]) for j in JOINTS},
+            "peak_extension_velocity_s": {j: r6(pk[j]) for j in JOINTS},
+            "peak_extension_velocity_deg_s": {
+                j: r6(0.5 * math.pi * (CMJ_FLEX_DEG[j] - CMJ_TAKEOFF_DEG[j]) / ext_s[j]) for j in JOINTS},
             "lag_s": {"hip_knee": r6(lags["knee"] - lags["hip"]),
                       "knee_ankle": r6(lags["ankle"] - lags["knee"])},
+            "peak_velocity_lag_s": {"hip_knee": r6(pk["knee"] - pk["hip"]),
+                                    "knee_ankle": r6(pk["ankle"] - pk["knee"])},
             "order": sorted(JOINTS, key=lambda j: lags[j]),
+            "takeoff_angles_deg": {j: r6(stand[j] + CMJ_TAKEOFF_DEG[j]) for j in JOINTS},
             "takeoff_s": r6(lm["takeoff_s"])}
 
 

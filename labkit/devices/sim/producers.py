@@ -12,7 +12,9 @@ Channel layouts (every stream ends with a ``counter`` channel that the source fi
   type ``force``, extra columns ``plate`` and ``component``; float64;
 * EMG: ``<muscle>_<side>`` (V), type ``emg``, ``muscle``, ``side``, ``device_channel`` =
   sensor number; float32;
-* mocap markers: ``<MARKER>.<x|y|z>`` (m), type ``position``, extra ``marker``, ``axis``;
+* mocap markers: ``<MARKER>.<x|y|z>`` (m), type ``position``, extra ``marker``, ``axis``,
+  for :data:`~labkit.devices.sim.athlete.STREAMED_MARKERS` (PiG lower body + medial knee
+  and ankle markers, enough for :func:`labkit.signal.kinematics.frames_from_markers`);
   segments: ``<segment>.<x|y|z>`` (m, type ``position``) and ``<segment>.<qw|qx|qy|qz>``
   (type ``orientation``), extra ``segment``, ``axis``; float32.
 """
@@ -24,7 +26,7 @@ import zlib
 import numpy as np
 
 from labkit.config.hardware import SimEmg, SimForcePlates, SimMocap
-from labkit.devices.sim.athlete import MARKERS, SEGMENTS, Athlete, IndexedNoise
+from labkit.devices.sim.athlete import SEGMENTS, STREAMED_MARKERS, Athlete, IndexedNoise
 from labkit.spec import (
     COUNTER,
     PLATE_COMPONENTS,
@@ -130,7 +132,7 @@ class MocapProducer(Producer):
     def __init__(self, device: SimMocap, athlete: Athlete, source_id: str):
         self.device, self.athlete, self.rate_hz = device, athlete, float(device.rate_hz)
         if device.output == "markers":
-            channels = [c for m in MARKERS for c in marker_channels(m)]
+            channels = [c for m in STREAMED_MARKERS for c in marker_channels(m)]
         else:
             channels = []
             for seg in SEGMENTS:
@@ -148,7 +150,7 @@ class MocapProducer(Producer):
 
     def produce(self, index, t_s):
         if self.device.output == "markers":
-            out = self.athlete.markers(t_s).reshape(len(t_s), -1)
+            out = self.athlete.markers(t_s, STREAMED_MARKERS).reshape(len(t_s), -1)
             if self.device.noise_m:
                 out = out + self.device.noise_m * self._noise.take(int(index[0]), int(index[-1]) + 1)
             return out
