@@ -185,7 +185,7 @@ def reanalyse(session: Any, params: Mapping[str, Any] | None = None, *, write: b
         The results group written, or ``""``.
     """
     from labkit._version import __version__
-    from labkit.trials.analyse import analyse_session_trials
+    from labkit.trials.analyse import STREAMS, analyse_session_trials
     from labkit.trials.replay import apply_overrides, session_trials
 
     st = session_trials(session)
@@ -199,7 +199,7 @@ def reanalyse(session: Any, params: Mapping[str, Any] | None = None, *, write: b
             "params": {"protocol": st.protocol_name, "body_weight_n": st.body_weight_n,
                        "tare_n": st.tare_n, "analyses": analyses, "overrides": dict(params or {}),
                        "based_on": based_on or ""},
-            "inputs": {"streams": [s for s in ("force", "emg") if s in session.streams],
+            "inputs": {"streams": [s for s in STREAMS if s in session.streams],
                        "trials": [int(r.trial_id) for r in records],
                        "windows": "trial start..end, session clock (synchronised times)"},
             "labkit_version": __version__}
