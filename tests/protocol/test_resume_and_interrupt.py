@@ -92,3 +92,15 @@ def test_an_interrupted_run_is_interrupted_with_the_trial_aborted(tmp_path):
         assert trials["status"].tolist() == ["valid", "aborted"]
         assert trials["reason"].iloc[1] == "run interrupted"
         assert trials["end"].iloc[1] > trials["start"].iloc[1]
+
+
+def test_the_resume_hint_repeats_the_flags_the_run_was_started_with():
+    from pathlib import Path
+
+    from labkit.cli.protocol_cmds import _resume_command
+
+    assert _resume_command("hip_battery", Path("my run.h5"), config=Path("lab.yaml"), unattended=True,
+                           fast=True) == ("labkit run hip_battery --resume 'my run.h5' --config lab.yaml "
+                                          "--unattended --fast")
+    assert _resume_command("imtp", "s.h5", config=None, unattended=False, fast=False) == \
+        "labkit run imtp --resume s.h5"
