@@ -7,8 +7,10 @@ the rules (the one analog rate, what is resampled) are in :func:`~labkit.analysi
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,29 +18,52 @@ import numpy as np
 
 from labkit.analysis.c3d.parameters import _PLATE_COMPONENTS
 from labkit.errors import ConfigError, LabkitWarning
+from labkit.signal.window import Window
 
 #: an analog stream resampled to a lower C3D rate is first low-passed at this fraction of it
 _AA_CUTOFF = 0.45
 _AA_ORDER = 4
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Series:
-    """One stream to place on the C3D clock."""
+    """One stream to place on the C3D clock: its samples and times as a
+    :class:`~labkit.signal.window.Window`, with what the export needs beside them."""
 
-    name: str
+    window: Window  # every channel of the stream (labels, data (n, k) float64, times, rate, name)
     kind: str  # force, emg, analog, mocap, model
-    rate_hz: float
-    times: np.ndarray
-    data: np.ndarray  # (n, k) float64
     cols: list[int]  # channel columns of the stream used
-    labels: list[str]
     units: list[str]
+
+    @property
+    def name(self) -> str:
+        return self.window.name
+
+    @property
+    def rate_hz(self) -> float:
+        return self.window.rate_hz
+
+    @property
+    def times(self) -> np.ndarray:
+        return self.window.times
+
+    @property
+    def data(self) -> np.ndarray:
+        return self.window.data
+
+    @property
+    def labels(self) -> Sequence[str]:
+        return self.window.labels
+
+
+def _series(name: str, kind: str, rate_hz: float, times: np.ndarray, data: np.ndarray, cols: list[int],
+            labels: list[str], units: list[str]) -> _Series:
+    return _Series(Window(labels, data, times, rate_hz, name), kind, cols, units)
 
 
 def _used(x: _Series) -> _Series:
     """The series with only the channels it exports (``x.cols``), in that order."""
-    return _Series(x.name, x.kind, x.rate_hz, x.times, x.data[:, x.cols], list(range(len(x.cols))),
+    return _series(x.name, x.kind, x.rate_hz, x.times, x.data[:, x.cols], list(range(len(x.cols))),
                    [x.labels[j] for j in x.cols], [x.units[j] for j in x.cols])
 
 
@@ -89,7 +114,12 @@ def _export_plan(s: Any, analog_rate_hz: float | None) -> dict[str, Any]:
     fp = mocap.rate_hz if mocap is not None else fa
     ratio = round(fa / fp) if fa > 0 else 1
     t0, n_frames = _clock(series, ana, mocap, force, fa, fp)
-    _resample(s, series, fa, fp)
+    series = _resample(s, series, fa, fp)
+    # the same series, some low-passed: pick them again (same order; names and rates unchanged)
+    pts = [x for x in series if x.kind in ("mocap", "model")]
+    ana = sorted((x for x in series if x.kind in ("force", "emg", "analog")),
+                 key=lambda x: ("force", "emg", "analog").index(x.kind))
+    force = next((x for x in ana if x.kind == "force"), None)
     return {"series": series, "plates": plates, "fp": fp, "fa": fa, "ratio": ratio, "t0": t0,
             "n_frames": n_frames, "points": pts, "analogs": ana, "force": force}
 
@@ -130,7 +160,7 @@ def _stream_series(name: str, st: Any) -> tuple[list[_Series], list[str], list[s
     data = np.asarray(st.data, dtype=np.float64)
     times = np.asarray(st.times, dtype=np.float64)
     if "output" in ch.columns and "c3d_group" in ch.columns and st.type == "other":
-        return [_Series(name, "model", st.rate_hz, times, data, keep, labels, units)], [], []
+        return [_series(name, "model", st.rate_hz, times, data, keep, labels, units)], [], []
     if st.type == "mocap":
         axis = ch["axis"].astype(str).tolist() if "axis" in ch.columns else [""] * len(labels)
         pos = [j for j in keep if types[j] == "position" and axis[j] in ("x", "y", "z")]
@@ -139,7 +169,7 @@ def _stream_series(name: str, st: Any) -> tuple[list[_Series], list[str], list[s
         if other:
             more = "..." if len(other) > 6 else ""
             skipped.append(f"{name} channels {other[:6]}{more} (not positions)")
-        series = [_Series(name, "mocap", st.rate_hz, times, data, pos, labels, units)] if pos else []
+        series = [_series(name, "mocap", st.rate_hz, times, data, pos, labels, units)] if pos else []
         return series, [], skipped
     if st.type == "force":
         comp = ch["component"].astype(str).tolist() if "component" in ch.columns else [""] * len(labels)
@@ -154,13 +184,13 @@ def _stream_series(name: str, st: Any) -> tuple[list[_Series], list[str], list[s
                 full.append(p)
         series, plates = [], []
         if cols:
-            series.append(_Series(name, "force", st.rate_hz, times, data, cols, labels, units))
+            series.append(_series(name, "force", st.rate_hz, times, data, cols, labels, units))
             plates += full
         rest = [j for j in keep if j not in cols]
         if rest:
-            series.append(_Series(name, "analog", st.rate_hz, times, data, rest, labels, units))
+            series.append(_series(name, "analog", st.rate_hz, times, data, rest, labels, units))
         return series, plates, []
-    return [_Series(name, "emg" if st.type == "emg" else "analog", st.rate_hz, times, data,
+    return [_series(name, "emg" if st.type == "emg" else "analog", st.rate_hz, times, data,
                     keep, labels, units)], [], []
 
 
@@ -203,8 +233,10 @@ def _clock(series: list[_Series], ana: list[_Series], mocap: _Series | None, for
     return t0, n_frames
 
 
-def _resample(s: Any, series: list[_Series], fa: float, fp: float) -> None:
-    """Warn of gaps and of rate changes; low-pass (in place) the analogs a lower rate would alias."""
+def _resample(s: Any, series: list[_Series], fa: float, fp: float) -> list[_Series]:
+    """The series, with the analogs that a lower rate would alias low-passed; warns of gaps and
+    of rate changes."""
+    out = []
     for x in series:
         missing = round((float(x.times[-1]) - float(x.times[0])) * x.rate_hz) + 1 - len(x.times)
         if missing > 0:
@@ -218,10 +250,12 @@ def _resample(s: Any, series: list[_Series], fa: float, fp: float) -> None:
             how = "quintic-spline" if analog else "linear"
             more = ""
             if analog and x.rate_hz > target:
-                x.data = _lowpass(x, target)
+                x = dataclasses.replace(x, window=dataclasses.replace(x.window, data=_lowpass(x, target)))
                 more = (f" after a zero-phase low-pass at {_AA_CUTOFF * target:.6g} Hz (Butterworth order "
                         f"{_AA_ORDER}, forward and backward) against aliasing")
             what = "analog" if analog else "point"
             warnings.warn(f"{s.path}: stream {x.name!r} ({x.kind}) at {x.rate_hz:.6g} Hz is resampled to the "
                           f"C3D {what} rate {target:.6g} Hz by {how} interpolation on the session clock"
                           + more, LabkitWarning, stacklevel=4)
+        out.append(x)
+    return out
