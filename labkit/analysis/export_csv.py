@@ -209,98 +209,17 @@ def export_csv(
     config, stream_attrs = _read_extras(Path(session_path))
     with open_session(session_path) as s:
         names = s.streams
-        taken: set[str] = set()
-        stream_files = {}
-        for name in names:
-            safe = unique_stream_name(name, taken)
-            taken.add(safe)
-            stream_files[name] = Path("streams") / f"{safe}.csv"
-        results = {}
-        for rname in s.results:
-            res = s.result(rname)
-            _safe_part(rname, "result")
-            for key in [*res.tables, *res.arrays]:
-                _safe_part(key, f"result {rname} table")
-            results[rname] = res
-        config_files: dict[str, tuple[str, Path | None]] = {}
-        config_taken = set(_CONFIG_YAML)
-        for key in [*[k for k in _CONFIG_YAML if k in config], *sorted(set(config) - set(_CONFIG_YAML))]:
-            config_files[key] = _config_file(key, config[key], config_taken)
-        plan = [Path("session.json"), Path("channels.csv"), *stream_files.values(),
-                Path("clock_offsets.csv"), Path("events.csv"), Path("trials.csv")]
-        plan += [rel for _, rel in config_files.values() if rel is not None]
-        for rname, res in results.items():
-            plan += [Path("results", rname, f"{k}.csv") for k in [*res.tables, *res.arrays]]
-            plan.append(Path("results", rname, "provenance.json"))
-        existing = [out / p for p in plan if (out / p).exists()]
-        if existing and not overwrite:
-            raise SessionError(
-                f"{out}: {len(existing)} export file(s) exist already (first: {existing[0]}); "
-                "choose another directory or pass --overwrite (overwrite=True in Python)"
-            )
-        for sub in {(out / p).parent for p in plan}:
-            sub.mkdir(parents=True, exist_ok=True)
-
+        stream_files = _stream_files(names)
+        results = _checked_results(s)
+        config_files = _config_files(config)
+        # every file is known (and checked) before the first is written
+        _prepare(out, _planned(stream_files, config_files, results), overwrite)
         written: list[Path] = []
-
-        def emit(rel: Path, frame: pd.DataFrame) -> None:
-            _write_csv(out / rel, frame)
-            written.append(out / rel)
-
-        meta_streams = {}
-        channel_rows = []
-        offset_rows = []
-        for name in names:
-            st = s.stream(name)
-            time_column, columns = _column_names(st.labels)
-            frame = pd.DataFrame(st.data, columns=columns, copy=False)
-            frame.insert(0, time_column, st.times if synchronised else st.raw_times)
-            emit(stream_files[name], frame)
-            ch = st.channels.copy()
-            ch.insert(0, "stream", name)
-            channel_rows.append(ch)
-            co = st.clock_offsets.copy()
-            co.insert(0, "stream", name)
-            offset_rows.append(co)
-            meta_streams[name] = {
-                "file": stream_files[name].as_posix(), "type": st.type, "source_id": st.source_id,
-                "rate_hz": st.rate_hz, "channel_format": st.channel_format, "device": st.device,
-                "n_samples": st.n_samples, "n_channels": len(st.labels),
-                "n_clock_offsets": len(st.clock_offsets),
-                "time_column": time_column, "columns": columns,
-                "attributes": stream_attrs.get(name, {}),
-            }
-        columns = ["stream", *CHANNEL_FIELDS]
-        for ch in channel_rows:
-            columns += [c for c in ch.columns if c not in columns]
-        channels = (pd.concat(channel_rows, ignore_index=True) if channel_rows
-                    else pd.DataFrame(columns=columns))
-        emit(Path("channels.csv"), channels.reindex(columns=columns).fillna(""))
-        offsets = (pd.concat(offset_rows, ignore_index=True) if offset_rows
-                   else pd.DataFrame(columns=["stream", "collection_time", "offset", "rtt"]))
-        emit(Path("clock_offsets.csv"), offsets)
-        emit(Path("events.csv"), s.events)
-        emit(Path("trials.csv"), s.trials.reset_index(drop=True))
-        for text, maybe in config_files.values():
-            if maybe is not None:
-                # newline="": the text exactly as stored (no line-ending translation)
-                (out / maybe).write_text(text, encoding="utf-8", newline="")
-                written.append(out / maybe)
-        for rname, res in results.items():
-            shapes = {}
-            for key, table in res.tables.items():
-                emit(Path("results", rname, f"{key}.csv"), table)
-            for key, array in res.arrays.items():
-                arr = np.asarray(array)
-                shapes[key] = {"shape": list(arr.shape), "dtype": arr.dtype.name}
-                if arr.ndim <= 1:
-                    frame = pd.DataFrame({"value": arr.reshape(-1)})
-                else:
-                    frame = pd.DataFrame(arr.reshape(arr.shape[0], -1))
-                emit(Path("results", rname, f"{key}.csv"), frame)
-            rel = Path("results", rname, "provenance.json")
-            _write_json(out / rel, {**res.provenance, "arrays": shapes})
-            written.append(out / rel)
+        meta_streams = _write_streams(s, out, names, stream_files, stream_attrs, synchronised, written)
+        _emit(out, Path("events.csv"), s.events, written)
+        _emit(out, Path("trials.csv"), s.trials.reset_index(drop=True), written)
+        _write_config(out, config_files, written)
+        _write_results(out, results, written)
         _write_json(out / "session.json", {
             "session": s.info,
             "source_file": Path(session_path).name,
@@ -317,3 +236,132 @@ def export_csv(
         })
         written.insert(0, out / "session.json")
     return written
+
+
+def _stream_files(names: list[str]) -> dict[str, Path]:
+    """Stream name -> its file (``streams/<safe name>.csv``, unique)."""
+    taken: set[str] = set()
+    stream_files = {}
+    for name in names:
+        safe = unique_stream_name(name, taken)
+        taken.add(safe)
+        stream_files[name] = Path("streams") / f"{safe}.csv"
+    return stream_files
+
+
+def _checked_results(s: Any) -> dict[str, Any]:
+    """The session's results groups, each name checked to be a usable file name."""
+    results = {}
+    for rname in s.results:
+        res = s.result(rname)
+        _safe_part(rname, "result")
+        for key in [*res.tables, *res.arrays]:
+            _safe_part(key, f"result {rname} table")
+        results[rname] = res
+    return results
+
+
+def _config_files(config: dict[str, Any]) -> dict[str, tuple[str, Path | None]]:
+    """/config key -> (text, file) of every dataset, the YAML ones first."""
+    config_files: dict[str, tuple[str, Path | None]] = {}
+    config_taken = set(_CONFIG_YAML)
+    for key in [*[k for k in _CONFIG_YAML if k in config], *sorted(set(config) - set(_CONFIG_YAML))]:
+        config_files[key] = _config_file(key, config[key], config_taken)
+    return config_files
+
+
+def _planned(stream_files: dict[str, Path], config_files: dict[str, tuple[str, Path | None]],
+             results: dict[str, Any]) -> list[Path]:
+    """Every file the export writes, relative to ``out_dir``."""
+    plan = [Path("session.json"), Path("channels.csv"), *stream_files.values(),
+            Path("clock_offsets.csv"), Path("events.csv"), Path("trials.csv")]
+    plan += [rel for _, rel in config_files.values() if rel is not None]
+    for rname, res in results.items():
+        plan += [Path("results", rname, f"{k}.csv") for k in [*res.tables, *res.arrays]]
+        plan.append(Path("results", rname, "provenance.json"))
+    return plan
+
+
+def _prepare(out: Path, plan: list[Path], overwrite: bool) -> None:
+    """Refuse existing files (without ``overwrite``), then make the directories."""
+    existing = [out / p for p in plan if (out / p).exists()]
+    if existing and not overwrite:
+        raise SessionError(
+            f"{out}: {len(existing)} export file(s) exist already (first: {existing[0]}); "
+            "choose another directory or pass --overwrite (overwrite=True in Python)"
+        )
+    for sub in {(out / p).parent for p in plan}:
+        sub.mkdir(parents=True, exist_ok=True)
+
+
+def _emit(out: Path, rel: Path, frame: pd.DataFrame, written: list[Path]) -> None:
+    _write_csv(out / rel, frame)
+    written.append(out / rel)
+
+
+def _write_streams(s: Any, out: Path, names: list[str], stream_files: dict[str, Path],
+                   stream_attrs: dict[str, dict[str, Any]], synchronised: bool,
+                   written: list[Path]) -> dict[str, dict[str, Any]]:
+    """The stream files, ``channels.csv`` and ``clock_offsets.csv``; returns each stream's
+    entry of ``session.json``."""
+    meta_streams = {}
+    channel_rows = []
+    offset_rows = []
+    for name in names:
+        st = s.stream(name)
+        time_column, columns = _column_names(st.labels)
+        frame = pd.DataFrame(st.data, columns=columns, copy=False)
+        frame.insert(0, time_column, st.times if synchronised else st.raw_times)
+        _emit(out, stream_files[name], frame, written)
+        ch = st.channels.copy()
+        ch.insert(0, "stream", name)
+        channel_rows.append(ch)
+        co = st.clock_offsets.copy()
+        co.insert(0, "stream", name)
+        offset_rows.append(co)
+        meta_streams[name] = {
+            "file": stream_files[name].as_posix(), "type": st.type, "source_id": st.source_id,
+            "rate_hz": st.rate_hz, "channel_format": st.channel_format, "device": st.device,
+            "n_samples": st.n_samples, "n_channels": len(st.labels),
+            "n_clock_offsets": len(st.clock_offsets),
+            "time_column": time_column, "columns": columns,
+            "attributes": stream_attrs.get(name, {}),
+        }
+    columns = ["stream", *CHANNEL_FIELDS]
+    for ch in channel_rows:
+        columns += [c for c in ch.columns if c not in columns]
+    channels = (pd.concat(channel_rows, ignore_index=True) if channel_rows
+                else pd.DataFrame(columns=columns))
+    _emit(out, Path("channels.csv"), channels.reindex(columns=columns).fillna(""), written)
+    offsets = (pd.concat(offset_rows, ignore_index=True) if offset_rows
+               else pd.DataFrame(columns=["stream", "collection_time", "offset", "rtt"]))
+    _emit(out, Path("clock_offsets.csv"), offsets, written)
+    return meta_streams
+
+
+def _write_config(out: Path, config_files: dict[str, tuple[str, Path | None]], written: list[Path]) -> None:
+    """``config/``: each /config dataset that is not empty text."""
+    for text, maybe in config_files.values():
+        if maybe is not None:
+            # newline="": the text exactly as stored (no line-ending translation)
+            (out / maybe).write_text(text, encoding="utf-8", newline="")
+            written.append(out / maybe)
+
+
+def _write_results(out: Path, results: dict[str, Any], written: list[Path]) -> None:
+    """``results/<name>/``: its tables, its arrays as CSV and its provenance."""
+    for rname, res in results.items():
+        shapes = {}
+        for key, table in res.tables.items():
+            _emit(out, Path("results", rname, f"{key}.csv"), table, written)
+        for key, array in res.arrays.items():
+            arr = np.asarray(array)
+            shapes[key] = {"shape": list(arr.shape), "dtype": arr.dtype.name}
+            if arr.ndim <= 1:
+                frame = pd.DataFrame({"value": arr.reshape(-1)})
+            else:
+                frame = pd.DataFrame(arr.reshape(arr.shape[0], -1))
+            _emit(out, Path("results", rname, f"{key}.csv"), frame, written)
+        rel = Path("results", rname, "provenance.json")
+        _write_json(out / rel, {**res.provenance, "arrays": shapes})
+        written.append(out / rel)

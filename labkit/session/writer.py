@@ -17,14 +17,15 @@ Design (see ``docs/session-format.md``, section "Crash safety"):
   it releases the file without writing to it again (``_h5.release_failed``) and raises a
   :class:`~labkit.errors.SessionWriteError` that says how much space is free and how to
   recover; every later call raises the same error. The file keeps everything committed.
+
+The per-stream datasets and their chunking are in :mod:`labkit.session._stream_writer`;
+the room-on-disk checks and the failure message in :mod:`labkit.session._disk_space`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import logging
-import math
 import os
 import threading
 import time
@@ -37,178 +38,27 @@ from typing import Any
 import h5py
 import numpy as np
 
-from labkit._disk import FULL, errno_label, error_errno, free_bytes, human_bytes
+from labkit._disk import FULL, error_errno
 from labkit._version import __version__
-from labkit.errors import ConfigError, LowDiskSpaceWarning, SessionError, SessionWriteError, StreamError
+from labkit.errors import ConfigError, SessionError, SessionWriteError, StreamError
 from labkit.session import format as fmt
-from labkit.spec import CHANNEL_FIELDS, ChannelSpec, StreamSpec
+from labkit.session._disk_space import (
+    estimate_session_bytes,
+    no_room_errno,
+    warn_if_low_space,
+    write_failure_message,
+)
+from labkit.session._stream_writer import _Appendable, _StreamWriter, _write_channel_table
+from labkit.spec import ChannelSpec, StreamSpec
 
 log = logging.getLogger(__name__)
 
 __all__ = ["ChannelSpec", "SessionWriter", "StreamSpec", "estimate_session_bytes",
            "warn_if_low_space"]
 
-_MAX_CHUNK_BYTES = 4 << 20
-#: free space (and file-size limit) below which a new session is refused before HDF5 starts
-_MIN_ROOM_BYTES = 1_000_000
-_MIN_CHUNK_ROWS = 64
-_IRREGULAR_CHUNK_ROWS = 256
-
-
-def _file_size_limit() -> int | None:
-    """The soft RLIMIT_FSIZE in bytes (``ulimit -f``), None when unlimited or unknown."""
-    try:
-        import resource
-    except ImportError:  # pragma: no cover - Windows
-        return None
-    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
-    return None if soft == resource.RLIM_INFINITY else int(soft)
-
 
 def _utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-def _chunk_rows(rate_hz: float, row_bytes: int, flush_interval_s: float, compressed: bool) -> int:
-    if rate_hz <= 0:
-        rows = _IRREGULAR_CHUNK_ROWS
-    else:
-        per_flush = rate_hz * flush_interval_s
-        rows = math.ceil(per_flush / 2) if compressed else math.ceil(per_flush)
-    rows = max(_MIN_CHUNK_ROWS, rows)
-    return max(1, min(rows, _MAX_CHUNK_BYTES // max(1, row_bytes)))
-
-
-class _Appendable:
-    """An HDF5 dataset growing along axis 0 with an in-memory tail not yet written."""
-
-    def __init__(self, dataset: h5py.Dataset, whole_chunks: bool) -> None:
-        self.dataset = dataset
-        self.whole_chunks = whole_chunks
-        self.chunk_rows = dataset.chunks[0]
-        self.pending: list[np.ndarray] = []
-        self.n_pending = 0
-        self.n_written = 0
-
-    def add(self, rows: np.ndarray) -> None:
-        if len(rows):
-            self.pending.append(rows)
-            self.n_pending += len(rows)
-
-    def write(self, final: bool) -> int:
-        """Write pending rows (whole chunks only when compressed and not final)."""
-        n = self.n_pending
-        if self.whole_chunks and not final:
-            n -= (self.n_written + n) % self.chunk_rows
-        if n <= 0:
-            return self.n_written
-        block = self.pending[0] if len(self.pending) == 1 else np.concatenate(self.pending)
-        start = self.n_written
-        self.dataset.resize(start + n, axis=0)
-        self.dataset[start : start + n] = block[:n]
-        rest = block[n:]
-        self.pending = [rest] if len(rest) else []
-        self.n_pending = len(rest)
-        self.n_written = start + n
-        return self.n_written
-
-
-class _StreamWriter:
-    def __init__(self, spec: StreamSpec, group: h5py.Group, flush_interval_s: float,
-                 compression: str | None) -> None:
-        self.spec = spec
-        self.n_channels = len(spec.channels)
-        self.dtype = (h5py.string_dtype("utf-8", spec.max_string_bytes) if spec.is_string
-                      else np.dtype(spec.dtype))
-        if "data" in group:  # an existing stream (a resumed session): append to it
-            self._bind(group)
-            return
-        compressed = compression is not None and not spec.is_string
-        row_bytes = self.n_channels * self.dtype.itemsize
-        rows = _chunk_rows(spec.nominal_rate_hz, row_bytes, flush_interval_s, compressed)
-        comp = {"compression": compression, "shuffle": True} if compressed else {}
-        data = group.create_dataset(
-            "data", shape=(0, self.n_channels), maxshape=(None, self.n_channels),
-            chunks=(rows, self.n_channels), dtype=self.dtype, **comp,
-        )
-        stamps = group.create_dataset(
-            "time_stamps", shape=(0,), maxshape=(None,), chunks=(rows,), dtype="<f8", **comp
-        )
-        offsets = group.create_dataset(
-            "clock_offsets", shape=(0,), maxshape=(None,), chunks=(64,),
-            dtype=fmt.clock_offset_dtype(),
-        )
-        self.data = _Appendable(data, compressed)
-        self.stamps = _Appendable(stamps, compressed)
-        self.offsets = _Appendable(offsets, False)
-
-    def _bind(self, group: h5py.Group) -> None:
-        data = group["data"]
-        if data.shape[1] != self.n_channels:
-            raise StreamError(
-                f"stream {self.spec.name!r} has {data.shape[1]} channels in the file but "
-                f"{self.n_channels} now; resume with the same hardware config"
-            )
-        if self.spec.is_string:
-            self.dtype = data.dtype
-            self.spec = dataclasses.replace(self.spec, max_string_bytes=data.dtype.itemsize)
-        elif data.dtype != self.dtype:
-            raise StreamError(
-                f"stream {self.spec.name!r} is {data.dtype} in the file but {self.dtype} now; "
-                "resume with the same devices"
-            )
-        compressed = data.compression is not None
-        self.data = _Appendable(data, compressed)
-        self.stamps = _Appendable(group["time_stamps"], compressed)
-        self.offsets = _Appendable(group["clock_offsets"], False)
-        for app in (self.data, self.stamps, self.offsets):
-            app.n_written = app.dataset.shape[0]
-
-    def coerce(self, samples: Any, time_stamps: Any) -> tuple[np.ndarray, np.ndarray]:
-        name = self.spec.name
-        stamps = np.asarray(time_stamps, dtype=np.float64).reshape(-1)
-        if self.spec.is_string:
-            arr = np.asarray(samples, dtype=object)
-            if arr.ndim == 1:
-                arr = arr.reshape(-1, 1) if self.n_channels == 1 else arr.reshape(1, -1)
-            if arr.ndim != 2 or arr.shape[1] != self.n_channels:
-                raise StreamError(
-                    f"stream {name!r}: samples have shape {arr.shape}, expected (n, {self.n_channels})"
-                )
-            encoded = np.empty(arr.shape, dtype=self.dtype)
-            for idx, value in np.ndenumerate(arr):
-                raw = str(value).encode("utf-8")
-                if len(raw) > self.spec.max_string_bytes:
-                    raise StreamError(
-                        f"stream {name!r}: a string sample is {len(raw)} bytes, longer than "
-                        f"max_string_bytes={self.spec.max_string_bytes}; raise max_string_bytes in "
-                        "its StreamSpec"
-                    )
-                encoded[idx] = raw
-            arr = encoded
-        else:
-            arr = np.asarray(samples)
-            if arr.ndim == 1 and self.n_channels == 1:
-                arr = arr.reshape(-1, 1)
-            if arr.ndim != 2 or arr.shape[1] != self.n_channels:
-                raise StreamError(
-                    f"stream {name!r}: samples have shape {arr.shape}, expected (n, {self.n_channels})"
-                )
-            if arr.dtype != self.dtype:
-                if not np.can_cast(arr.dtype, self.dtype, casting="same_kind"):
-                    raise StreamError(
-                        f"stream {name!r}: samples of dtype {arr.dtype} cannot be stored as "
-                        f"{self.dtype} without changing their kind; send {self.dtype} samples"
-                    )
-                arr = arr.astype(self.dtype)
-        if len(stamps) != len(arr):
-            raise StreamError(
-                f"stream {name!r}: {len(arr)} samples but {len(stamps)} time stamps; "
-                "pass one time stamp per sample"
-            )
-        if not np.all(np.isfinite(stamps)):
-            raise StreamError(f"stream {name!r}: time stamps contain NaN or inf; pass finite stamps")
-        return np.ascontiguousarray(arr), stamps
 
 
 class SessionWriter:
@@ -359,14 +209,8 @@ class SessionWriter:
         """Refuse before HDF5 starts when the disk (or the file-size limit) has no room for
         even the layout: HDF5 objects whose writes fail while they are created cannot be
         closed safely any more (see ``_h5.release_failed``)."""
-        folder = self.path.absolute().parent
-        free = free_bytes(folder)
-        limit = _file_size_limit()
-        if free is not None and free < _MIN_ROOM_BYTES:
-            code = errno.ENOSPC
-        elif limit is not None and limit < _MIN_ROOM_BYTES:
-            code = errno.EFBIG
-        else:
+        code = no_room_errno(self.path)
+        if code is None:
             return
         raise SessionWriteError(self._failure_message(OSError(code, os.strerror(code)),
                                                       creating=True), path=self.path, errno=code)
@@ -389,30 +233,9 @@ class SessionWriter:
         return self._failure
 
     def _failure_message(self, exc: BaseException, *, creating: bool = False) -> str:
-        code = error_errno(exc)
-        folder = self.path.absolute().parent
-        where = f"{human_bytes(free_bytes(folder))} free on {folder}"
-        if code in FULL:
-            cause = "the disk is full" if code == errno.ENOSPC else "the disk quota is used up"
-            fix = "free space there or move the file to a disk with space"
-        elif code == errno.EFBIG:
-            cause = ("the file reached the largest size allowed (the file-size limit, "
-                     "`ulimit -f`, or the file system's)")
-            fix = "raise the limit or move the file to a file system that allows it"
-        else:
-            cause = os.strerror(code) if code else str(exc).strip().splitlines()[0]
-            fix = "check the disk, or move the file to another one"
-        if creating:
-            return (f"{self.path}: cannot create the session file: {cause} "
-                    f"({errno_label(code)}; {where}); free space there or write the session to "
-                    "another disk")
-        kept = (f"its first {self._committed_at - self._opened_at:.1f} s (everything committed) stay "
-                "readable" if self._committed_at > self._opened_at else
-                "nothing had been committed yet")
-        resume = (f" (to continue the protocol run: `labkit run {self._protocol} --resume "
-                  f"{self.path}`, which repairs it first)" if self._protocol else "")
-        return (f"{self.path}: cannot write the session: {cause} ({errno_label(code)}; {where}); "
-                f"recording stopped, and {kept}; {fix}, then run `labkit repair {self.path}`{resume}")
+        return write_failure_message(self.path, exc, creating=creating,
+                                     committed_s=self._committed_at - self._opened_at,
+                                     protocol=self._protocol)
 
     def _create_stream(self, streams_group: h5py.Group, spec: StreamSpec) -> _StreamWriter:
         g = streams_group.create_group(spec.name)
@@ -724,45 +547,6 @@ class SessionWriter:
         return self._closed
 
 
-def estimate_session_bytes(streams: Sequence[StreamSpec], duration_s: float, *,
-                           flush_interval_s: float = 1.0) -> int:
-    """Bytes a recording of ``streams`` for ``duration_s`` seconds needs on disk (uncompressed).
-
-    Per regular stream: rate x (channels x sample size + 8 bytes of time stamp) x
-    duration, plus one chunk of data and stamps allocated ahead; plus 256 kB for the
-    layout, events and trials. Irregular streams (markers) are small and not counted.
-    """
-    total = 256_000
-    for spec in streams:
-        if spec.nominal_rate_hz <= 0:
-            continue
-        item = spec.max_string_bytes if spec.is_string else np.dtype(spec.dtype).itemsize
-        row = len(spec.channels) * item + 8
-        ahead = _chunk_rows(spec.nominal_rate_hz, row, flush_interval_s, False) * row
-        total += math.ceil(spec.nominal_rate_hz * max(0.0, duration_s) * row) + ahead
-    return total
-
-
-def warn_if_low_space(path: str | os.PathLike[str], streams: Sequence[StreamSpec],
-                      duration_s: float, *, flush_interval_s: float = 1.0) -> bool:
-    """Warn (:class:`~labkit.errors.LowDiskSpaceWarning`) when the disk of ``path`` cannot
-    hold ``duration_s`` seconds of ``streams``; returns True if it warned."""
-    import warnings
-
-    need = estimate_session_bytes(streams, duration_s, flush_interval_s=flush_interval_s)
-    folder = Path(path).absolute().parent
-    free = free_bytes(folder)
-    if free is None or free >= need:
-        return False
-    per_s = estimate_session_bytes(streams, 1.0, flush_interval_s=flush_interval_s) - \
-        estimate_session_bytes(streams, 0.0, flush_interval_s=flush_interval_s)
-    lasts = max(0.0, (free - (need - per_s * duration_s)) / per_s) if per_s > 0 else 0.0
-    warnings.warn(LowDiskSpaceWarning(
-        f"{path}: only {human_bytes(free)} free on {folder}, but {duration_s:g} s of these "
-        f"{len(streams)} streams need about {human_bytes(need)} ({human_bytes(per_s)}/s): the "
-        f"disk fills after about {lasts:.0f} s and the recording stops there; free space or "
-        "record to another disk"), stacklevel=2)
-    return True
 
 
 def _encode(what: str, value: Any, n_bytes: int) -> bytes:
@@ -787,14 +571,3 @@ def _trial_row(trial_id: int, test: str, side: str, attempt: int, start_s: float
     row["status"] = _encode("trial status", status, fmt.TRIAL_STATUS_BYTES)
     row["reason"] = _encode("trial reason", reason, fmt.TRIAL_REASON_BYTES)
     return row[()]
-
-
-def _write_channel_table(group: h5py.Group, rows: list[dict[str, str]]) -> None:
-    columns = list(CHANNEL_FIELDS)
-    for row in rows:
-        columns += [k for k in row if k not in columns]
-    vlen = h5py.string_dtype("utf-8")
-    table = np.empty(len(rows), dtype=[(c, vlen) for c in columns])
-    for i, row in enumerate(rows):
-        table[i] = tuple(row.get(c, "") for c in columns)
-    group.create_dataset("channels", data=table)

@@ -5,10 +5,12 @@ it, ``status = complete``); :func:`export_c3d` writes a session as C3D. Both nee
 optional extra ``ezc3d`` (``pip install "labkit[c3d]"``), imported only when called.
 
 Modules: :mod:`~labkit.analysis.c3d.importer` (what a C3D file becomes: streams, events,
-attributes, analog scaling), :mod:`~labkit.analysis.c3d.exporter` (the C3D clock and rates,
-what is written), :mod:`~labkit.analysis.c3d.plates` (FORCE_PLATFORM types 1-4 as loads on
-the plate, sign convention) and :mod:`~labkit.analysis.c3d.parameters` (reading files and
-parameters with ezc3d, units).
+attributes, analog scaling), :mod:`~labkit.analysis.c3d.import_streams` (the steps that
+build those streams), :mod:`~labkit.analysis.c3d.exporter` (what is written),
+:mod:`~labkit.analysis.c3d.export_plan` (the C3D clock and rates),
+:mod:`~labkit.analysis.c3d.plates` (FORCE_PLATFORM types 1-4 as loads on the plate, sign
+convention) and :mod:`~labkit.analysis.c3d.parameters` (reading files and parameters with
+ezc3d, units).
 """
 
 from __future__ import annotations

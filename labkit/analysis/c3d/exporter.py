@@ -5,7 +5,8 @@ POINT groups, plates as type 2 (Fx Fy Fz in N, Mx My Mz in N.mm, the reaction co
 :mod:`labkit.analysis.c3d.plates`, CORNERS and ORIGIN in mm), EMG and other analog streams as
 ANALOG, events as the EVENT group, and a ``LABKIT`` group (session time of frame 1, plate
 names, the span of each stream, EMG labels) so that importing the file gives the session
-back. See :func:`export_c3d` for the one analog rate C3D allows and what is resampled.
+back. See :func:`export_c3d` for the one analog rate C3D allows and what is resampled; the
+plan (streams, rates, clock, low-pass) is made in :mod:`~labkit.analysis.c3d.export_plan`.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ import math
 import os
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from labkit._files import replaced_atomically
+from labkit.analysis.c3d.export_plan import _export_plan, _runs, _Series, _used
 from labkit.analysis.c3d.parameters import (
     _LENGTH_M,
     _MODEL_GROUPS,
@@ -38,31 +39,8 @@ _SI_TO_C3D = {"rad": ("deg", 180.0 / math.pi), "N.m": ("Nmm", 1e3), "m": ("mm", 
 _C3D_MAX = 255
 #: padding of an exported analog stream beyond its recorded span that is worth a warning
 _PAD_WARN_S = 0.1
-#: an analog stream resampled to a lower C3D rate is first low-passed at this fraction of it
-_AA_CUTOFF = 0.45
-_AA_ORDER = 4
 #: degree of the spline that resamples analog streams to the C3D analog rate
 _SPLINE_K = 5
-
-
-@dataclass
-class _Series:
-    """One stream to place on the C3D clock."""
-
-    name: str
-    kind: str  # force, emg, analog, mocap, model
-    rate_hz: float
-    times: np.ndarray
-    data: np.ndarray  # (n, k) float64
-    cols: list[int]  # channel columns of the stream used
-    labels: list[str]
-    units: list[str]
-
-
-def _used(x: _Series) -> _Series:
-    """The series with only the channels it exports (``x.cols``), in that order."""
-    return _Series(x.name, x.kind, x.rate_hz, x.times, x.data[:, x.cols], list(range(len(x.cols))),
-                   [x.labels[j] for j in x.cols], [x.units[j] for j in x.cols])
 
 
 def _regular_offset(times: np.ndarray, rate: float, t0: float) -> int | None:
@@ -76,34 +54,6 @@ def _regular_offset(times: np.ndarray, rate: float, t0: float) -> int | None:
     if np.max(np.abs(times - ideal)) * rate > 1e-6:
         return None
     return round(k)
-
-
-def _runs(ok: np.ndarray, times: np.ndarray, rate: float) -> list[tuple[int, int]]:
-    """[start, stop) of the runs of ``ok`` samples without a gap in ``times`` (> 1.5 periods)."""
-    edges = np.diff(np.concatenate([[0], ok.astype(np.int8), [0]]))
-    starts, stops = np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()
-    cuts = (np.flatnonzero(np.diff(times) > 1.5 / rate) + 1).tolist()
-    out = []
-    for a, b in zip(starts, stops, strict=True):
-        inner = [k for k in cuts if a < k < b]
-        out += list(zip([a, *inner], [*inner, b], strict=True))
-    return out
-
-
-def _lowpass(x: _Series, rate: float) -> np.ndarray:
-    """``x.data`` with its used channels low-passed for resampling to ``rate`` (each finite,
-    gap-free run on its own: zero-phase Butterworth, ``scipy.signal.sosfiltfilt``)."""
-    from labkit.signal.filters import butterworth_sos, zero_phase_filter
-
-    # not corrected for the double pass: -6 dB at the cutoff, more attenuation near Nyquist
-    sos = butterworth_sos(x.rate_hz, _AA_CUTOFF * rate, order=_AA_ORDER, zero_phase=False)
-    data = np.array(x.data, dtype=np.float64)
-    for j in x.cols:
-        col = data[:, j]
-        for a, b in _runs(np.isfinite(col), x.times, x.rate_hz):
-            if b - a > 1:
-                col[a:b] = zero_phase_filter(sos, col[a:b])
-    return data
 
 
 def _place(series: _Series, grid_t: np.ndarray, rate: float, *,
@@ -223,11 +173,6 @@ def _check_c3d_list(path: Any, what: str, labels: Sequence[str]) -> None:
                           "C3D limit; rename the channel")
 
 
-def _is_multiple(rate: float, base: float) -> bool:
-    ratio = rate / base
-    return round(ratio) >= 1 and abs(ratio - round(ratio)) <= 1e-9 * max(1.0, ratio)
-
-
 def export_c3d(
     session_path: str | os.PathLike[str],
     out_path: str | os.PathLike[str],
@@ -319,133 +264,33 @@ def export_c3d(
     return out
 
 
-def _export_plan(s: Any, analog_rate_hz: float | None) -> dict[str, Any]:
-    """Which streams go where, the rates and the C3D clock."""
-    series: list[_Series] = []
-    plates: list[str] = []
-    skipped: list[str] = []
-    for name in s.streams:
-        st = s.stream(name)
-        if st.channel_format == "string":
-            skipped.append(f"{name} (strings)")
-            continue
-        if st.rate_hz <= 0:
-            skipped.append(f"{name} (irregular)")
-            continue
-        if st.type in ("force_raw", "ground_truth", "counter", "rigid_body", "markers"):
-            skipped.append(f"{name} (type {st.type})")
-            continue
-        ch = st.channels
-        types = ch["type"].astype(str).tolist()
-        labels = ch["label"].astype(str).tolist()
-        units = ch["unit"].astype(str).tolist()
-        keep = [j for j, ty in enumerate(types) if ty != "counter"]
-        if not keep or st.n_samples == 0:
-            skipped.append(f"{name} (no samples)" if keep else f"{name} (only a counter)")
-            continue
-        data = np.asarray(st.data, dtype=np.float64)
-        times = np.asarray(st.times, dtype=np.float64)
-        if "output" in ch.columns and "c3d_group" in ch.columns and st.type == "other":
-            series.append(_Series(name, "model", st.rate_hz, times, data, keep, labels, units))
-        elif st.type == "mocap":
-            axis = ch["axis"].astype(str).tolist() if "axis" in ch.columns else [""] * len(labels)
-            pos = [j for j in keep if types[j] == "position" and axis[j] in ("x", "y", "z")]
-            other = [labels[j] for j in keep if j not in pos]
-            if other:
-                more = "..." if len(other) > 6 else ""
-                skipped.append(f"{name} channels {other[:6]}{more} (not positions)")
-            if pos:
-                series.append(_Series(name, "mocap", st.rate_hz, times, data, pos, labels, units))
-        elif st.type == "force":
-            comp = ch["component"].astype(str).tolist() if "component" in ch.columns else [""] * len(labels)
-            plate = ch["plate"].astype(str).tolist() if "plate" in ch.columns else [""] * len(labels)
-            names = list(dict.fromkeys(plate[j] for j in keep if plate[j] and comp[j] in _PLATE_COMPONENTS))
-            cols, full = [], []
-            for p in names:
-                idx = [next((j for j in keep if plate[j] == p and comp[j] == c), None)
-                       for c in _PLATE_COMPONENTS]
-                if None not in idx:
-                    cols += idx
-                    full.append(p)
-            if cols:
-                series.append(_Series(name, "force", st.rate_hz, times, data, cols, labels, units))
-                plates += full
-            rest = [j for j in keep if j not in cols]
-            if rest:
-                series.append(_Series(name, "analog", st.rate_hz, times, data, rest, labels, units))
-        else:
-            series.append(_Series(name, "emg" if st.type == "emg" else "analog", st.rate_hz, times, data,
-                                  keep, labels, units))
-    if skipped:
-        warnings.warn(f"{s.path}: not exported to C3D: {', '.join(skipped)}", LabkitWarning, stacklevel=3)
-    if len({x.name for x in series if x.kind == "force"}) > 1:
-        raise ConfigError(f"{s.path}: more than one force stream with plates; export supports one")
-    pts = [x for x in series if x.kind in ("mocap", "model")]
-    ana = sorted((x for x in series if x.kind in ("force", "emg", "analog")),
-                 key=lambda x: ("force", "emg", "analog").index(x.kind))  # plates first
-    if not pts and not ana:
-        raise ConfigError(f"{s.path}: nothing to export: no force, EMG, analog or marker stream")
-    mocap = next((x for x in pts if x.kind == "mocap"), pts[0] if pts else None)
-    force = next((x for x in ana if x.kind == "force"), None)
-    if analog_rate_hz is not None:
-        if not (analog_rate_hz > 0 and math.isfinite(analog_rate_hz)):
-            raise ConfigError(f"analog_rate_hz={analog_rate_hz!r} is invalid; use a positive rate in Hz")
-        if mocap is not None and not _is_multiple(analog_rate_hz, mocap.rate_hz):
-            raise ConfigError(f"--analog-rate {analog_rate_hz!r} (analog_rate_hz in Python) is not an "
-                              f"integer multiple of the point rate {mocap.rate_hz!r} Hz (stream "
-                              f"{mocap.name!r}); C3D needs one")
-        fa = float(analog_rate_hz)
-    elif not ana:
-        fa = 0.0
-    else:  # never below the fastest analog stream: default exports only upsample
-        top = max(x.rate_hz for x in ana)
-        if force is not None and (mocap is None or _is_multiple(force.rate_hz, mocap.rate_hz)):
-            # a whole multiple of the force rate, so every plate sample stays a sample of the C3D
-            # (e.g. 2000 Hz plates with 2148 Hz EMG: 4000 Hz)
-            fa = force.rate_hz * math.ceil(top / force.rate_hz - 1e-9)
-        elif mocap is None:
-            fa = top
-        else:
-            fa = math.ceil(top / mocap.rate_hz - 1e-9) * mocap.rate_hz
-    fp = mocap.rate_hz if mocap is not None else fa
-    ratio = round(fa / fp) if fa > 0 else 1
-    ref = force if force is not None and fa > 0 and _is_multiple(fa, force.rate_hz) else \
-        (mocap or next((x for x in ana if abs(x.rate_hz - fa) <= 1e-9 * fa), ana[0] if ana else None))
-    t_min = min(float(x.times[0]) for x in series)
-    t_max = max(float(x.times[-1]) for x in series)
-    t_ref = float(ref.times[0])
-    back = math.ceil((t_ref - t_min) * fp - 1e-6)
-    t0 = t_ref - back / fp
-    n_frames = math.floor((t_max - t0) * fp + 1e-6) + 1
-    for x in series:
-        missing = round((float(x.times[-1]) - float(x.times[0])) * x.rate_hz) + 1 - len(x.times)
-        if missing > 0:
-            warnings.warn(f"{s.path}: stream {x.name!r} misses {missing} samples (gaps in its recording); "
-                          "C3D has no gaps: they are bridged by linear interpolation", LabkitWarning,
-                          stacklevel=3)
-        analog = x.kind in ("force", "emg", "analog")
-        target = fa if analog else fp
-        if abs(x.rate_hz - target) > 1e-9 * target:
-            how = "quintic-spline" if analog else "linear"
-            more = ""
-            if analog and x.rate_hz > target:
-                x.data = _lowpass(x, target)
-                more = (f" after a zero-phase low-pass at {_AA_CUTOFF * target:.6g} Hz (Butterworth order "
-                        f"{_AA_ORDER}, forward and backward) against aliasing")
-            what = "analog" if analog else "point"
-            warnings.warn(f"{s.path}: stream {x.name!r} ({x.kind}) at {x.rate_hz:.6g} Hz is resampled to the "
-                          f"C3D {what} rate {target:.6g} Hz by {how} interpolation on the session clock"
-                          + more, LabkitWarning, stacklevel=3)
-    return {"series": series, "plates": plates, "fp": fp, "fa": fa, "ratio": ratio, "t0": t0,
-            "n_frames": n_frames, "points": pts, "analogs": ana, "force": force}
-
-
 def _export_build(ezc3d: Any, s: Any, plan: dict[str, Any], plate_convention: str, version: str) -> Any:
-    fp, fa, ratio, t0, n_frames = plan["fp"], plan["fa"], plan["ratio"], plan["t0"], plan["n_frames"]
+    """The C3D file of a planned export: points, analogs, plates, events, the LABKIT group."""
     c = ezc3d.c3d()
-    sign = -1.0 if plate_convention == "reaction" else 1.0
-    spans: list[str] = []
-    # -- points
+    spans: list[str] = []  # "<kind> <first time> <last time>" of every stream, for import_c3d's crop
+    _write_points(c, s, plan, spans)
+    emg_labels, fp_channels, plate_names = _write_analogs(c, s, plan, plate_convention, spans)
+    if fp_channels:
+        _write_plates(c, s, plan["force"].name, fp_channels, plate_names)
+    _write_events(c, s, plan["t0"])
+    c.add_parameter("LABKIT", "TIME_OFFSET", [repr(float(plan["t0"]))])
+    c.add_parameter("LABKIT", "SPANS", spans)
+    c.add_parameter("LABKIT", "SESSION_ID", [str(s.info.get("session_id", ""))])
+    c.add_parameter("LABKIT", "VERSION", [version])
+    if emg_labels:
+        c.add_parameter("LABKIT", "EMG", emg_labels)
+    subject = str(s.info.get("subject", ""))
+    if subject:
+        c.add_parameter("SUBJECTS", "NAMES", [subject])
+        c.add_parameter("SUBJECTS", "USED", 1)
+    c.add_parameter("MANUFACTURER", "COMPANY", ["labkit"])
+    c.add_parameter("MANUFACTURER", "SOFTWARE", [f"labkit {version}"])
+    return c
+
+
+def _write_points(c: Any, s: Any, plan: dict[str, Any], spans: list[str]) -> None:
+    """POINT: markers in mm and model outputs in their groups; NaN -> residual -1."""
+    fp, t0, n_frames = plan["fp"], plan["t0"], plan["n_frames"]
     p_grid = t0 + np.arange(n_frames) / fp
     p_labels: list[str] = []
     p_desc: list[str] = []
@@ -457,42 +302,13 @@ def _export_build(ezc3d: Any, s: Any, plan: dict[str, Any], plate_convention: st
         ch = s.stream(x.name).channels
         spans.append(f"{x.kind} {float(x.times[0])!r} {float(x.times[-1])!r}")
         if x.kind == "mocap":
-            marker_col = ch["marker"].astype(str).tolist() if "marker" in ch.columns else \
-                [lab.rsplit(".", 1)[0] for lab in x.labels]
-            axis = ch["axis"].astype(str).tolist()
-            order: dict[str, dict[str, int]] = {}
-            for k, j in enumerate(x.cols):
-                order.setdefault(marker_col[j], {})[axis[j]] = k
-            for marker, ax in order.items():
-                if set(ax) != {"x", "y", "z"}:
-                    warnings.warn(f"{s.path}: marker {marker!r} of {x.name!r} lacks an axis; not exported",
-                                  LabkitWarning, stacklevel=4)
-                    continue
-                # to mm from the channel's unit (m by the lab's convention)
-                factor = np.array([1e3 * _LENGTH_M.get(_unit_key(x.units[x.cols[ax[a]]]) or "m", 1.0)
-                                   for a in "xyz"])
-                p_labels.append(marker)
-                p_desc.append("")
-                p_data.append(placed[:, [ax["x"], ax["y"], ax["z"]]] * factor)
+            points = _marker_points(s, x, ch, placed)
         else:
-            output = ch["output"].astype(str).tolist()
-            group = ch["c3d_group"].astype(str).tolist()
-            axis = ch["axis"].astype(str).tolist()
-            order = {}
-            for k, j in enumerate(x.cols):
-                order.setdefault((output[j], group[j]), {})[axis[j]] = k
-            for (name, gname), ax in order.items():
-                if set(ax) != {"x", "y", "z"}:
-                    warnings.warn(f"{s.path}: model output {name!r} of {x.name!r} lacks an axis; "
-                                  "not exported", LabkitWarning, stacklevel=4)
-                    continue
-                si = x.units[x.cols[ax["x"]]]
-                unit, factor = _SI_TO_C3D.get(si, (si, 1.0))
-                model_units.setdefault(gname, unit)
-                model_groups.setdefault(gname, []).append(name)
-                p_labels.append(name)
-                p_desc.append("")
-                p_data.append(placed[:, [ax["x"], ax["y"], ax["z"]]] * factor)
+            points = _model_points(s, x, ch, placed, model_groups, model_units)
+        for label, arr in points:
+            p_labels.append(label)
+            p_desc.append("")
+            p_data.append(arr)
     p_labels = _unique(p_labels)
     _check_c3d_list(s.path, "markers and model outputs (POINT)", p_labels)
     # without points ezc3d still needs the frame count: (4, 0, n_frames) with POINT:RATE = analog rate
@@ -519,7 +335,62 @@ def _export_build(ezc3d: Any, s: Any, plan: dict[str, Any], plate_convention: st
             c.add_parameter("POINT", f"{prefix}_UNITS", [model_units[gname]])
             tg += [gname, prefix]
         c.add_parameter("POINT", "TYPE_GROUPS", tg)
-    # -- analogs
+
+
+def _marker_points(s: Any, x: _Series, ch: Any, placed: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """(marker, (frames, 3) in mm) of a ``mocap`` series placed on the point grid."""
+    marker_col = ch["marker"].astype(str).tolist() if "marker" in ch.columns else \
+        [lab.rsplit(".", 1)[0] for lab in x.labels]
+    axis = ch["axis"].astype(str).tolist()
+    order: dict[str, dict[str, int]] = {}
+    for k, j in enumerate(x.cols):
+        order.setdefault(marker_col[j], {})[axis[j]] = k
+    out = []
+    for marker, ax in order.items():
+        if set(ax) != {"x", "y", "z"}:
+            # stacklevel: the caller of export_c3d's caller, the frame this warning has always named
+            warnings.warn(f"{s.path}: marker {marker!r} of {x.name!r} lacks an axis; not exported",
+                          LabkitWarning, stacklevel=6)
+            continue
+        # to mm from the channel's unit (m by the lab's convention)
+        factor = np.array([1e3 * _LENGTH_M.get(_unit_key(x.units[x.cols[ax[a]]]) or "m", 1.0)
+                           for a in "xyz"])
+        out.append((marker, placed[:, [ax["x"], ax["y"], ax["z"]]] * factor))
+    return out
+
+
+def _model_points(s: Any, x: _Series, ch: Any, placed: np.ndarray, model_groups: dict[str, list[str]],
+                  model_units: dict[str, str]) -> list[tuple[str, np.ndarray]]:
+    """(output, (frames, 3) in C3D units) of a ``model`` series; fills the groups and their units."""
+    output = ch["output"].astype(str).tolist()
+    group = ch["c3d_group"].astype(str).tolist()
+    axis = ch["axis"].astype(str).tolist()
+    order: dict[tuple[str, str], dict[str, int]] = {}
+    for k, j in enumerate(x.cols):
+        order.setdefault((output[j], group[j]), {})[axis[j]] = k
+    out = []
+    for (name, gname), ax in order.items():
+        if set(ax) != {"x", "y", "z"}:
+            # stacklevel: the caller of export_c3d's caller, the frame this warning has always named
+            warnings.warn(f"{s.path}: model output {name!r} of {x.name!r} lacks an axis; "
+                          "not exported", LabkitWarning, stacklevel=6)
+            continue
+        si = x.units[x.cols[ax["x"]]]
+        unit, factor = _SI_TO_C3D.get(si, (si, 1.0))
+        model_units.setdefault(gname, unit)
+        model_groups.setdefault(gname, []).append(name)
+        out.append((name, placed[:, [ax["x"], ax["y"], ax["z"]]] * factor))
+    return out
+
+
+def _write_analogs(c: Any, s: Any, plan: dict[str, Any], plate_convention: str, spans: list[str]
+                   ) -> tuple[list[str], list[list[int]], list[str]]:
+    """ANALOG: plates (Fx Fy Fz in N, Mx My Mz in N.mm), EMG and other channels; 0 where missing.
+
+    Returns (EMG labels, each plate's 1-based analog channels, plate names).
+    """
+    fa, ratio, t0, n_frames = plan["fa"], plan["ratio"], plan["t0"], plan["n_frames"]
+    sign = -1.0 if plate_convention == "reaction" else 1.0
     n_an = n_frames * ratio if fa > 0 else 0
     a_grid = t0 + np.arange(n_an) / fa if fa > 0 else np.zeros(0)
     a_labels: list[str] = []
@@ -536,10 +407,11 @@ def _export_build(ezc3d: Any, s: Any, plan: dict[str, Any], plate_convention: st
         inside = (a_grid >= x.times[0]) & (a_grid <= x.times[-1])
         gaps = int(np.sum(~np.isfinite(placed[inside]).all(axis=1)))
         if pad > _PAD_WARN_S or gaps:
+            # stacklevel: the caller of export_c3d's caller, the frame this warning has always named
             warnings.warn(f"{s.path}: stream {x.name!r} covers {x.times[0]:.3f}..{x.times[-1]:.3f} s of the "
                           f"C3D span {a_grid[0]:.3f}..{a_grid[-1]:.3f} s"
                           + (f" and has {gaps} missing samples" if gaps else "")
-                          + "; C3D analogs have no missing value: written as 0", LabkitWarning, stacklevel=4)
+                          + "; C3D analogs have no missing value: written as 0", LabkitWarning, stacklevel=5)
         placed = np.where(np.isfinite(placed), placed, 0.0)
         if x.kind == "force":
             plate = s.stream(x.name).channels
@@ -576,28 +448,35 @@ def _export_build(ezc3d: Any, s: Any, plan: dict[str, Any], plate_convention: st
     analog["OFFSET"]["value"] = np.zeros(len(a_unique), dtype=int)
     analog["GEN_SCALE"]["value"] = np.array([1.0])
     c["data"]["analogs"] = (np.vstack(a_data)[None] if a_data else np.zeros((1, 0, n_an)))
-    # -- force plates
-    if fp_channels:
-        names = plate_names
-        corners, origins, placeholder = _plate_geometry(s, s.stream(plan["force"].name), names)
-        if placeholder:
-            warnings.warn(f"{s.path}: plates {placeholder} have no stored geometry (CORNERS/ORIGIN); "
-                          "written with a placeholder layout (0.6 x 0.4 m plates side by side along y, "
-                          "origin at the surface centre)", LabkitWarning, stacklevel=3)
-        g = c["parameters"]["FORCE_PLATFORM"]
-        g["USED"]["value"] = np.array([len(fp_channels)])
-        g["TYPE"]["value"] = np.full(len(fp_channels), 2, dtype=int)
-        g["ZERO"]["value"] = np.array([0, 0])
-        g["CHANNEL"]["value"] = np.array(fp_channels, dtype=int).T
-        g["CORNERS"]["value"] = corners * 1e3
-        g["ORIGIN"]["value"] = origins * 1e3
-        g["CAL_MATRIX"]["value"] = np.zeros((6, 6, 0))
-        c.add_parameter("LABKIT", "PLATE_NAMES", names)
-    # -- events
+    return emg_labels, fp_channels, plate_names
+
+
+def _write_plates(c: Any, s: Any, force_name: str, fp_channels: list[list[int]], names: list[str]) -> None:
+    """FORCE_PLATFORM: type-2 plates with their stored geometry (else a placeholder, warned)."""
+    corners, origins, placeholder = _plate_geometry(s, s.stream(force_name), names)
+    if placeholder:
+        # stacklevel: the caller of export_c3d (via _export_build)
+        warnings.warn(f"{s.path}: plates {placeholder} have no stored geometry (CORNERS/ORIGIN); "
+                      "written with a placeholder layout (0.6 x 0.4 m plates side by side along y, "
+                      "origin at the surface centre)", LabkitWarning, stacklevel=4)
+    g = c["parameters"]["FORCE_PLATFORM"]
+    g["USED"]["value"] = np.array([len(fp_channels)])
+    g["TYPE"]["value"] = np.full(len(fp_channels), 2, dtype=int)
+    g["ZERO"]["value"] = np.array([0, 0])
+    g["CHANNEL"]["value"] = np.array(fp_channels, dtype=int).T
+    g["CORNERS"]["value"] = corners * 1e3
+    g["ORIGIN"]["value"] = origins * 1e3
+    g["CAL_MATRIX"]["value"] = np.zeros((6, 6, 0))
+    c.add_parameter("LABKIT", "PLATE_NAMES", names)
+
+
+def _write_events(c: Any, s: Any, t0: float) -> None:
+    """EVENT: the first 255 session events, at their time from frame 1."""
     ev = s.events
     if len(ev) > _C3D_MAX:
+        # stacklevel: the caller of export_c3d (via _export_build)
         warnings.warn(f"{s.path}: the session has {len(ev)} events but the C3D EVENT group holds at most "
-                      f"{_C3D_MAX}; the first {_C3D_MAX} are written", LabkitWarning, stacklevel=3)
+                      f"{_C3D_MAX}; the first {_C3D_MAX} are written", LabkitWarning, stacklevel=4)
     shortened = 0
     for _, row in ev.head(_C3D_MAX).iterrows():
         t = float(row["time"]) - t0
@@ -610,17 +489,4 @@ def _export_build(ezc3d: Any, s: Any, plan: dict[str, Any], plate_convention: st
     if shortened:
         warnings.warn(f"{s.path}: {shortened} event values are longer than {_C3D_MAX} characters, the C3D "
                       "limit; EVENT:DESCRIPTIONS holds their first 255 characters", LabkitWarning,
-                      stacklevel=3)
-    c.add_parameter("LABKIT", "TIME_OFFSET", [repr(float(t0))])
-    c.add_parameter("LABKIT", "SPANS", spans)
-    c.add_parameter("LABKIT", "SESSION_ID", [str(s.info.get("session_id", ""))])
-    c.add_parameter("LABKIT", "VERSION", [version])
-    if emg_labels:
-        c.add_parameter("LABKIT", "EMG", emg_labels)
-    subject = str(s.info.get("subject", ""))
-    if subject:
-        c.add_parameter("SUBJECTS", "NAMES", [subject])
-        c.add_parameter("SUBJECTS", "USED", 1)
-    c.add_parameter("MANUFACTURER", "COMPANY", ["labkit"])
-    c.add_parameter("MANUFACTURER", "SOFTWARE", [f"labkit {version}"])
-    return c
+                      stacklevel=4)

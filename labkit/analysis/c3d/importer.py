@@ -45,10 +45,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import math
 import os
-import re
-import warnings
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,69 +54,19 @@ from typing import Any
 import numpy as np
 
 from labkit._files import replaced_atomically
+from labkit.analysis.c3d.import_streams import _analog_streams, _point_streams, _Source, _source
 from labkit.analysis.c3d.parameters import (
-    _MODEL_GROUPS,
-    _PLATE_COMPONENTS,
     _PLATE_CONVENTIONS,
     _ezc3d,
     _first_number,
     _group,
     _jsonable,
-    _length_factor,
     _numbers,
     _parameters_json,
     _read_c3d,
     _strings,
-    _text,
-    _unique,
-    _unit_key,
 )
-from labkit.analysis.c3d.plates import _plate_loads, _plate_rotation, _plates
-from labkit.errors import ConfigError, LabkitWarning
-
-_VOLTS = {"v": 1.0, "mv": 1e-3, "uv": 1e-6, "µv": 1e-6, "μv": 1e-6}
-#: analog channels in volts that are not EMG
-_NOT_EMG = re.compile(r"trig|sync|ttl|pulse|switch|fsw|accel|^acc|gyro|^mag|gonio|volt|^analog|^ai\d|"
-                      r"^ch\s*\d|^channel|^aux|battery|^ref", re.IGNORECASE)
-_SIDE_PATTERNS = (re.compile(r"^(?P<side>l|r|left|right)[\s_.\-]+(?P<muscle>.+)$", re.IGNORECASE),
-                  re.compile(r"^(?P<muscle>.+?)[\s_.\-]+(?P<side>l|r|left|right)$", re.IGNORECASE))
-_QUANTITY = {"ANGLES": "angle", "FORCES": "force", "MOMENTS": "moment", "POWERS": "power",
-             "SCALARS": "scalar"}
-#: declared unit (lower case, no spaces or dots) -> (factor to SI, SI unit)
-_MODEL_UNITS = {"deg": (math.pi / 180.0, "rad"), "rad": (1.0, "rad"), "n": (1.0, "N"),
-                "nmm": (1e-3, "N.m"), "nm": (1.0, "N.m"), "w": (1.0, "W"), "mm": (1e-3, "m"), "m": (1.0, "m")}
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "_", text.strip().lower()).strip("_")
-
-
-def _emg_name(label: str, description: str) -> tuple[str, str, str]:
-    """``(label, muscle, side)``: ``L Rectus`` -> ``rectus_l``; ``EMG1`` -> ``emg1``."""
-    for text in (label, description):
-        for rx in _SIDE_PATTERNS:
-            m = rx.match(text.strip())
-            if m and _slug(m["muscle"]):
-                muscle, side = _slug(m["muscle"]), m["side"][0].lower()
-                return f"{muscle}_{side}", muscle, side
-    slug = _slug(label) or _slug(description) or "emg"
-    return slug, slug, ""
-
-
-def _is_emg(label: str, unit: str) -> bool:
-    return _unit_key(unit) in _VOLTS and not _NOT_EMG.search(label.strip())
-
-
-def _model_groups(point: Mapping[str, Any]) -> list[tuple[str, str]]:
-    tg = _strings(point, "TYPE_GROUPS")
-    if len(tg) >= 2 and len(tg) % 2 == 0:
-        return [(tg[i].upper(), tg[i + 1].upper()) for i in range(0, len(tg), 2)]
-    return list(_MODEL_GROUPS)
-
-
-def _model_unit(unit: str) -> tuple[float, str]:
-    """(factor to SI, SI unit) of a declared model-output unit; unknown units stay as they are."""
-    return _MODEL_UNITS.get(_unit_key(unit).replace("*", ""), (1.0, unit.strip()))
+from labkit.errors import ConfigError
 
 
 def _labkit_group(c: Any) -> dict[str, Any]:
@@ -146,15 +93,6 @@ def _labkit_group(c: Any) -> dict[str, Any]:
             spans[parts[0]] = (min(lo, old[0]), max(hi, old[1]))
     out["spans"] = spans
     return out
-
-
-def _crop(times: np.ndarray, data: np.ndarray, span: tuple[float, float] | None, rate: float
-          ) -> tuple[np.ndarray, np.ndarray]:
-    if span is None or len(times) == 0:
-        return times, data
-    tol = min(1e-6, 1e-3 / rate) if rate > 0 else 1e-9  # as export_c3d placed them
-    keep = (times >= span[0] - tol) & (times <= span[1] + tol)
-    return times[keep], data[keep]
 
 
 def _events(c: Any, offset_s: float) -> list[tuple[float, str, str]]:
@@ -286,212 +224,24 @@ def import_c3d(
 
 def _build_session(c: Any, path: Path, *, emg_channels: Any, model_outputs: bool,
                    plate_convention: str, announced: int | None) -> dict[str, Any]:
-    from labkit.spec import ChannelSpec, StreamSpec, marker_channels
-
-    point = _group(c, "POINT")
-    analog = _group(c, "ANALOG")
-    lk = _labkit_group(c)
-    offset_s = float(lk.get("time_offset_s", 0.0))
-    spans = lk.get("spans", {})
-    header = c["header"]
-    points = np.asarray(c["data"]["points"], dtype=np.float64)
-    residuals = np.asarray(c["data"]["meta_points"]["residuals"], dtype=np.float64)
-    analogs = np.asarray(c["data"]["analogs"], dtype=np.float64)
-    analogs = analogs[0] if analogs.ndim == 3 and analogs.shape[0] == 1 else analogs.reshape(0, 0)
-    point_rate = _first_number(point, "RATE", float(header["points"]["frame_rate"]))
-    analog_rate = _first_number(analog, "RATE", float(header["analogs"]["frame_rate"]))
-    first = int(header["points"]["first_frame"])
-    n_frames = points.shape[2] if points.ndim == 3 else 0
-    n_analog_frames = analogs.shape[1] if analogs.ndim == 2 else 0
-    expected = announced or 0
-    if n_frames and expected > n_frames:
-        warnings.warn(f"{path}: the header announces {expected} frames but the file holds {n_frames}; "
-                      "it looks truncated: importing what is there", LabkitWarning, stacklevel=3)
-    if point_rate > 0:
-        t0 = first / point_rate + offset_s
-    elif analog_rate > 0:
-        t0 = int(header["analogs"]["first_frame"]) / analog_rate + offset_s
-    else:
-        raise ConfigError(f"{path}: POINT:RATE and ANALOG:RATE are both 0; the file has no time base")
-    point_m = _length_factor(" ".join(_strings(point, "UNITS")[:1]), 1e-3, "POINT:UNITS", path)
-    manufacturer = _group(c, "MANUFACTURER")
-    maker = {k.lower(): _text(manufacturer, k) for k in manufacturer if k != "__METADATA__"}
-    base_device = {"source": "c3d", "file": path.name,
-                   "manufacturer": maker.get("company", ""), "software": maker.get("software", "")}
+    """Streams, events, header and parameters of a C3D file, ready for :func:`_write_session`."""
+    src = _source(c, path, announced, _labkit_group(c))
     streams: dict[str, tuple[Any, np.ndarray, np.ndarray]] = {}
+    streams.update(_analog_streams(c, src, emg_channels=emg_channels, plate_convention=plate_convention))
+    streams.update(_point_streams(src, model_outputs=model_outputs))
+    return {"streams": streams, "events": _events(c, src.offset_s), "header": _header_json(src),
+            "parameters": _parameters_json(c),
+            "subjects": _strings(_group(c, "SUBJECTS"), "NAMES"), "time_offset_s": src.offset_s}
 
-    # -- analog channels: plates, EMG, the rest
-    a_labels = _strings(analog, "LABELS")[: analogs.shape[0]]
-    a_labels += [f"analog{k + 1}" for k in range(len(a_labels), analogs.shape[0])]
-    a_desc = _strings(analog, "DESCRIPTIONS")
-    a_units = _strings(analog, "UNITS")
-    plates = _plates(c, path, analogs.shape[0], lk.get("plate_names", []))
-    on_plate: set[int] = set()
-    if plates and analog_rate > 0 and n_analog_frames:
-        t = t0 + np.arange(n_analog_frames) / analog_rate
-        loads, channels, plate_info = [], [], []
-        for p in plates:
-            x, geo = _plate_loads(p, analogs, a_labels, a_units, point_m, path)
-            if plate_convention == "reaction":
-                x = -x
-            loaded = np.abs(x[:, 2]) > 50.0
-            if loaded.sum() > 0.05 * len(x) and np.median(x[loaded, 2]) < 0:
-                other_convention = "action" if plate_convention == "reaction" else "reaction"
-                warnings.warn(f"{path}: plate {p.name} reads a negative Fz under load "
-                              f"(median {np.median(x[loaded, 2]):.0f} N) with plate_convention="
-                              f"{plate_convention!r}; if its channels hold the load on the plate, import "
-                              f"with plate_convention={other_convention!r} (labkit import --plate-convention "
-                              f"{other_convention})",
-                              LabkitWarning, stacklevel=3)
-            loads.append(x)
-            on_plate.update(p.channels)
-            used = ",".join(a_labels[j] for j in p.channels)
-            for k, comp in enumerate(_PLATE_COMPONENTS):
-                dev = a_labels[p.channels[k]] if p.type in (2, 4) else used
-                channels.append(ChannelSpec(f"{p.name}.{comp}", "N" if comp[0] == "F" else "N.m", "force",
-                                            device_channel=dev,
-                                            extra={"plate": p.name, "component": comp,
-                                                   "c3d_type": str(p.type)}))
-            corners_m = p.corners * point_m
-            rot = _plate_rotation(corners_m)
-            plate_info.append({
-                "name": p.name, "type": p.type, "channels": [j + 1 for j in p.channels],
-                "channel_labels": [a_labels[j] for j in p.channels],
-                "corners_m": corners_m.T.tolist(), "origin_c3d": p.origin.tolist(),
-                "cal_matrix": None if p.cal is None else p.cal.tolist(), "zero": p.zero,
-                "plate_to_lab": None if rot is None else rot.tolist(),
-                **geo})
-        data = np.column_stack(loads)
-        device = {**base_device, "model": "C3D force plates", "plate_convention": plate_convention,
-                  "plates": ",".join(f"{p.name}:c3d-type{p.type}" for p in plates),
-                  "origins_m": ";".join(",".join(map(repr, q["origin_m"])) for q in plate_info),
-                  "c3d_plates": plate_info}
-        spec = StreamSpec("force", "force", channels, analog_rate, "float64",
-                          source_id=f"c3d-{path.stem}-force", device=device)
-        streams["force"] = (spec, *_crop(t, data, spans.get("force"), analog_rate))
 
-    rest = [j for j in range(analogs.shape[0]) if j not in on_plate]
-    if isinstance(emg_channels, Mapping):
-        emg_idx = _named(path, emg_channels.keys(), a_labels, on_plate)
-    elif emg_channels is not None:
-        emg_idx = _named(path, emg_channels, a_labels, on_plate)
-    elif lk.get("emg"):
-        emg_idx = [j for j in rest if a_labels[j] in set(lk["emg"])]
-    else:
-        emg_idx = [j for j in rest if _is_emg(a_labels[j], a_units[j] if j < len(a_units) else "")]
-    other_idx = [j for j in rest if j not in emg_idx]
-    if emg_idx and n_analog_frames:
-        t = t0 + np.arange(n_analog_frames) / analog_rate
-        names, muscles, sides, factors = [], [], [], []
-        for j in emg_idx:
-            desc = a_desc[j] if j < len(a_desc) else ""
-            unit = a_units[j] if j < len(a_units) else ""
-            if isinstance(emg_channels, Mapping):
-                name = str(emg_channels[a_labels[j]])
-                m = _SIDE_PATTERNS[1].match(name)
-                muscle, sd = (m["muscle"], m["side"][0].lower()) if m else (name, "")
-            else:
-                name, muscle, sd = _emg_name(a_labels[j], desc)
-            key = _unit_key(unit)
-            if key and key not in _VOLTS:
-                raise ConfigError(f"{path}: EMG channel {a_labels[j]!r} has unit {unit!r}; EMG must be "
-                                  "in V, mV or uV")
-            names.append(name)
-            muscles.append(muscle)
-            sides.append(sd)
-            factors.append(_VOLTS.get(key, 1.0))
-        names = _unique(names)
-        chans = [ChannelSpec(n, "V", "emg", muscle=m, side=s, device_channel=a_labels[j],
-                             extra={"c3d_description": a_desc[j] if j < len(a_desc) else ""})
-                 for n, m, s, j in zip(names, muscles, sides, emg_idx, strict=True)]
-        data = analogs[emg_idx].T * np.asarray(factors)
-        spec = StreamSpec("emg", "emg", chans, analog_rate, "float64", source_id=f"c3d-{path.stem}-emg",
-                          device={**base_device, "model": "C3D analog EMG"})
-        streams["emg"] = (spec, *_crop(t, data, spans.get("emg"), analog_rate))
-    if other_idx and n_analog_frames:
-        t = t0 + np.arange(n_analog_frames) / analog_rate
-        names = _unique([a_labels[j] for j in other_idx])
-        chans = [ChannelSpec(n, a_units[j] if j < len(a_units) else "", "analog", device_channel=a_labels[j],
-                             extra={"c3d_description": a_desc[j] if j < len(a_desc) else ""})
-                 for n, j in zip(names, other_idx, strict=True)]
-        spec = StreamSpec("analog", "other", chans, analog_rate, "float64",
-                          source_id=f"c3d-{path.stem}-analog", device={**base_device, "model": "C3D analog"})
-        streams["analog"] = (spec, *_crop(t, analogs[other_idx].T, spans.get("analog"), analog_rate))
-
-    # -- points: markers and model outputs
-    p_labels = _strings(point, "LABELS")[: points.shape[1] if points.ndim == 3 else 0]
-    if points.ndim == 3:
-        p_labels += [f"point{k + 1}" for k in range(len(p_labels), points.shape[1])]
-    p_desc = _strings(point, "DESCRIPTIONS")
-    model_of: dict[int, tuple[str, str]] = {}
-    for gname, prefix in _model_groups(point):
-        names = set(_strings(point, gname))
-        unit = " ".join(_strings(point, f"{prefix}_UNITS")[:1])
-        for k, lab in enumerate(p_labels):
-            if lab in names and k not in model_of:
-                model_of[k] = (gname, unit)
-    if n_frames and point_rate > 0:
-        xyz = points[:3].transpose(2, 1, 0).copy()  # (frames, points, 3)
-        # invalid frames: residual < 0 (ezc3d already gives NaN there), and for markers also
-        # (0, 0, 0) exactly, which some writers store for a gap without flagging it
-        invalid = residuals[0].T < 0 if residuals.size else np.zeros(xyz.shape[:2], bool)
-        xyz[invalid] = np.nan
-        t = t0 + np.arange(n_frames) / point_rate
-        markers = [k for k in range(len(p_labels)) if k not in model_of]
-        zero = np.all(xyz[:, markers] == 0.0, axis=2)
-        xyz[:, markers] = np.where(zero[:, :, None], np.nan, xyz[:, markers])
-        if markers:
-            names = _unique([p_labels[k] for k in markers])
-            chans, cols = [], []
-            for n, k in zip(names, markers, strict=True):
-                desc = p_desc[k] if k < len(p_desc) else ""
-                for ch in marker_channels(n):
-                    chans.append(ChannelSpec(ch.label, ch.unit, ch.type, device_channel=p_labels[k],
-                                             extra={**ch.extra, "c3d_description": desc}))
-                cols.append(xyz[:, k] * point_m)
-            device = {**base_device, "model": "C3D points",
-                      "screen_axes": [" ".join(_strings(point, k)) for k in ("X_SCREEN", "Y_SCREEN")]}
-            spec = StreamSpec("mocap", "mocap", chans, point_rate, "float64",
-                              source_id=f"c3d-{path.stem}-mocap", device=device)
-            streams["mocap"] = (spec, *_crop(t, np.concatenate(cols, axis=1), spans.get("mocap"), point_rate))
-        model = sorted(model_of)
-        if model and model_outputs:
-            names = _unique([p_labels[k] for k in model])
-            chans, cols, declared = [], [], {}
-            for n, k in zip(names, model, strict=True):
-                gname, unit = model_of[k]
-                factor, si = _model_unit(unit)
-                declared[gname] = unit
-                quantity = _QUANTITY.get(gname, gname.lower())
-                for a in "xyz":
-                    chans.append(ChannelSpec(f"{n}.{a}", si, quantity, device_channel=p_labels[k],
-                                             extra={"output": n, "axis": a, "c3d_group": gname}))
-                cols.append(xyz[:, k] * factor)
-            spec = StreamSpec("model", "other", chans, point_rate, "float64",
-                              source_id=f"c3d-{path.stem}-model",
-                              device={**base_device, "model": "C3D model outputs",
-                                      "declared_units": declared})
-            streams["model"] = (spec, *_crop(t, np.concatenate(cols, axis=1), spans.get("model"), point_rate))
+def _header_json(src: _Source) -> dict[str, Any]:
+    """The C3D header as JSON-able values, with the number format and the manufacturer."""
+    header = src.header
     hdr = {key: {k: _jsonable(v) for k, v in dict(header[key]).items() if k != "events_time"
                  and k != "events_label"} for key in ("points", "analogs")}
-    hdr["format"] = "float" if _first_number(point, "SCALE", -1.0) < 0 else "integer"
-    hdr["manufacturer"] = maker
-    return {"streams": streams, "events": _events(c, offset_s), "header": hdr,
-            "parameters": _parameters_json(c),
-            "subjects": _strings(_group(c, "SUBJECTS"), "NAMES"), "time_offset_s": offset_s}
-
-
-def _named(path: Path, wanted: Any, labels: list[str], on_plate: set[int]) -> list[int]:
-    out = []
-    for name in wanted:
-        if name not in labels:
-            raise ConfigError(f"{path}: emg_channels names {name!r}, which is not an analog label of the "
-                              f"file (it has {labels[:12]}...)")
-        j = labels.index(name)
-        if j in on_plate:
-            raise ConfigError(f"{path}: emg_channels names {name!r}, a force-plate channel")
-        out.append(j)
-    return out
+    hdr["format"] = "float" if _first_number(src.point, "SCALE", -1.0) < 0 else "integer"
+    hdr["manufacturer"] = src.maker
+    return hdr
 
 
 def _write_session(out: Path, src: Path, built: dict[str, Any], *, subject: str,
