@@ -9,11 +9,15 @@ tens or hundreds of sessions.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from labkit.errors import ConfigError
 
 __all__ = ["write_battery_session"]
 
@@ -42,9 +46,32 @@ def _streams(markers: tuple[str, ...]):
     ]
 
 
+def _by_trial(owners: list, bounds: list[float]):
+    """A signal of the whole session from the athlete of each pull: the pull's athlete from
+    its trial start to the next trial's start (one athlete: the whole signal at once)."""
+
+    def signal(t: np.ndarray, fn):
+        if all(o is owners[0] for o in owners):
+            return fn(owners[0], slice(None))
+        seg = np.searchsorted(np.asarray(bounds, dtype=float), t, side="right")
+        out = None
+        for k, owner in enumerate(owners):
+            m = seg == k
+            if not m.any():
+                continue
+            part = fn(owner, m)
+            if out is None:
+                out = np.empty((len(t), *part.shape[1:]), dtype=part.dtype)
+            out[m] = part
+        return out
+
+    return signal
+
+
 def write_battery_session(path: str | os.PathLike[str], *, seed: int = 0, n_trials: int = 3,
                           athlete: str | None = None, body_mass_kg: float | None = None,
-                          peak_force_n: float | None = None, overwrite: bool = False) -> Path:
+                          peak_force_n: float | None = None, overwrite: bool = False,
+                          trial_peak_forces_n: Sequence[float] | None = None) -> Path:
     """Write a simulated ``imtp`` protocol session, analysed as ``labkit run`` would.
 
     Parameters
@@ -61,6 +88,9 @@ def write_battery_session(path: str | os.PathLike[str], *, seed: int = 0, n_tria
         Athlete parameters; drawn from the seed when omitted.
     overwrite : bool
         Replace an existing file.
+    trial_peak_forces_n : sequence of float, optional
+        The peak force of each pull (``n_trials`` values: trial-to-trial variation, e.g. a
+        known test-retest noise); default: every pull at ``peak_force_n``.
 
     Returns
     -------
@@ -81,6 +111,14 @@ def write_battery_session(path: str | os.PathLike[str], *, seed: int = 0, n_tria
     peak = float(peak_force_n if peak_force_n is not None else mass * 9.80665 * rng.uniform(2.8, 4.0))
     params = AthleteParams(seed=seed, body_mass_kg=mass, peak_force_n=peak, hold_s=3.0)
     a = Athlete(params)
+    if trial_peak_forces_n is None:
+        owners = [a] * n_trials
+    else:
+        if len(trial_peak_forces_n) != n_trials:
+            raise ConfigError(f"trial_peak_forces_n has {len(trial_peak_forces_n)} values for "
+                              f"n_trials={n_trials}; give one peak force per pull")
+        # the same seed: the same athlete standing between pulls, each pull its own peak
+        owners = [Athlete(dataclasses.replace(params, peak_force_n=float(f))) for f in trial_peak_forces_n]
     protocol, protocol_text = load_protocol("imtp")
     trial_path = "s2.a{}.s0"
     step = step_at(protocol, trial_path.format(1))
@@ -90,11 +128,12 @@ def write_battery_session(path: str | os.PathLike[str], *, seed: int = 0, n_tria
     start = t0 + 3.0
     for k in range(1, n_trials + 1):
         go = start + step.quiet_s
-        a.go("imtp", go, trial=k, hold_s=3.0)
+        owners[k - 1].go("imtp", go, trial=k, hold_s=3.0)
         end = go + 3.0 + 0.8
         windows.append((k, start, go, end))
         start = end + 2.5
     duration = start - t0
+    signal = _by_trial(owners, [s for _, s, _, _ in windows[1:]])
     path = Path(path)
     markers = (*SIM_MARKERS, *MEDIAL_MARKERS)
     streams = _streams(markers)
@@ -103,17 +142,18 @@ def write_battery_session(path: str | os.PathLike[str], *, seed: int = 0, n_tria
                        notes="synthetic imtp battery", overwrite=overwrite, fsync=False) as w:
         n = int(duration * FORCE_RATE_HZ)
         t = t0 + np.arange(n) / FORCE_RATE_HZ
-        loads = a.plate_loads(t)  # (n, 2, 6)
+        loads = signal(t, lambda ath, m: ath.plate_loads(t[m]))  # (n, 2, 6)
         noise = rng.normal(0.0, 1.5, loads.shape)
         w.append("force", np.c_[(loads + noise).reshape(n, 12), np.arange(n)], t)
         labels = [c.label for c in streams[1].channels[:-1]]
         n = int(duration * EMG_RATE_HZ)
         idx = np.arange(n)
         t = t0 + idx / EMG_RATE_HZ
-        w.append("emg", np.c_[a.emg(idx, t, labels, EMG_RATE_HZ), idx], t)
+        w.append("emg", np.c_[signal(t, lambda ath, m: ath.emg(idx[m], t[m], labels, EMG_RATE_HZ)), idx], t)
         n = int(duration * MOCAP_RATE_HZ)
         t = t0 + np.arange(n) / MOCAP_RATE_HZ
-        pos = a.markers(t, markers).reshape(n, -1) + rng.normal(0, 2e-4, (n, 3 * len(markers)))
+        pos = signal(t, lambda ath, m: ath.markers(t[m], markers)).reshape(n, -1)
+        pos = pos + rng.normal(0, 2e-4, (n, 3 * len(markers)))
         w.append("mocap", np.c_[pos, np.arange(n)], t)
         w.add_event(t0 + 0.1, "protocol_started", json.dumps({"name": protocol.name,
                                                               "version": protocol.version}), "protocol")
