@@ -88,6 +88,9 @@ class Database:
     # -- schema and ingest ----------------------------------------------------------------
     def init(self) -> str:
         """Create or migrate the tables (Alembic); returns the migration revision."""
+        from labkit.db.engine import reachable
+
+        reachable(self.engine, self.url)
         return upgrade(self.engine)
 
     def add(self, paths: Sequence[str | os.PathLike[str]], *, workers: int | None = None,

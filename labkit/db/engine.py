@@ -162,6 +162,20 @@ def head_revision() -> str:
     return str(ScriptDirectory.from_config(cfg).get_current_head())
 
 
+def reachable(engine: Any, url: str) -> None:
+    """Connect once; a server, user, password or database problem is one line naming the URL
+    (password hidden) and the fix."""
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        engine.connect().close()
+    except DBAPIError as exc:
+        reason = " ".join(str(exc.orig).split()) if exc.orig is not None else type(exc).__name__
+        raise ConfigError(f"--db {safe_url(url)}: cannot connect ({reason[:300]}); check the server, "
+                          "the database name, the user and the password (PGPASSWORD or ~/.pgpass)"
+                          ) from None
+
+
 def current_revision(engine: Any) -> str | None:
     """The migration the database is at (``None`` before ``labkit db init``)."""
     from alembic.runtime.migration import MigrationContext
@@ -186,6 +200,7 @@ def upgrade(engine: Any) -> str:
 
 def check_current(engine: Any, url: str) -> None:
     """Refuse a database that ``labkit db init`` has not created, or that a newer labkit made."""
+    reachable(engine, url)
     have = current_revision(engine)
     if have is None:
         raise ConfigError(f"--db {safe_url(url)}: no labkit database there yet; run "
