@@ -44,7 +44,7 @@ def history_table(conn: Any, *, athletes: Sequence[str] | None = None, test: str
     pandas.DataFrame
         Ordered by date, session, trial and the metrics' order in the file.
     """
-    from sqlalchemy import select
+    from sqlalchemy import String, cast, select
 
     from labkit.analysis.tidy import COLUMNS
     from labkit.db.schema import athletes as A
@@ -54,33 +54,74 @@ def history_table(conn: Any, *, athletes: Sequence[str] | None = None, test: str
     from labkit.db.schema import sessions as S
     from labkit.db.schema import trials as T
 
-    q = (select(S.c.path, S.c.session_uid.label("session_id"), A.c.code.label("athlete"), S.c.date,
-                S.c.protocol, R.c.name.label("result"), T.c.test, T.c.label, T.c.side, T.c.trial,
-                T.c.attempt, M.c.metric, M.c.value, M.c.unit, T.c.valid, T.c.valid_analysis,
-                T.c.reason, P.c.method, P.c.params, R.c.labkit_version)
-         .select_from(M.join(T, M.c.trial_id == T.c.id).join(R, T.c.result_id == R.c.id)
-                      .join(S, R.c.session_id == S.c.id).join(A, S.c.athlete_id == A.c.id)
-                      .join(P, M.c.provenance_id == P.c.id)))
-    if not all_versions:
-        q = q.where(R.c.id == S.c.current_result_id)
-    if athletes is not None:
-        q = q.where(A.c.code.in_(list(athletes)))
+    def chosen(q):  # the result versions asked for
+        if not all_versions:
+            q = q.where(R.c.id == S.c.current_result_id)
+        if athletes is not None:
+            q = q.where(A.c.code.in_(list(athletes)))
+        return q
+
+    versions = R.join(S, R.c.session_id == S.c.id).join(A, S.c.athlete_id == A.c.id)
+    # each query fetches what differs at its level; the rows are joined here by id (a metric
+    # row carries 5 values, not 20: most of the time of a history is making Python values)
+    tq = chosen(select(T.c.id, R.c.id, T.c.test, T.c.label, T.c.side, T.c.trial, T.c.attempt,
+                       T.c.valid, T.c.valid_analysis, T.c.reason)
+                .select_from(T.join(versions, T.c.result_id == R.c.id)))
     if test is not None:
-        q = q.where(T.c.test == test)
-    if metric is not None:
-        q = q.where(M.c.metric.in_([metric] if isinstance(metric, str) else list(metric)))
+        tq = tq.where(T.c.test == test)
     if valid_only:
-        q = q.where(T.c.valid.is_(True))
-    q = q.order_by(S.c.date, S.c.created_utc, S.c.session_uid, R.c.position, T.c.trial, M.c.id)
-    rows = conn.execute(q).all()
-    df = pd.DataFrame(rows, columns=list(COLUMNS))
-    df["date"] = [d.isoformat() if d is not None else "" for d in df["date"]]
+        tq = tq.where(T.c.valid.is_(True))
+    tq = tq.order_by(S.c.date, S.c.created_utc, S.c.session_uid, R.c.position, T.c.trial)
+    trial_rows = conn.execute(tq).all()
+    mq = select(M.c.id, M.c.trial_id, M.c.metric, M.c.value, M.c.unit, M.c.provenance_id).where(
+        M.c.trial_id.in_(tq.with_only_columns(T.c.id).order_by(None).scalar_subquery()))
+    if metric is not None:
+        mq = mq.where(M.c.metric.in_([metric] if isinstance(metric, str) else list(metric)))
+    result = conn.execute(mq)
+    metric_rows = result.cursor.fetchall()  # plain tuples: no Row objects for the many rows
+    result.close()
+    mcols = list(zip(*metric_rows, strict=True)) if metric_rows else [()] * 6
+    trial_index = pd.Index([r[0] for r in trial_rows])
+    at = trial_index.get_indexer(np.asarray(mcols[1], dtype=np.int64))
+    order = np.lexsort((np.asarray(mcols[0], dtype=np.int64), at))  # trial order, then file order
+    at = at[order]
+    df = pd.DataFrame({"metric": _take(mcols[2], order), "value": _take(mcols[3], order),
+                       "unit": _take(mcols[4], order)})
+    for col, values in _lookup(pd.Series(trial_index[at] if len(at) else []), trial_rows,
+                               ("result_id", "test", "label", "side", "trial", "attempt", "valid",
+                                "valid_analysis", "reason")):
+        df[col] = values
+    prov_ids = pd.Series(_take(mcols[5], order))
+    info = conn.execute(chosen(select(R.c.id, S.c.path, S.c.session_uid, A.c.code,
+                                      cast(S.c.date, String(10)), S.c.protocol, R.c.name,
+                                      R.c.labkit_version).select_from(versions))).all()
+    for col, values in _lookup(df["result_id"], info, ("path", "session_id", "athlete", "date",
+                                                       "protocol", "result", "labkit_version")):
+        df[col] = values
+    prov = conn.execute(chosen(select(P.c.id, P.c.method, P.c.params).select_from(
+        P.join(versions, P.c.result_id == R.c.id)))).all()
+    for col, values in _lookup(prov_ids, prov, ("method", "params")):
+        df[col] = values
+    df["date"] = df["date"].fillna("")
     df["value"] = df["value"].astype(np.float64)  # NULL -> NaN, as the file holds it
     for col in ("trial", "attempt"):
         df[col] = df[col].astype(np.int64)
     for col in ("valid", "valid_analysis"):
         df[col] = df[col].astype(bool)
-    return df
+    return df[list(COLUMNS)]
+
+
+def _take(values: Sequence[Any], order: np.ndarray) -> np.ndarray:
+    return np.array(values, dtype=object)[order] if len(order) else np.array([], dtype=object)
+
+
+def _lookup(keys: pd.Series, table: list[Any], names: Sequence[str]):
+    """Columns ``names`` of ``table`` (rows of id, *values) for each key."""
+    ids = pd.Index([r[0] for r in table])
+    where = ids.get_indexer(keys.to_numpy())
+    for k, name in enumerate(names, start=1):
+        column = np.array([r[k] for r in table] + [None], dtype=object)
+        yield name, column[where]
 
 
 def best_per_session(history: pd.DataFrame) -> pd.DataFrame:
