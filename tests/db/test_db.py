@@ -123,10 +123,14 @@ def test_rebuild_from_the_files_gives_the_same_history_and_keeps_the_roster(db_u
     assert db.cohort(group="squad", sex="f", sport="Rowing") == ["A0"]
 
 
-def test_the_password_is_never_printed(db_url, few_sessions, tmp_path, capsys):
+def test_the_password_is_never_printed_or_logged(db_url, few_sessions, tmp_path, capsys, caplog):
     if not db_url.startswith("postgresql"):
         pytest.skip("SQLite URLs hold no password")
+    import logging
+
     from tests.db.pgserver import PASSWORD
+
+    caplog.set_level(logging.DEBUG)  # every logger, SQLAlchemy's and Alembic's included
 
     bad = tmp_path / "bad.h5"
     bad.write_bytes(b"not hdf5")
@@ -142,3 +146,25 @@ def test_the_password_is_never_printed(db_url, few_sessions, tmp_path, capsys):
     assert PASSWORD not in text and "***" in text
     assert PASSWORD not in repr(connect(db_url))
     assert "Traceback" not in text
+    assert caplog.records and PASSWORD not in caplog.text
+
+
+def test_cohort_filters_and_scores(db_url, few_sessions):
+    from datetime import date
+
+    db = connect(db_url, init=True)
+    db.add(few_sessions, workers=1)
+    db.set_athlete("A0", sex="F", sport="rowing", date_of_birth="2008-06-01", groups=["u18", "squad"])
+    db.set_athlete("A1", sex="F", sport="rowing", date_of_birth="2004-01-15", groups=["squad"])
+    db.set_athlete("A2", sex="M", sport="rugby", date_of_birth="1990-03-03")
+    on = date(2026, 12, 1)
+    assert db.cohort(age_band="U19", on=on) == ["A0"]  # 18 on that day
+    assert db.cohort(age_band="18-23", on=on) == ["A0", "A1"] and db.cohort(age_band="35+", on=on) == ["A2"]
+    assert db.cohort(sex="F", group="squad") == ["A0", "A1"] and db.cohort(sport="rugby") == ["A2"]
+    scores = db.cohort_scores("imtp", "peak_force_n", sex="F").set_index("athlete")
+    assert sorted(scores.index) == ["A0", "A1"]
+    # two athletes: z = +-1/sqrt(2) (SD with n - 1), percentiles 50 and 100
+    assert sorted(scores["z"].round(6)) == [round(-2 ** -0.5, 6), round(2 ** -0.5, 6)]
+    assert sorted(scores["percentile"]) == [50.0, 100.0]
+    latest = db.history(["A0", "A1"], metric="peak_force_n", best=True).groupby("athlete").tail(1)
+    assert dict(zip(latest["athlete"], latest["value"], strict=True)) == scores["best"].to_dict()
