@@ -133,7 +133,7 @@ class Database:
                     sex: str | None = None, sport: str | None = None,
                     groups: Sequence[str] | None = None) -> None:
         """Add or update an athlete's details; ``groups`` replaces the athlete's groups."""
-        from sqlalchemy import delete, update
+        from sqlalchemy import delete, select, update
 
         from labkit.db.ingest import _insert_ignore, athlete_id
         from labkit.db.schema import athlete_groups, athletes
@@ -153,8 +153,6 @@ class Database:
                 conn.execute(delete(athlete_groups).where(athlete_groups.c.athlete_id == aid))
                 for g in dict.fromkeys(x.strip() for x in groups if x.strip()):
                     _insert_ignore(conn, G, {"name": g}, ["name"])
-                    from sqlalchemy import select
-
                     gid = conn.execute(select(G.c.id).where(G.c.name == g)).scalar_one()
                     conn.execute(athlete_groups.insert().values(athlete_id=aid, group_id=gid))
 
