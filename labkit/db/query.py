@@ -81,44 +81,41 @@ def history_table(conn: Any, *, athletes: Sequence[str] | None = None, test: str
     metric_rows = result.cursor.fetchall()  # plain tuples: no Row objects for the many rows
     result.close()
     mcols = list(zip(*metric_rows, strict=True)) if metric_rows else [()] * 6
-    trial_index = pd.Index([r[0] for r in trial_rows])
-    at = trial_index.get_indexer(np.asarray(mcols[1], dtype=np.int64))
+    trial_ids = np.array([r[0] for r in trial_rows], dtype=np.int64)
+    at = pd.Index(trial_ids).get_indexer(np.asarray(mcols[1], dtype=np.int64))
     order = np.lexsort((np.asarray(mcols[0], dtype=np.int64), at))  # trial order, then file order
     at = at[order]
-    df = pd.DataFrame({"metric": _take(mcols[2], order), "value": _take(mcols[3], order),
-                       "unit": _take(mcols[4], order)})
-    for col, values in _lookup(pd.Series(trial_index[at] if len(at) else []), trial_rows,
-                               ("result_id", "test", "label", "side", "trial", "attempt", "valid",
-                                "valid_analysis", "reason")):
-        df[col] = values
-    prov_ids = pd.Series(_take(mcols[5], order))
+    cols: dict[str, Any] = {"metric": _take(mcols[2], order),
+                            "value": np.array(mcols[3], dtype=np.float64)[order],  # NULL -> NaN
+                            "unit": _take(mcols[4], order)}
+    trial_cols = ("result_id", "test", "label", "side", "trial", "attempt", "valid", "valid_analysis",
+                  "reason")
+    for k, name in enumerate(trial_cols, start=1):
+        cols[name] = np.array([r[k] for r in trial_rows], dtype=object)[at]
     info = conn.execute(chosen(select(R.c.id, S.c.path, S.c.session_uid, A.c.code,
                                       cast(S.c.date, String(10)), S.c.protocol, R.c.name,
                                       R.c.labkit_version).select_from(versions))).all()
-    for col, values in _lookup(df["result_id"], info, ("path", "session_id", "athlete", "date",
-                                                       "protocol", "result", "labkit_version")):
-        df[col] = values
+    cols.update(_lookup(cols["result_id"], info, ("path", "session_id", "athlete", "date", "protocol",
+                                                  "result", "labkit_version")))
     prov = conn.execute(chosen(select(P.c.id, P.c.method, P.c.params).select_from(
         P.join(versions, P.c.result_id == R.c.id)))).all()
-    for col, values in _lookup(prov_ids, prov, ("method", "params")):
-        df[col] = values
-    df["date"] = df["date"].fillna("")
-    df["value"] = df["value"].astype(np.float64)  # NULL -> NaN, as the file holds it
-    for col in ("trial", "attempt"):
-        df[col] = df[col].astype(np.int64)
-    for col in ("valid", "valid_analysis"):
-        df[col] = df[col].astype(bool)
-    return df[list(COLUMNS)]
+    cols.update(_lookup(_take(mcols[5], order), prov, ("method", "params")))
+    cols["date"] = np.where(pd.isna(cols["date"]), "", cols["date"]) if len(order) else cols["date"]
+    for name in ("trial", "attempt"):
+        cols[name] = cols[name].astype(np.int64)
+    for name in ("valid", "valid_analysis"):
+        cols[name] = cols[name].astype(bool)
+    return pd.DataFrame({c: cols[c] for c in COLUMNS})
 
 
 def _take(values: Sequence[Any], order: np.ndarray) -> np.ndarray:
     return np.array(values, dtype=object)[order] if len(order) else np.array([], dtype=object)
 
 
-def _lookup(keys: pd.Series, table: list[Any], names: Sequence[str]):
+def _lookup(keys: np.ndarray, table: list[Any], names: Sequence[str]):
     """Columns ``names`` of ``table`` (rows of id, *values) for each key."""
     ids = pd.Index([r[0] for r in table])
-    where = ids.get_indexer(keys.to_numpy())
+    where = ids.get_indexer(np.asarray(keys, dtype=np.int64)) if len(keys) else np.array([], dtype=int)
     for k, name in enumerate(names, start=1):
         column = np.array([r[k] for r in table] + [None], dtype=object)
         yield name, column[where]
