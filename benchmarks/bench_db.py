@@ -150,18 +150,22 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--dir", type=Path, default=None)
     ap.add_argument("--pg", default=None, help="PostgreSQL URL (default: a throwaway server)")
+    ap.add_argument("--backends", default="sqlite,postgresql", help="comma-separated")
+    ap.add_argument("--no-ingest", action="store_true", help="only the history benchmark")
     args = ap.parse_args()
+    wanted = set(args.backends.split(","))
     root = args.dir or Path(tempfile.mkdtemp(prefix="labkit-bench-db-"))
     t = time.perf_counter()
     files = make_files(root / "files", args.sessions)
     print(f"{len(files)} session files in {root} ({time.perf_counter() - t:.0f} s to make)", flush=True)
-    server = None if args.pg else _pg_server()
+    server = None if args.pg or "postgresql" not in wanted else _pg_server()
     pg = args.pg or server
-    kinds = ["sqlite"] + (["postgresql"] if pg else [])
-    if not pg:
+    kinds = [k for k in ("sqlite", "postgresql") if k in wanted and (k == "sqlite" or pg)]
+    if not pg and "postgresql" in wanted:
         print("PostgreSQL: not installed and no --pg URL; SQLite only")
     try:
-        bench_ingest(files, kinds, pg, root)
+        if not args.no_ingest:
+            bench_ingest(files, kinds, pg, root)
         mine = [str(p) for p in sorted(root.glob("files/base*.h5"))]
         bench_history(mine, files[-1], args.fill_trials, kinds, pg, root, args.repeat)
     finally:
