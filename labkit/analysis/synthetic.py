@@ -11,11 +11,15 @@ ways, CMJ), one attempt of each trial.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from labkit.errors import ConfigError
 
 __all__ = ["write_battery_session", "write_protocol_session"]
 
@@ -46,7 +50,8 @@ def _streams(markers: tuple[str, ...]):
 
 def write_battery_session(path: str | os.PathLike[str], *, seed: int = 0, n_trials: int = 3,
                           athlete: str | None = None, body_mass_kg: float | None = None,
-                          peak_force_n: float | None = None, overwrite: bool = False) -> Path:
+                          peak_force_n: float | None = None, overwrite: bool = False,
+                          trial_peak_forces_n: Sequence[float] | None = None) -> Path:
     """Write a simulated ``imtp`` protocol session, analysed as ``labkit run`` would.
 
     Parameters
@@ -63,6 +68,9 @@ def write_battery_session(path: str | os.PathLike[str], *, seed: int = 0, n_tria
         Athlete parameters; drawn from the seed when omitted.
     overwrite : bool
         Replace an existing file.
+    trial_peak_forces_n : sequence of float, optional
+        The peak force of each pull (``n_trials`` values: trial-to-trial variation, e.g. a
+        known test-retest noise); default: every pull at ``peak_force_n``.
 
     Returns
     -------
@@ -79,9 +87,13 @@ def write_battery_session(path: str | os.PathLike[str], *, seed: int = 0, n_tria
     trial_path = "s2.a{}.s0"
     step = step_at(protocol, trial_path.format(1))
     plan = [(trial_path.format(k), step, None, k) for k in range(1, n_trials + 1)]
+    if trial_peak_forces_n is not None and len(trial_peak_forces_n) != n_trials:
+        raise ConfigError(f"trial_peak_forces_n has {len(trial_peak_forces_n)} values for "
+                          f"n_trials={n_trials}; give one peak force per pull")
     return _write(Path(path), protocol, protocol_text, plan, rng,
                   {"seed": seed, "body_mass_kg": mass, "peak_force_n": peak, "hold_s": 3.0},
-                  athlete or f"SIM{seed:03d}", "synthetic imtp battery", overwrite)
+                  athlete or f"SIM{seed:03d}", "synthetic imtp battery", overwrite,
+                  trial_peak_forces_n=trial_peak_forces_n)
 
 
 def write_protocol_session(path: str | os.PathLike[str], protocol: str = "hip_battery", *,
@@ -148,6 +160,28 @@ def _first_attempts(steps, prefix: str = "", side: str | None = None):
                 yield from _first_attempts(st.body.steps, f"{here}.{sd}.", sd)
 
 
+def _by_trial(owners: list, bounds: list[float]):
+    """A signal of the whole session from the athlete of each pull: the pull's athlete from
+    its trial start to the next trial's start (one athlete: the whole signal at once)."""
+
+    def signal(t: np.ndarray, fn):
+        if all(o is owners[0] for o in owners):
+            return fn(owners[0], slice(None))
+        seg = np.searchsorted(np.asarray(bounds, dtype=float), t, side="right")
+        out = None
+        for k, owner in enumerate(owners):
+            m = seg == k
+            if not m.any():
+                continue
+            part = fn(owner, m)
+            if out is None:
+                out = np.empty((len(t), *part.shape[1:]), dtype=part.dtype)
+            out[m] = part
+        return out
+
+    return signal
+
+
 def _cue(a, step, side: str | None, go: float, trial: int) -> None:
     """Cue the simulated athlete for one trial, as the runner's ``task`` and ``go`` cues do."""
     from labkit.trials.catalogue import entry
@@ -163,7 +197,8 @@ def _cue(a, step, side: str | None, go: float, trial: int) -> None:
 
 
 def _write(path: Path, protocol, protocol_text: str, plan, rng, athlete_params: dict,
-           subject: str, notes: str, overwrite: bool, moment_noise: float = 1.5) -> Path:
+           subject: str, notes: str, overwrite: bool, moment_noise: float = 1.5,
+           trial_peak_forces_n: Sequence[float] | None = None) -> Path:
     """Simulate ``plan`` (step path, step, side, attempt), write the session and its results.
 
     The plates' forces get 1.5 N of white noise, their moments ``moment_noise`` N.m.
@@ -177,18 +212,24 @@ def _write(path: Path, protocol, protocol_text: str, plan, rng, athlete_params: 
     from labkit.trials.outcome import TrialRecord
     from labkit.trials.replay import with_side
 
-    a = Athlete(AthleteParams(**athlete_params))
+    params = AthleteParams(**athlete_params)
+    a = Athlete(params)
+    if trial_peak_forces_n is None:
+        owners = [a] * len(plan)
+    else:  # the same seed: the same athlete standing between pulls, each pull its own peak
+        owners = [Athlete(dataclasses.replace(params, peak_force_n=float(f))) for f in trial_peak_forces_n]
     t0 = 5000.0  # an LSL-like clock
     weigh = (t0 + 0.5, t0 + 2.5)
     windows = []
     start = t0 + 3.0
     for k, (trial_path, step, side, attempt) in enumerate(plan, 1):
         go = start + step.quiet_s
-        _cue(a, step, side, go, k)
+        _cue(owners[k - 1], step, side, go, k)
         end = go + max(min(step.effort_s, 3.0), entry(step.test).min_window_s) + 0.8
         windows.append((k, trial_path, with_side(step, side), side, attempt, start, go, end))
         start = end + 2.5
     duration = start - t0
+    signal = _by_trial(owners, [w[5] for w in windows[1:]])
     markers = (*SIM_MARKERS, *MEDIAL_MARKERS)
     streams = _streams(markers)
     with SessionWriter(path, streams, protocol_text=protocol_text, subject=subject,
@@ -196,7 +237,7 @@ def _write(path: Path, protocol, protocol_text: str, plan, rng, athlete_params: 
                        notes=notes, overwrite=overwrite, fsync=False) as w:
         n = int(duration * FORCE_RATE_HZ)
         t = t0 + np.arange(n) / FORCE_RATE_HZ
-        loads = a.plate_loads(t)  # (n, 2, 6)
+        loads = signal(t, lambda ath, m: ath.plate_loads(t[m]))  # (n, 2, 6)
         noise = rng.normal(0.0, 1.5, loads.shape)
         noise[:, :, 3:] *= moment_noise / 1.5
         w.append("force", np.c_[(loads + noise).reshape(n, 12), np.arange(n)], t)
@@ -204,10 +245,11 @@ def _write(path: Path, protocol, protocol_text: str, plan, rng, athlete_params: 
         n = int(duration * EMG_RATE_HZ)
         idx = np.arange(n)
         t = t0 + idx / EMG_RATE_HZ
-        w.append("emg", np.c_[a.emg(idx, t, labels, EMG_RATE_HZ), idx], t)
+        w.append("emg", np.c_[signal(t, lambda ath, m: ath.emg(idx[m], t[m], labels, EMG_RATE_HZ)), idx], t)
         n = int(duration * MOCAP_RATE_HZ)
         t = t0 + np.arange(n) / MOCAP_RATE_HZ
-        pos = a.markers(t, markers).reshape(n, -1) + rng.normal(0, 2e-4, (n, 3 * len(markers)))
+        pos = signal(t, lambda ath, m: ath.markers(t[m], markers)).reshape(n, -1) \
+            + rng.normal(0, 2e-4, (n, 3 * len(markers)))
         w.append("mocap", np.c_[pos, np.arange(n)], t)
         w.add_event(t0 + 0.1, "protocol_started", json.dumps({"name": protocol.name,
                                                               "version": protocol.version}), "protocol")

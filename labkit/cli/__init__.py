@@ -2,8 +2,9 @@
 
 The commands live by group in :mod:`labkit.cli.session_cmds` (inspect, repair),
 :mod:`labkit.cli.lab_cmds` (demo, streams, simulate, record, devices),
-:mod:`labkit.cli.protocol_cmds` (protocols, run) and :mod:`labkit.cli.analysis_cmds`
-(analyze, report, plot, import, export); every table they print is drawn by
+:mod:`labkit.cli.protocol_cmds` (protocols, run), :mod:`labkit.cli.analysis_cmds`
+(analyze, report, plot, import, export) and :mod:`labkit.cli.db_cmds` (the database:
+``labkit db ...``); every table they print is drawn by
 :mod:`labkit.cli.render`. This module holds the typer ``app`` and :func:`main`.
 
 Errors print one line and exit non-zero; ``--debug`` shows the traceback instead.
@@ -17,7 +18,7 @@ from typing import Annotated
 import typer
 
 from labkit._version import __version__
-from labkit.cli import analysis_cmds, lab_cmds, protocol_cmds, session_cmds
+from labkit.cli import analysis_cmds, db_cmds, lab_cmds, protocol_cmds, session_cmds
 from labkit.cli.common import EXIT_ERROR, EXIT_UNEXPECTED
 from labkit.errors import LabkitError
 
@@ -62,6 +63,7 @@ app.command()(analysis_cmds.report)
 app.command()(analysis_cmds.plot)
 app.command("import")(analysis_cmds.import_)
 app.command()(analysis_cmds.export)
+app.add_typer(db_cmds.db_app, name="db")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -164,6 +164,9 @@ def run(
             raise
         raise type(exc)(f"{exc} (the session is saved; continue with: {again})") from None
     render.print_run_results(table, runner.aggregates, Path(path), runner.result_name)
+    from labkit.cli.db_cmds import ingest_after_run
+
+    ingest_after_run(Path(path))  # when a database is configured (LABKIT_DB or the lab config)
 
 
 def _resume_command(protocol: str, path: Any, *, config: Path | None, unattended: bool, fast: bool) -> str:

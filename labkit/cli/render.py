@@ -299,3 +299,64 @@ def print_run_results(table: Any, aggregates: Any, path: Path, result_name: str)
                       f"{row['n_valid']}/{row['n_trials']}", "yes" if row["repeat_needed"] else "no")
         con.print(a)
     con.print(f"saved {path}; open it with labkit.open_session({str(path)!r})")
+
+
+# -- the database (labkit db ...) ---------------------------------------------------------
+#: columns of `labkit db history` as a text table (--json and --csv give every column)
+HISTORY_COLUMNS = ("date", "session_id", "result", "test", "side", "trial", "metric", "value", "unit",
+                   "valid", "n_valid", "mean")
+
+
+@contextlib.contextmanager
+def ingest_progress(n_files: int):
+    """A transient progress bar over the files of ``labkit db add``/``rebuild``; a file that
+    failed is printed as one ``labkit: failed: FILE: reason`` line."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("adding"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  transient=True, console=console_err()) as bar:
+        task = bar.add_task("files", total=n_files)
+
+        def progress(path: str, outcome: str, error: str) -> None:
+            bar.advance(task)
+            if error:
+                bar.console.print(f"labkit: failed: {error}", markup=False, highlight=False,
+                                  soft_wrap=True)
+
+        yield progress
+
+
+def console_err():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 132)
+
+
+def ingest_summary(report: Any) -> str:
+    """One line: what ``labkit db add`` did."""
+    text = (f"{report.n_files} files: {len(report.added)} added, {len(report.updated)} updated "
+            f"(new result versions), {len(report.unchanged)} unchanged")
+    return text + (f", {len(report.failures)} failed" if report.failures else "")
+
+
+def print_frame(table: Any, *, title: str, as_json: bool = False, as_csv: bool = False,
+                columns: tuple[str, ...] | None = None) -> None:
+    """A DataFrame as a rich table, as JSON (a list of row objects, NaN as null) or as CSV."""
+    if as_json:
+        from labkit._json import dumps
+
+        sys.stdout.write(dumps(table.to_dict(orient="records")) + "\n")
+        return
+    if as_csv:
+        sys.stdout.write(table.to_csv(index=False))
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    cols = [c for c in (columns or table.columns) if c in table.columns]
+    t = Table(title=f"{title} ({len(table)} rows)", title_justify="left")
+    for c in cols:
+        t.add_column(c, justify="right" if table[c].dtype.kind in "fiu" else "left")
+    for row in table[cols].itertuples(index=False):
+        t.add_row(*(escape(fmt(v, 3 if isinstance(v, float) else 0)) for v in row))
+    console().print(t)
