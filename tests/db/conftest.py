@@ -41,6 +41,12 @@ def db_url(request, tmp_path):
     return server.create_database(f"t_{uuid.uuid4().hex[:12]}")
 
 
+@pytest.fixture
+def pg_url(pg_server):
+    """A new, empty database on the PostgreSQL server (tests about what only a server has)."""
+    return pg_server.create_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
 @pytest.fixture(scope="session")
 def few_sessions(tmp_path_factory):
     """Six simulated sessions of three athletes (no LSL), each with its known peak forces."""

@@ -11,7 +11,6 @@ import sys
 
 import numpy as np
 import pandas as pd
-import pytest
 
 import labkit
 from labkit.cli import main
@@ -123,9 +122,9 @@ def test_rebuild_from_the_files_gives_the_same_history_and_keeps_the_roster(db_u
     assert db.cohort(group="squad", sex="f", sport="Rowing") == ["A0"]
 
 
-def test_the_password_is_never_printed_or_logged(db_url, few_sessions, tmp_path, capsys, caplog):
-    if not db_url.startswith("postgresql"):
-        pytest.skip("SQLite URLs hold no password")
+def test_the_password_is_never_printed_or_logged(pg_url, few_sessions, tmp_path, capsys, caplog):
+    """Only a server URL holds a password: this runs on PostgreSQL alone."""
+    db_url = pg_url
     import logging
 
     from tests.db.pgserver import PASSWORD
