@@ -14,13 +14,26 @@ from labkit.session._h5 import committed_counts
 from labkit.session.reader import Session, Stream, open_session
 from labkit.session.repair import needs_repair
 
+# a counter step this much shorter than the time step (in samples) is a restart: the
+# source counted from 0 again and the inlet reconnected after the counter had passed the
+# value it had before (so the counter never went back)
+_RESTART_BEHIND_S = 0.1
+
 
 def _restart_steps(stream: Stream) -> np.ndarray:
-    """Positions ``i`` where the sample counter starts again between samples ``i`` and ``i+1``."""
+    """Positions ``i`` where the sample counter starts again between samples ``i`` and ``i+1``.
+
+    The counter goes back, or it moves on far less than the time stamps do: a source that
+    restarted while its first samples were lost before the inlet reconnected (on a busy
+    machine that can be more samples than it had sent before the restart).
+    """
     counter = stream.counter
     if counter is None or stream.rate_hz <= 0 or len(counter) < 2:
         return np.zeros(0, dtype=np.int64)
-    return np.flatnonzero(np.diff(counter) <= 0)
+    step = np.diff(counter)
+    dt_samples = np.diff(stream.raw_times) * stream.rate_hz
+    behind = dt_samples - step > np.maximum(_RESTART_BEHIND_S * stream.rate_hz, 0.1 * dt_samples)
+    return np.flatnonzero((step <= 0) | ((step > 0) & behind))
 
 
 def _restarts(stream: Stream) -> list[dict[str, Any]]:
@@ -44,6 +57,7 @@ def _gaps(stream: Stream) -> list[dict[str, Any]]:
     t = stream.raw_times
     if counter is not None:
         step = np.diff(counter)
+        step[_restart_steps(stream)] = 1  # a new segment, not a gap
         for i in np.flatnonzero(step > 1):
             gaps.append({"after_s": float(t[i]), "missing_samples": int(step[i] - 1),
                          "source": "counter"})

@@ -40,18 +40,40 @@ def _check_restarted(path, name: str, rate: float) -> dict:
     return st
 
 
+def _wait_for(rec: Recorder, stream: str, done, timeout_s: float = 30.0) -> None:
+    """Poll the recorder's live status of ``stream`` until ``done(status)``; a loaded
+    machine may take seconds to resolve and connect, so wait on what was received, not
+    on wall time."""
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        st = next((s for s in rec.status() if s.name == stream), None)
+        if st is not None and done(st):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{stream}: condition not reached in {timeout_s} s: {rec.status()}")
+
+
 def test_a_device_restart_while_recording(tmp_path):
-    config, text = lab_config(("force",), faults={"force": {"restart_at_s": 3.0}})
+    # a restart fault makes the lab run the direct simulated source; its own time is far
+    # away: the test restarts the device once the recorder has data (a fixed restart time
+    # raced the inlet's connection on a busy CI machine, which then saw one segment)
+    config, text = lab_config(("force",), faults={"force": {"restart_at_s": 3600.0}})
     path = tmp_path / "restart.h5"
     with SimulatedLab(config) as lab:
         rec = Recorder(config, path, config_text=text).start()
-        time.sleep(7.0)  # restart at 3 s; the inlet reconnects by itself 1-2 s later
+        _wait_for(rec, "force", lambda st: st.samples >= 3000)
+        before = next(s.samples for s in rec.status() if s.name == "force")
+        lab.sources["force"].restart()
+        # the inlet reconnects by itself 1-2 s later; wait for a second of the new segment
+        _wait_for(rec, "force", lambda st: st.samples > before + 2000)
+        time.sleep(0.5)
         rec.stop()
         assert lab.sources["force"].restarts
     st = _check_restarted(path, "force", 2000.0)
     with labkit.open_session(path) as s:
         counter = s.stream("force").counter
-    cut = int(np.flatnonzero(np.diff(counter) <= 0)[0]) + 1
+        times = s.stream("force").raw_times
+    cut = int(np.searchsorted(times, st["restarts"][0]["resumed_s"]))
     assert np.all(np.diff(counter[:cut]) == 1) and np.all(np.diff(counter[cut:]) == 1)
     assert st["restarts"][0]["counter_after"] == counter[cut]
 
@@ -62,6 +84,6 @@ def test_a_resumed_recording_with_a_restarted_lab(tmp_path):
     for resume in (False, True):  # a new lab process each time: its counter starts at 0 again
         with SimulatedLab(config):
             rec = Recorder(config, path, config_text=text, resume=resume).start()
-            time.sleep(3.0)
+            _wait_for(rec, "force", lambda st: st.samples >= 4000)
             rec.stop()
     _check_restarted(path, "force", 2000.0)

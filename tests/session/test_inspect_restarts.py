@@ -24,12 +24,14 @@ N1, N2 = 30561, 20000
 PAUSE_S = 10.0
 
 
-def _restarted(path, *, gap: tuple[int, int] | None = None, clock_restart: bool = False):
+def _restarted(path, *, gap: tuple[int, int] | None = None, clock_restart: bool = False,
+               first_received: int = 0):
     """A force stream whose counter starts again at 0 after a 10 s pause, and an EMG stream
-    without a restart; optionally ``gap = (at, n)`` samples missing in the second segment."""
+    without a restart; optionally ``gap = (at, n)`` samples missing in the second segment and
+    the second segment received from counter ``first_received`` on."""
     force = StreamSpec("force", "force", [plate_channel("fp1", "Fz"), COUNTER], RATE, "float64")
     emg = StreamSpec("emg", "emg", [emg_channel("gluteus_maximus", "l"), COUNTER], 1000.0, "float32")
-    c1, c2 = np.arange(N1), np.arange(N2)
+    c1, c2 = np.arange(N1), np.arange(first_received, first_received + N2)
     t1 = 100.0 + c1 / RATE
     t2 = (5.0 if clock_restart else t1[-1] + PAUSE_S) + c2 / RATE
     if gap is not None:
@@ -61,6 +63,22 @@ def test_a_counter_restart_is_a_new_segment_not_missing_samples(tmp_path, clock_
     assert len(report["notes"]) == 1 and "2 segments" in report["notes"][0]
     with labkit.open_session(tmp_path / "s.h5") as s:
         assert s.stream("force").effective_rate_hz() == pytest.approx(RATE, rel=1e-9)
+
+
+def test_a_restart_received_late_is_a_new_segment_though_the_counter_moved_on(tmp_path):
+    """Seen in CI: the inlet reconnected to a restarted 2000 Hz source after its counter had
+    passed the last value before the restart (more samples lost during the reconnection than
+    had been sent before it), so the counter went forward (30560 -> 30832 after 1.8 s of
+    silence) and inspect reported one segment and a 271-sample gap."""
+    path = _restarted(tmp_path / "s.h5", first_received=N1 + 271)
+    st = _force(inspect_session(path))
+    assert st["segments"] == 2 and st["gaps"] == []
+    assert st["restarts"][0]["counter_before"] == N1 - 1
+    assert st["restarts"][0]["counter_after"] == N1 + 271
+    # a real gap inside a segment (counter and stamps agree) is still a gap
+    report = inspect_session(_restarted(tmp_path / "g.h5", gap=(5000, 300), first_received=100))
+    assert [g["missing_samples"] for g in _force(report)["gaps"]] == [300]
+    assert _force(report)["segments"] == 2
 
 
 def test_samples_missing_inside_a_segment_are_still_gaps(tmp_path):
