@@ -93,7 +93,11 @@ def test_streams_metadata_counters_rates_and_true_times(prefix):
             assert fz.mean() == pytest.approx(80.0 * G, abs=1.0)
         elif isinstance(src, DeviceSource):  # a real driver stamps from its sample clock
             lag = stamps - true
-            assert lag.min() > -1e-4 and lag.max() < 3e-3, (name, lag.min(), lag.max())
+            # stamps never run ahead of the samples; they lag by the least delivery latency
+            # seen so far, so blocks stamped before a promptly delivered one may lag by up to
+            # a delivery frame on a loaded machine (seen in CI: one Trigno frame)
+            assert lag.min() > -1e-4 and np.median(lag) < 3e-3 and lag.max() < 0.05, \
+                (name, lag.min(), np.median(lag), lag.max())
             assert np.median(np.diff(stamps)) == pytest.approx(1.0 / nominal, rel=1e-9)
             assert np.diff(stamps).min() > 0
         else:
