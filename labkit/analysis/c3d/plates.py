@@ -52,6 +52,7 @@ from labkit.analysis.c3d.parameters import (
     _numbers,
     _unit_key,
 )
+from labkit.analysis.lab_loads import plate_rotation as _plate_rotation
 from labkit.errors import ConfigError
 
 
@@ -210,19 +211,6 @@ def _kistler_signed(v: np.ndarray, a_m: float, b_m: float, kistler_8ch: Any) -> 
         fx12, fx34, fz1, fz2, fz3, fz4 = fx34, fx12, fz4, fz3, fz2, fz1
     return kistler_8ch(np.column_stack([fx12, fx34, fy14, fy23, fz1, fz2, fz3, fz4]),
                        a_m=abs(a_m), b_m=abs(b_m))
-
-
-def _plate_rotation(corners_m: np.ndarray) -> np.ndarray | None:
-    """Plate-to-lab rotation from the CORNERS (C3D order +x+y, -x+y, -x-y, +x-y)."""
-    if not np.all(np.isfinite(corners_m)):
-        return None
-    x = corners_m[:, 0] - corners_m[:, 1]
-    y = corners_m[:, 0] - corners_m[:, 3]
-    z = np.cross(x, y)
-    if np.linalg.norm(x) == 0 or np.linalg.norm(z) == 0:
-        return None
-    y = np.cross(z, x)
-    return np.column_stack([x / np.linalg.norm(x), y / np.linalg.norm(y), z / np.linalg.norm(z)])
 
 
 def _adc_limit_frames(analog: Any, analogs: np.ndarray, channels: Sequence[int], *, integer: bool
