@@ -192,7 +192,8 @@ def test_unusable_plate_is_dropped_and_the_rest_imported(tmp_path, defect, why):
     assert len(caught) == 1, caught
     assert caught[0].startswith(f"{src}: force plate 2 (fp2) left out: ")
     assert __import__("re").search(why, caught[0]), caught[0]
-    assert caught[0].endswith("importing everything else (its channels stay in the analog stream)")
+    assert caught[0].endswith("importing everything else (those of its channels the file has stay in the "
+                              "analog stream)")
     with labkit.open_session(tmp_path / "p.h5") as s:
         assert s.streams == ["analog", "emg", "force", "mocap"]
         force = s.stream("force")
@@ -210,8 +211,7 @@ def test_unusable_plate_is_dropped_and_the_rest_imported(tmp_path, defect, why):
 
 def test_file_with_only_an_unusable_plate(tmp_path):
     """With test= the plate is needed: the error says why it was left out. Without, the raw
-    channels are imported (ezc3d cannot write a C3D with no data at all, so the refusal of a
-    file with nothing usable is not constructed here)."""
+    channels are imported."""
     ch = _channels_6()
     fp = _fp(1, range(1, 7), corners=np.zeros((3, 4, 1)))  # all-zero corners (an unconfigured plate)
     src = _write(tmp_path / "z.c3d", ch, ["Fx1", "Fy1", "Fz1", "Mx1", "My1", "Mz1"], ["N"] * 3 + ["Nmm"] * 3,
@@ -228,6 +228,45 @@ def test_file_with_only_an_unusable_plate(tmp_path):
         assert s.streams == ["analog", "mocap"]
         np.testing.assert_allclose(s.stream("analog").data[:, 2], ch[:, 2], rtol=1e-6)
 
+
+
+def _c3d_without_data(path, n_frames=10):
+    """A float C3D written byte by byte (ezc3d cannot write one without data): header and
+    parameters for 0 points and 0 analog channels over ``n_frames`` frames, and one type-2 plate
+    on analog channels 1-6, as a force-plate-only export whose analog data were never written."""
+    import struct
+
+    def param(gid, name, fmt, dims, values):
+        body = struct.pack(f"<{len(values)}{fmt}", *values)
+        rest = struct.pack("<bB", {"h": 2, "f": 4}[fmt], len(dims)) + bytes(dims) + body + b"\x00"
+        return struct.pack("<bb", len(name), gid) + name.encode() + struct.pack("<h", 2 + len(rest)) + rest
+
+    def group(gid, name):
+        return struct.pack("<bb", len(name), -gid) + name.encode() + struct.pack("<h", 3) + b"\x00"
+
+    recs = [group(1, "POINT"), param(1, "USED", "h", [], [0]), param(1, "SCALE", "f", [], [-1.0]),
+            param(1, "RATE", "f", [], [100.0]), param(1, "FRAMES", "h", [], [n_frames]),
+            group(2, "ANALOG"), param(2, "USED", "h", [], [0]), param(2, "RATE", "f", [], [1000.0]),
+            group(3, "FORCE_PLATFORM"), param(3, "USED", "h", [], [1]), param(3, "TYPE", "h", [1], [2]),
+            param(3, "CHANNEL", "h", [6, 1], list(range(1, 7))),
+            param(3, "CORNERS", "f", [3, 4, 1], list(CORNERS_MM.T.reshape(-1))),
+            param(3, "ORIGIN", "f", [3, 1], [0, 0, -40])]
+    params = b"".join(recs)
+    n_blocks = (4 + len(params) + 511) // 512
+    params = (struct.pack("<BBBB", 1, 0x50, n_blocks, 84) + params).ljust(512 * n_blocks, b"\x00")
+    header = struct.pack("<BBhhhhhfhhf", 2, 0x50, 0, 0, 1, n_frames, 0, -1.0, 2 + n_blocks, 10, 100.0)
+    path.write_bytes(header.ljust(512, b"\x00") + params + b"\x00" * 512)
+    return path
+
+
+def test_file_with_nothing_usable_is_refused(tmp_path):
+    src = _c3d_without_data(tmp_path / "empty.c3d")
+    why = (r"nothing usable to import: no markers, no analog channels, no events \(force plate 1 \(fp1\) "
+           r"left out: FORCE_PLATFORM:CHANNEL names analog channels \[1, 2, 3, 4, 5, 6\] "
+           r"but the file has 0\)")
+    with pytest.warns(LabkitWarning, match="left out"), pytest.raises(ConfigError, match=why):
+        import_c3d(src, tmp_path / "empty.h5")
+    assert not (tmp_path / "empty.h5").exists()
 
 
 # -------------------------------------------------------- item 4: frames at the ADC limits

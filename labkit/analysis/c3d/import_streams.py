@@ -176,8 +176,8 @@ def _analog_streams(c: Any, src: _Source, *, emg_channels: Any, plate_convention
     plates, dropped = _plates(c, src.path, analogs.shape[0], src.labkit.get("plate_names", []))
     for why in dropped:
         # stacklevel: the caller of import_c3d (via _build_session)
-        warnings.warn(f"{src.path}: {why}; importing everything else (its channels stay in the "
-                      "analog stream)", LabkitWarning, stacklevel=4)
+        warnings.warn(f"{src.path}: {why}; importing everything else (those of its channels the file "
+                      "has stay in the analog stream)", LabkitWarning, stacklevel=4)
     streams: dict[str, tuple[Any, np.ndarray, np.ndarray]] = {}
     on_plate: set[int] = set()
     if plates and src.analog_rate > 0 and src.n_analog_frames:

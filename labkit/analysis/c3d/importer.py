@@ -37,7 +37,10 @@ SCALE[i] * GEN_SCALE``; checked in the tests: Gait.c3d, an integer file, reads a
 multiples of its SCALE), so ``c["data"]["analogs"]`` is in ANALOG:UNITS and labkit does
 not apply them again. Points likewise come in POINT:UNITS (POINT:SCALE applied).
 
-Force plates (types 1-4, sign convention, origins): :mod:`labkit.analysis.c3d.plates`.
+Force plates (types 1-4, sign convention, origins, unusable plates, ADC limits):
+:mod:`labkit.analysis.c3d.plates`. The loads are stored in each plate's frame; the ground
+reaction, centre of pressure (with the ORIGIN offsets) and free moment in the lab frame come
+from :func:`labkit.analysis.lab_loads.lab_loads`.
 """
 
 from __future__ import annotations
