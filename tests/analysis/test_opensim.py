@@ -23,6 +23,7 @@ from labkit.errors import ConfigError, LabkitWarning
 ezc3d = pytest.importorskip("ezc3d", reason="ezc3d is the optional extra for C3D files (labkit[c3d])")
 osim = pytest.importorskip("opensim", reason="OpenSim's Python API reads the files back (pip install "
                                              "opensim; in the test extra)")
+osim.Logger.removeFileSink()  # OpenSim would otherwise write opensim.log into the working folder
 
 from labkit.analysis.c3d import import_c3d  # noqa: E402
 from labkit.analysis.lab_loads import lab_loads  # noqa: E402
