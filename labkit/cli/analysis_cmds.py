@@ -162,8 +162,13 @@ def import_(
 
 def export(
     file: Annotated[Path, typer.Argument(help="Session file (.h5).")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="A .c3d file, or a folder for CSV "
-                                         "files (one per stream, plus channels/events/trials).")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="A .c3d file, or a folder for CSV "
+                                                "files (one per stream, plus channels/events/trials).")
+                      ] = None,
+    trc: Annotated[Path | None, typer.Option("--trc", help="OpenSim: the markers to this .trc file (lab "
+                                             "frame, m).")] = None,
+    mot: Annotated[Path | None, typer.Option("--mot", help="OpenSim: ground reactions, COP and free "
+                                             "moments to this .mot file (lab frame; N, m, N.m).")] = None,
     raw: Annotated[bool, typer.Option("--raw", help="CSV: raw source time stamps instead of the "
                                       "synchronised session clock.")] = False,
     analog_rate: Annotated[float | None, typer.Option("--analog-rate", help="C3D: analog rate in Hz "
@@ -173,8 +178,20 @@ def export(
                                 ] = "reaction",
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing files.")] = False,
 ) -> None:
-    """Export a session to C3D (markers, plates, EMG, events) or to CSV files."""
+    """Export a session to C3D (markers, plates, EMG, events), CSV files or OpenSim files."""
     with warnings_as_lines():
+        if trc is not None or mot is not None:
+            for flag, path in (("--trc", trc), ("--mot", mot)):
+                if path is not None:
+                    check_output_file(path, overwrite=overwrite, flag=flag)
+            from labkit.analysis.opensim import export_opensim
+
+            for path in export_opensim(file, trc_path=trc, mot_path=mot, overwrite=overwrite):
+                typer.echo(f"wrote {path}")
+            if output is None:
+                return
+        if output is None:
+            raise ConfigError("give -o FILE.c3d, -o FOLDER (CSV), or --trc FILE / --mot FILE (OpenSim)")
         if output.suffix.lower() == ".c3d":
             if raw:
                 raise ConfigError("--raw is for CSV export; C3D is written on the synchronised clock")

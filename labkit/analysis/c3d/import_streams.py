@@ -20,17 +20,20 @@ from typing import Any
 import numpy as np
 
 from labkit.analysis.c3d.parameters import (
+    _FORCE_N,
+    _LENGTH_M,
     _MODEL_GROUPS,
     _PLATE_COMPONENTS,
     _first_number,
     _group,
     _length_factor,
+    _moment_key_factor,
     _strings,
     _text,
     _unique,
     _unit_key,
 )
-from labkit.analysis.c3d.plates import _plate_loads, _plate_rotation, _plates
+from labkit.analysis.c3d.plates import _adc_limit_frames, _plate_loads, _plate_rotation, _plates
 from labkit.errors import ConfigError, LabkitWarning
 
 _VOLTS = {"v": 1.0, "mv": 1e-3, "uv": 1e-6, "µv": 1e-6, "μv": 1e-6}
@@ -42,8 +45,9 @@ _SIDE_PATTERNS = (re.compile(r"^(?P<side>l|r|left|right)[\s_.\-]+(?P<muscle>.+)$
 _QUANTITY = {"ANGLES": "angle", "FORCES": "force", "MOMENTS": "moment", "POWERS": "power",
              "SCALARS": "scalar"}
 #: declared unit (lower case, no spaces or dots) -> (factor to SI, SI unit)
-_MODEL_UNITS = {"deg": (math.pi / 180.0, "rad"), "rad": (1.0, "rad"), "n": (1.0, "N"),
-                "nmm": (1e-3, "N.m"), "nm": (1.0, "N.m"), "w": (1.0, "W"), "mm": (1e-3, "m"), "m": (1.0, "m")}
+_MODEL_UNITS = {"deg": (math.pi / 180.0, "rad"), "degree": (math.pi / 180.0, "rad"),
+                "degrees": (math.pi / 180.0, "rad"), "rad": (1.0, "rad"), "w": (1.0, "W"),
+                "watt": (1.0, "W"), "watts": (1.0, "W")}
 
 
 def _slug(text: str) -> str:
@@ -75,7 +79,15 @@ def _model_groups(point: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def _model_unit(unit: str) -> tuple[float, str]:
     """(factor to SI, SI unit) of a declared model-output unit; unknown units stay as they are."""
-    return _MODEL_UNITS.get(_unit_key(unit).replace("*", ""), (1.0, unit.strip()))
+    key = _unit_key(unit)
+    if key in _MODEL_UNITS:
+        return _MODEL_UNITS[key]
+    if key in _FORCE_N:
+        return _FORCE_N[key], "N"
+    if key in _LENGTH_M:
+        return _LENGTH_M[key], "m"
+    moment = _moment_key_factor(key)
+    return (moment, "N.m") if moment is not None else (1.0, unit.strip())
 
 
 def _crop(times: np.ndarray, data: np.ndarray, span: tuple[float, float] | None, rate: float
@@ -153,14 +165,19 @@ def _source(c: Any, path: Path, announced: int | None, lk: dict[str, Any]) -> _S
 
 
 def _analog_streams(c: Any, src: _Source, *, emg_channels: Any, plate_convention: str
-                    ) -> dict[str, tuple[Any, np.ndarray, np.ndarray]]:
-    """The ``force``, ``emg`` and ``analog`` streams: plates first, then EMG, then the rest."""
+                    ) -> tuple[dict[str, tuple[Any, np.ndarray, np.ndarray]], list[str]]:
+    """The ``force``, ``emg`` and ``analog`` streams (plates first, then EMG, then the rest) and
+    why each unusable plate was left out (its channels go with the other analogs)."""
     analogs = src.analogs
     a_labels = _strings(src.analog, "LABELS")[: analogs.shape[0]]
     a_labels += [f"analog{k + 1}" for k in range(len(a_labels), analogs.shape[0])]
     a_desc = _strings(src.analog, "DESCRIPTIONS")
     a_units = _strings(src.analog, "UNITS")
-    plates = _plates(c, src.path, analogs.shape[0], src.labkit.get("plate_names", []))
+    plates, dropped = _plates(c, src.path, analogs.shape[0], src.labkit.get("plate_names", []))
+    for why in dropped:
+        # stacklevel: the caller of import_c3d (via _build_session)
+        warnings.warn(f"{src.path}: {why}; importing everything else (those of its channels the file "
+                      "has stay in the analog stream)", LabkitWarning, stacklevel=4)
     streams: dict[str, tuple[Any, np.ndarray, np.ndarray]] = {}
     on_plate: set[int] = set()
     if plates and src.analog_rate > 0 and src.n_analog_frames:
@@ -174,7 +191,7 @@ def _analog_streams(c: Any, src: _Source, *, emg_channels: Any, plate_convention
         streams["emg"] = _emg_stream(src, emg_idx, emg_channels, a_labels, a_desc, a_units)
     if other_idx and src.n_analog_frames:
         streams["analog"] = _other_analog_stream(src, other_idx, a_labels, a_desc, a_units)
-    return streams
+    return streams, dropped
 
 
 def _force_stream(src: _Source, plates: list[Any], a_labels: list[str], a_units: list[str],
@@ -189,16 +206,7 @@ def _force_stream(src: _Source, plates: list[Any], a_labels: list[str], a_units:
         x, geo = _plate_loads(p, src.analogs, a_labels, a_units, point_m, path)
         if plate_convention == "reaction":
             x = -x
-        loaded = np.abs(x[:, 2]) > 50.0
-        if loaded.sum() > 0.05 * len(x) and np.median(x[loaded, 2]) < 0:
-            other_convention = "action" if plate_convention == "reaction" else "reaction"
-            # stacklevel: the caller of import_c3d (via _build_session and _analog_streams)
-            warnings.warn(f"{path}: plate {p.name} reads a negative Fz under load "
-                          f"(median {np.median(x[loaded, 2]):.0f} N) with plate_convention="
-                          f"{plate_convention!r}; if its channels hold the load on the plate, import "
-                          f"with plate_convention={other_convention!r} (labkit import --plate-convention "
-                          f"{other_convention})",
-                          LabkitWarning, stacklevel=5)
+        geo.update(_check_sign(src, p, x, a_labels, plate_convention))
         loads.append(x)
         used = ",".join(a_labels[j] for j in p.channels)
         for k, comp in enumerate(_PLATE_COMPONENTS):
@@ -224,6 +232,45 @@ def _force_stream(src: _Source, plates: list[Any], a_labels: list[str], a_units:
     spec = StreamSpec("force", "force", channels, src.analog_rate, "float64",
                       source_id=f"c3d-{path.stem}-force", device=device)
     return (spec, *_crop(t, data, src.spans.get("force"), src.analog_rate))
+
+
+def _check_sign(src: _Source, p: Any, x: np.ndarray, a_labels: list[str], plate_convention: str
+                ) -> dict[str, Any]:
+    """Warn about frames at the ADC limits and, on the other loaded frames, a negative Fz.
+
+    Frames where a plate channel reads the raw ADC zero or a rail (unplugged, switched off or
+    saturated amplifier) are reported as such and left out of the sign check, so that they
+    never make labkit advise the other plate convention. Returns what goes in the plate info.
+    """
+    integer = _first_number(src.point, "SCALE", -1.0) > 0
+    limit = _adc_limit_frames(src.analog, src.analogs, p.channels, integer=integer)
+    at_limit = limit.any(axis=0)
+    info: dict[str, Any] = {"adc_limit_frames": int(at_limit.sum())}
+    t = src.analog_times()
+    if at_limit.any():
+        edges = np.flatnonzero(np.diff(np.r_[0, at_limit.astype(np.int8), 0]))
+        spans = [[float(t[a]), float(t[b - 1])] for a, b in zip(edges[::2], edges[1::2], strict=True)]
+        info["adc_limit_spans_s"] = spans[:50]
+        names = ",".join(a_labels[j] for k, j in enumerate(p.channels) if limit[k].any())
+        fz = np.median(x[at_limit, 2])
+        where = ", ".join(f"{a:.3f}-{b:.3f} s" for a, b in spans[:3]) + (", ..." if len(spans) > 3 else "")
+        # stacklevel: the caller of import_c3d (via _build_session, _analog_streams, _force_stream)
+        warnings.warn(f"{src.path}: plate {p.name}: {int(at_limit.sum())} of {len(x)} frames "
+                      f"({100 * at_limit.mean():.1f}%; {where}) read the raw ADC zero or an ADC rail on "
+                      f"{names}: the amplifier was unplugged, off or saturated there, so those frames "
+                      f"are not loads (median Fz {fz:.0f} N there) and say nothing about the sign "
+                      "convention; the data are kept as recorded (c3d_plates: adc_limit_spans_s)",
+                      LabkitWarning, stacklevel=6)
+    loaded = (np.abs(x[:, 2]) > 50.0) & ~at_limit
+    if loaded.sum() > 0.05 * len(x) and np.median(x[loaded, 2]) < 0:
+        other_convention = "action" if plate_convention == "reaction" else "reaction"
+        warnings.warn(f"{src.path}: plate {p.name} reads a negative Fz under load "
+                      f"(median {np.median(x[loaded, 2]):.0f} N) with plate_convention="
+                      f"{plate_convention!r}; if its channels hold the load on the plate, import "
+                      f"with plate_convention={other_convention!r} (labkit import --plate-convention "
+                      f"{other_convention})",
+                      LabkitWarning, stacklevel=6)
+    return info
 
 
 def _emg_columns(src: _Source, emg_channels: Any, rest: list[int], a_labels: list[str],

@@ -37,7 +37,10 @@ SCALE[i] * GEN_SCALE``; checked in the tests: Gait.c3d, an integer file, reads a
 multiples of its SCALE), so ``c["data"]["analogs"]`` is in ANALOG:UNITS and labkit does
 not apply them again. Points likewise come in POINT:UNITS (POINT:SCALE applied).
 
-Force plates (types 1-4, sign convention, origins): :mod:`labkit.analysis.c3d.plates`.
+Force plates (types 1-4, sign convention, origins, unusable plates, ADC limits):
+:mod:`labkit.analysis.c3d.plates`. The loads are stored in each plate's frame; the ground
+reaction, centre of pressure (with the ORIGIN offsets) and free moment in the lab frame come
+from :func:`labkit.analysis.lab_loads.lab_loads`.
 """
 
 from __future__ import annotations
@@ -176,8 +179,18 @@ def import_c3d(
     Raises
     ------
     labkit.errors.ConfigError
-        ezc3d is missing, the file is missing, not a C3D file or damaged, or a parameter is
-        invalid; the one-line message says which.
+        ezc3d is missing, the file is missing, not a C3D file or damaged, a unit is unknown,
+        or nothing usable remains; the one-line message says which.
+
+    Warns
+    -----
+    labkit.errors.LabkitWarning
+        A force plate whose FORCE_PLATFORM parameters cannot be used (CHANNEL names analog
+        channels the file lacks, CORNERS missing, a Kistler ORIGIN with a = 0 or b = 0, CAL_MATRIX
+        missing, TYPE not 1-4) is left out, once per plate, saying why; its channels go to the
+        ``analog`` stream and everything else is imported (root attribute
+        ``c3d_dropped_plates``). Frames where a plate channel reads the raw ADC zero or a rail
+        are reported (``c3d_plates``: ``adc_limit_frames``, ``adc_limit_spans_s``) and kept.
 
     Examples
     --------
@@ -214,8 +227,9 @@ def import_c3d(
     if test is not None:
         force = built["streams"].get("force")
         if force is None:
-            raise ConfigError(f"{src}: test={test!r} needs force plates, but the file has none "
-                              "(FORCE_PLATFORM:USED is 0)")
+            why = "; ".join(built["dropped_plates"]) or "FORCE_PLATFORM:USED is 0"
+            raise ConfigError(f"{src}: test={test!r} needs a force plate, but the file has no usable "
+                              f"one ({why})")
         t, rate = force[1], force[0].nominal_rate_hz
         trial = (test, side, float(t[0] - 0.5 / rate), float(t[-1] + 0.5 / rate))
     _write_session(out, src, built, subject=subject, trial=trial)
@@ -226,11 +240,15 @@ def _build_session(c: Any, path: Path, *, emg_channels: Any, model_outputs: bool
                    plate_convention: str, announced: int | None) -> dict[str, Any]:
     """Streams, events, header and parameters of a C3D file, ready for :func:`_write_session`."""
     src = _source(c, path, announced, _labkit_group(c))
-    streams: dict[str, tuple[Any, np.ndarray, np.ndarray]] = {}
-    streams.update(_analog_streams(c, src, emg_channels=emg_channels, plate_convention=plate_convention))
+    streams, dropped = _analog_streams(c, src, emg_channels=emg_channels, plate_convention=plate_convention)
     streams.update(_point_streams(src, model_outputs=model_outputs))
-    return {"streams": streams, "events": _events(c, src.offset_s), "header": _header_json(src),
-            "parameters": _parameters_json(c),
+    events = _events(c, src.offset_s)
+    if not streams and not events:
+        why = f" ({'; '.join(dropped)})" if dropped else ""
+        raise ConfigError(f"{path}: nothing usable to import: no markers, no analog channels, no "
+                          f"events{why}; export the trial again with its data")
+    return {"streams": streams, "events": events, "header": _header_json(src),
+            "dropped_plates": dropped, "parameters": _parameters_json(c),
             "subjects": _strings(_group(c, "SUBJECTS"), "NAMES"), "time_offset_s": src.offset_s}
 
 
@@ -272,5 +290,7 @@ def _write_session(out: Path, src: Path, built: dict[str, Any], *, subject: str,
             f.attrs["imported_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
             f.attrs["c3d_header"] = json.dumps(built["header"], ensure_ascii=False)
             f.attrs["c3d_time_offset_s"] = float(built["time_offset_s"])
+            if built["dropped_plates"]:
+                f.attrs["c3d_dropped_plates"] = json.dumps(built["dropped_plates"], ensure_ascii=False)
             f["config"].create_dataset("c3d_parameters", dtype=h5py.string_dtype(),
                                        data=json.dumps(built["parameters"], ensure_ascii=False))

@@ -17,8 +17,20 @@ from labkit.errors import ConfigError
 _INSTALL = 'C3D import and export need ezc3d: pip install "labkit[c3d]"'
 _PLATE_COMPONENTS = ("Fx", "Fy", "Fz", "Mx", "My", "Mz")
 _PLATE_CONVENTIONS = ("reaction", "action")
-#: length units of POINT:UNITS and of analog channels (to metres)
-_LENGTH_M = {"m": 1.0, "cm": 1e-2, "mm": 1e-3}
+#: length units of POINT:UNITS and of analog channels (to metres), with the spellings of older
+#: files (AMTI/Vicon 8-character fields: ``mete``, ``millimet``; BTK and ezc3d pass them through)
+_LENGTH_M = {"m": 1.0, "cm": 1e-2, "mm": 1e-3, **{k: 1.0 for k in (
+    "mete", "meter", "meters", "metre", "metres", "mtr")}, **{k: 1e-3 for k in (
+        "millimeter", "millimeters", "millimetre", "millimetres", "millimet", "milli")},
+    **{k: 1e-2 for k in ("centimeter", "centimeters", "centimetre", "centimetres")}}
+#: force units (to newtons): ``nt`` (Motion Analysis, older AMTI), ``Newtons`` and friends
+_FORCE_N = {"n": 1.0, "nt": 1.0, "newton": 1.0, "newtons": 1.0, "kn": 1e3, "kilonewton": 1e3,
+            "kilonewtons": 1e3}
+#: how the accepted spellings are listed in error messages
+_FORCE_SPELLINGS = "N (also nt, Newton, Newtons) or kN"
+_LENGTH_SPELLINGS = "m (also mete, meter, metre), cm or mm (also millimeter, millimetre)"
+_MOMENT_SPELLINGS = ("a force unit times a length unit: N.m, Nm, N-m, N*m, N.mm, Nmm, ntmm, "
+                     "Newton-meters, ...")
 #: POINT groups of model outputs and their unit prefix (ANGLES -> ANGLE_UNITS), used when
 #: POINT:TYPE_GROUPS does not name them
 _MODEL_GROUPS = (("ANGLES", "ANGLE"), ("FORCES", "FORCE"), ("MOMENTS", "MOMENT"),
@@ -110,6 +122,17 @@ def _unit_key(unit: str) -> str:
     return unit.strip().lower().replace(" ", "").replace("·", "*").replace(".", "*")
 
 
+def _moment_key_factor(key: str) -> float | None:
+    """N.m per unit of a moment unit key (``nmm``, ``n*m``, ``ntmm``, ``newton-meters``), or None."""
+    key = key.replace("-", "*").replace("_", "*")
+    for force in sorted(_FORCE_N, key=len, reverse=True):  # "nt" before "n": ntmm is nt x mm
+        if key.startswith(force):
+            length = key[len(force):].lstrip("*")
+            if length in _LENGTH_M:
+                return _FORCE_N[force] * _LENGTH_M[length]
+    return None
+
+
 def _unique(names: Sequence[str]) -> list[str]:
     seen: dict[str, int] = {}
     out = []
@@ -146,5 +169,6 @@ def _length_factor(unit: str, fallback: float, what: str, path: Path) -> float:
     if not key:
         return fallback
     if key not in _LENGTH_M:
-        raise ConfigError(f"{path}: {what} has unit {unit!r}; labkit reads m, cm and mm")
+        raise ConfigError(f"{path}: {what} has unit {unit!r}; labkit reads {_LENGTH_SPELLINGS}: "
+                          "correct the unit in the file")
     return _LENGTH_M[key]
