@@ -87,7 +87,6 @@ def write_motion(stream: Stream, folder: Path, entities: RunEntities, *, tracksy
         "LATENCYChannelCount": 1,
         "MiscChannelCount": types.count("MISC"),
         "TrackedPointsCount": len(points),
-        "RecordingDuration": float(times[-1] - times[0]) if len(times) > 1 else 0.0,
         "MissingValues": "n/a",
     }
     if stream.device.get("serial"):
