@@ -281,3 +281,42 @@ def test_a_force_only_session_goes_to_beh(tmp_path):
     events = pd.read_csv(beh / "sub-F01_task-cmj_events.tsv", sep="\t")
     assert events["onset"].tolist() == [0.5] and events["trial_type"].tolist() == ["cmj"]
     assert _issues(_validate(tmp_path / "bids"), "error") == []
+
+
+def test_segment_orientations_and_emg_in_millivolts(tmp_path):
+    # a mocap stream of segment frames (position + orientation quaternion, as labkit's
+    # simulated mocap with output: segments) and EMG stored in mV with one NaN sample (as an
+    # imported C3D may hold): quaternions are ORNT quat_w..quat_z, mV becomes uV, NaN 0
+    from labkit.session.writer import SessionWriter
+    from labkit.spec import COUNTER, ChannelSpec, StreamSpec
+
+    seg = [ChannelSpec(f"pelvis.{a}", "m", "position", extra={"segment": "pelvis", "axis": a}) for a in "xyz"]
+    seg += [ChannelSpec(f"pelvis.{a}", "", "orientation", extra={"segment": "pelvis", "axis": a})
+            for a in ("qw", "qx", "qy", "qz")]
+    mocap = StreamSpec("frames", "mocap", [*seg, COUNTER], 200.0, "float32")
+    emg = StreamSpec("emg", "emg", [ChannelSpec("vastus_lateralis_l", "mV", "emg", muscle="vastus_lateralis",
+                                                side="l"), COUNTER], 1000.0, "float32")
+    n = 400
+    pose = np.tile(np.array([0.1, 0.0, 0.95, 1.0, 0.0, 0.0, 0.0], dtype=np.float32), (n, 1))
+    mv = np.linspace(-1.0, 1.0, 2 * n, dtype=np.float32)
+    mv[10] = np.nan
+    path = tmp_path / "seg.h5"
+    with SessionWriter(path, [mocap, emg], subject="SEG01", protocol="cmj", fsync=False) as w:
+        w.append("frames", np.c_[pose, np.arange(n)], 50.0 + np.arange(n) / 200.0)
+        w.append("emg", np.c_[mv, np.arange(2 * n)], 50.0 + np.arange(2 * n) / 1000.0)
+    with pytest.warns(labkit.errors.LabkitWarning, match="1 NaN or infinite samples are written as 0"):
+        export_bids(path, tmp_path / "bids")
+    subject = tmp_path / "bids" / "sub-SEG01"
+    channels = pd.read_csv(subject / "motion" / "sub-SEG01_task-cmj_tracksys-frames_channels.tsv",
+                           sep="\t", keep_default_na=False)
+    orientation = channels[channels["type"] == "ORNT"]
+    assert list(orientation["component"]) == ["quat_w", "quat_x", "quat_y", "quat_z"]
+    assert set(orientation["units"]) == {"n/a"} and set(orientation["tracked_point"]) == {"pelvis"}
+    import edfio
+
+    sig = edfio.read_bdf(subject / "emg" / "sub-SEG01_task-cmj_emg.bdf").signals[0]
+    step_uv = (sig.physical_max - sig.physical_min) / (sig.digital_max - sig.digital_min)
+    expected_uv = np.where(np.isnan(mv), 0.0, mv.astype(np.float64) * 1e3)
+    assert sig.physical_dimension == "uV" and sig.label == "vast_late_l"
+    np.testing.assert_allclose(sig.data[: 2 * n], expected_uv, atol=step_uv / 2 + 1e-9)
+    assert _issues(_validate(tmp_path / "bids"), "error") == []

@@ -1,7 +1,7 @@
 """EMG as the BIDS EMG datatype: ``_emg.bdf`` (24-bit BDF, written with edfio), ``_emg.json``,
 ``_channels.tsv`` (muscle and side per channel) and ``_channels.json``.
 
-The BDF holds the EMG channels in microvolts (``uV``, the EDF+ spelling) and any other
+The BDF holds the EMG channels in microvolts (``uV``, the EDF+ spelling; from V, mV or uV) and any other
 numeric channel of the stream (type MISC, its own unit); the ``counter`` channel is not
 data and is left out (the gaps it shows are kept: see :mod:`.placement`). Each channel's
 physical range is its data range rounded outward to what the 8-character header field
@@ -26,7 +26,8 @@ from labkit.analysis.bids.tables import write_json, write_tsv
 from labkit.errors import ConfigError, LabkitWarning
 from labkit.session.reader import Stream
 
-MICROVOLTS_PER_VOLT = 1e6
+#: microvolts per unit of EMG channels stored in volts or a submultiple
+_MICROVOLTS = {"V": 1e6, "mV": 1e3, "uV": 1.0, "\u00b5V": 1.0, "\u03bcV": 1.0}
 _LABEL_CHARS = 16  # EDF header: 16 ASCII characters per signal label
 _RECORD_CHARS = 8  # EDF header: 8 characters for the data-record duration
 _SIDES = {"l": "left", "r": "right", "left": "left", "right": "right"}
@@ -119,17 +120,24 @@ def write_emg(stream: Stream, folder: Path, entities: RunEntities, *, recording:
     # whole records: zeros after the last sample (RecordingDuration says where data ends)
     n_padded = -(-grid.n_places // per_record) * per_record
     data = np.zeros((n_padded, len(cols)))
-    data[:grid.n_places] = grid.fill(stream.data[:, cols].astype(np.float64), 0.0)
+    samples = stream.data[:, cols].astype(np.float64)
+    not_finite = ~np.isfinite(samples)
+    if not_finite.any():  # BDF holds integers only: a NaN sample (an imported gap) becomes 0
+        warnings.warn(f"stream {stream.name!r}: {int(not_finite.sum())} NaN or infinite samples are "
+                      "written as 0 in the BDF file", LabkitWarning, stacklevel=2)
+        samples[not_finite] = 0.0
+    data[:grid.n_places] = grid.fill(samples, 0.0)
     rows_ch = stream.channels.iloc[cols]
     is_emg = (rows_ch["type"].str.lower() == "emg").to_numpy()
     units = rows_ch["unit"].to_numpy(dtype=object)
-    scale = np.where(is_emg & (units == "V"), MICROVOLTS_PER_VOLT, 1.0)
+    to_uv = np.array([_MICROVOLTS.get(u, 0.0) for u in units])
+    scale = np.where(is_emg & (to_uv > 0), to_uv, 1.0)
     data *= scale
     names = edf_labels(list(rows_ch["label"]))
     bipolar = _is_bipolar(stream.device)
     signals, channel_rows = [], []
     for j, (row, name) in enumerate(zip(rows_ch.itertuples(index=False), names, strict=True)):
-        unit = "uV" if scale[j] != 1.0 else (row.unit or "")
+        unit = "uV" if is_emg[j] and to_uv[j] > 0 else (row.unit or "")
         lo, hi = float(data[:, j].min()), float(data[:, j].max())
         if hi - lo < 1e-9 * max(abs(lo), abs(hi), 1.0):  # a flat channel still needs a range
             lo, hi = lo - 1.0, hi + 1.0
