@@ -177,8 +177,26 @@ def export(
     plate_convention: Annotated[str, typer.Option("--plate-convention", help=_PLATE_CONVENTION_HELP)
                                 ] = "reaction",
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing files.")] = False,
+    bids: Annotated[Path | None, typer.Option("--bids", help="Write the session into this BIDS "
+                                              "dataset folder (EMG, motion, force plates, events; "
+                                              "docs/bids.md).")] = None,
+    sub: Annotated[str | None, typer.Option("--sub", help="BIDS: subject label (default: the "
+                                            "athlete code).")] = None,
+    ses: Annotated[str | None, typer.Option("--ses", help="BIDS: session label.")] = None,
+    task: Annotated[str | None, typer.Option("--task", help="BIDS: task label (default: the "
+                                             "protocol name).")] = None,
+    run: Annotated[int | None, typer.Option("--run", help="BIDS: run index.")] = None,
 ) -> None:
-    """Export a session to C3D (markers, plates, EMG, events), CSV files or OpenSim files."""
+    """Export a session to C3D (markers, plates, EMG, events), CSV files, OpenSim files or a
+    BIDS dataset."""
+    if bids is not None:
+        if trc is not None or mot is not None:
+            raise ConfigError("--trc/--mot and --bids: give one; run the OpenSim export separately")
+        _export_bids(file, output, bids, sub=sub, ses=ses, task=task, run=run, overwrite=overwrite,
+                     csv_c3d_options=raw or analog_rate is not None or plate_convention != "reaction")
+        return
+    if any(v is not None for v in (sub, ses, task, run)):
+        raise ConfigError("--sub/--ses/--task/--run are for BIDS export; add --bids ROOT")
     with warnings_as_lines():
         if trc is not None or mot is not None:
             for flag, path in (("--trc", trc), ("--mot", mot)):
@@ -191,7 +209,8 @@ def export(
             if output is None:
                 return
         if output is None:
-            raise ConfigError("give -o FILE.c3d, -o FOLDER (CSV), or --trc FILE / --mot FILE (OpenSim)")
+            raise ConfigError("give -o FILE.c3d, -o FOLDER (CSV), --trc FILE / --mot FILE (OpenSim) or "
+                              "--bids ROOT (a BIDS dataset)")
         if output.suffix.lower() == ".c3d":
             if raw:
                 raise ConfigError("--raw is for CSV export; C3D is written on the synchronised clock")
@@ -215,3 +234,20 @@ def export(
 
         paths = export_csv(file, output, synchronised=not raw, overwrite=overwrite)
     typer.echo(f"wrote {len(paths)} files to {output}")
+
+
+def _export_bids(file: Path, output: Path | None, root: Path, *, sub: str | None,
+                 ses: str | None, task: str | None, run: int | None, overwrite: bool,
+                 csv_c3d_options: bool) -> None:
+    if output is not None:
+        raise ConfigError(f"-o {output} and --bids {root}: give one; --bids writes the BIDS dataset")
+    if csv_c3d_options:
+        raise ConfigError("--raw/--analog-rate/--plate-convention are for CSV and C3D export; BIDS "
+                          "writes the synchronised clock and the plates as stored")
+    check_output_folder(root, flag="--bids")
+    from labkit.analysis.bids import export_bids
+
+    with warnings_as_lines():
+        paths = export_bids(file, root, subject=sub, session_label=ses, task=task, run=run,
+                            overwrite=overwrite)
+    typer.echo(f"wrote {len(paths)} files to {root}")
