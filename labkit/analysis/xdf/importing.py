@@ -16,6 +16,7 @@ import h5py
 import numpy as np
 
 from labkit._files import replaced_atomically
+from labkit.analysis.xdf.checks import check_footer, foreign_clock_note
 from labkit.analysis.xdf.framing import FORMATS, Scan, open_xdf, scan_file
 from labkit.errors import ConfigError, LabkitWarning, SessionError
 from labkit.session import format as fmt
@@ -188,6 +189,7 @@ def import_xdf(
     if set(by_id) != set(scan.headers):
         raise ConfigError(f"{src}: damaged XDF file: pyxdf read streams {sorted(by_id)} but the "
                           f"file declares {sorted(scan.headers)}")
+    notes_by_stream = _check_streams(scan, by_id)
     specs: list[StreamSpec] = []
     ids: list[int] = []
     taken: set[str] = set()
@@ -201,6 +203,12 @@ def import_xdf(
             longest = max((len(str(v).encode("utf-8")) for row in series for v in row), default=1)
         specs.append(_stream_spec(scan.headers[sid], name, sid, longest))
         ids.append(sid)
+    named = {spec.name: notes_by_stream[sid] for spec, sid in zip(specs, ids, strict=True)
+             if notes_by_stream.get(sid)}
+    if named:
+        warnings.warn(f"{src}: " + "; ".join(f"stream {name}: {', '.join(notes)}"
+                                              for name, notes in named.items()),
+                      LabkitWarning, stacklevel=2)
 
     with replaced_atomically(out) as tmp:
         _write_session(tmp, src, scan, specs, ids, by_id, mirror_markers=mirror_markers,
@@ -210,9 +218,34 @@ def import_xdf(
                                "allow_truncated": allow_truncated,
                                "mirror_markers": mirror_markers,
                                "truncated": scan.problem,
+                               "stream_notes": named,
                                "bytes_imported": scan.good_bytes,
                                "synchronize_clocks": False, "dejitter_timestamps": False})
     return out
+
+
+def _check_streams(scan: Scan, by_id: dict[int, dict[str, Any]]) -> dict[int, list[str]]:
+    """Apply the footer's sample count (as pyxdf does) and find stamps on another clock
+    than the clock offsets; returns what to report per stream id (changes ``by_id`` and
+    ``scan.offsets`` where the footer drops samples)."""
+    notes: dict[int, list[str]] = {}
+    for sid, stream in by_id.items():
+        found = []
+        offsets = scan.offsets.get(sid, [])
+        footer = check_footer(len(stream["time_stamps"]), scan.footers.get(sid, ""), offsets)
+        if footer.keep < len(stream["time_stamps"]):
+            stream["time_stamps"] = stream["time_stamps"][: footer.keep]
+            stream["time_series"] = stream["time_series"][: footer.keep]
+        if footer.drop_last_offset:
+            scan.offsets[sid] = offsets = offsets[:-1]
+        if footer.note:
+            found.append(footer.note)
+        foreign = foreign_clock_note(np.asarray(stream["time_stamps"], dtype=np.float64), offsets)
+        if foreign:
+            found.append(foreign)
+        if found:
+            notes[sid] = found
+    return notes
 
 
 def _write_session(tmp: Path, src: Path, scan: Scan, specs: list[StreamSpec], ids: list[int],
