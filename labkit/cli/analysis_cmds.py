@@ -162,8 +162,8 @@ def import_(
 
 def export(
     file: Annotated[Path, typer.Argument(help="Session file (.h5).")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="A .c3d file, or a folder for CSV "
-                                         "files (one per stream, plus channels/events/trials).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="A .c3d or .xdf file, or a folder for "
+                                         "CSV files (one per stream, plus channels/events/trials).")],
     raw: Annotated[bool, typer.Option("--raw", help="CSV: raw source time stamps instead of the "
                                       "synchronised session clock.")] = False,
     analog_rate: Annotated[float | None, typer.Option("--analog-rate", help="C3D: analog rate in Hz "
@@ -173,7 +173,7 @@ def export(
                                 ] = "reaction",
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing files.")] = False,
 ) -> None:
-    """Export a session to C3D (markers, plates, EMG, events) or to CSV files."""
+    """Export a session to C3D (markers, plates, EMG, events), XDF (LabRecorder) or CSV files."""
     with warnings_as_lines():
         if output.suffix.lower() == ".c3d":
             if raw:
@@ -188,8 +188,18 @@ def export(
                              plate_convention=plate_convention)
             typer.echo(f"wrote {out}")
             return
+        if output.suffix.lower() == ".xdf":
+            if raw or analog_rate is not None or plate_convention != "reaction":
+                raise ConfigError("--raw/--analog-rate/--plate-convention are not for XDF export; XDF "
+                                  "keeps the raw stamps and the clock offsets")
+            check_output_file(output, overwrite=overwrite)
+            from labkit.analysis.xdf import export_xdf
+
+            typer.echo(f"wrote {export_xdf(file, output, overwrite=overwrite)}")
+            return
         if output.suffix:
-            raise ConfigError(f"-o {output}: give a .c3d file or a folder for CSV files (no suffix)")
+            raise ConfigError(f"-o {output}: give a .c3d or .xdf file, or a folder for CSV files (no "
+                              "suffix)")
         if analog_rate is not None or plate_convention != "reaction":
             raise ConfigError("--analog-rate/--plate-convention are for C3D export; CSV keeps every stream "
                               "as stored")

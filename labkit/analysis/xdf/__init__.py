@@ -37,6 +37,7 @@ pyxdf is an optional extra, imported only when :func:`import_xdf` runs.
 :func:`export_xdf` writes a session back as an XDF file (``labkit export SESSION -o FILE.xdf``).
 """
 
+from labkit.analysis.xdf.export import export_xdf
 from labkit.analysis.xdf.importing import import_xdf
 
-__all__ = ["import_xdf"]
+__all__ = ["export_xdf", "import_xdf"]
