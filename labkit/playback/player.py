@@ -8,11 +8,12 @@ web console can be exercised on real recordings. mne-lsl's ``PlayerLSL`` is the 
 Time stamps: the samples keep the session's times, with the clock offsets applied but not
 dejittered (the recorded jitter stays), shifted by one constant so that the first sample of
 the session is stamped "now" on this machine's LSL clock; every stream is shifted by the
-same constant, so they keep their alignment. ``speed`` changes how fast samples are sent,
-not their stamps: at ``speed=4`` a 60 s recording is sent in 15 s and its stamps still span
-60 s, so an analysis of the replay gives the recording's numbers. With ``loop`` each pass
-starts where the last ended (stamps go on increasing; the sample counter starts again, a
-new segment for the recorder).
+same constant, so they keep their alignment (streams that kept their own clock, stamped on
+another clock than their offsets, start with the others). ``speed`` changes how fast
+samples are sent, not their stamps: at ``speed=4`` a 60 s recording is sent in 15 s and its
+stamps still span 60 s, so an analysis of the replay gives the recording's numbers. With
+``loop`` each pass starts where the last ended (stamps go on increasing; the sample counter
+starts again, a new segment for the recorder).
 """
 
 from __future__ import annotations
@@ -61,6 +62,19 @@ def _spec_of(st: Stream) -> StreamSpec:
     return StreamSpec(name=st.name, type=st.type, channels=channels, nominal_rate_hz=st.rate_hz,
                       dtype=st.channel_format, source_id=st.source_id or f"labkit-replay-{st.name}",
                       device=st.device)
+
+
+def _align_foreign_clocks(tracks: list[_Track], foreign: list[bool]) -> None:
+    """Streams that kept their own clock (stamps on another clock than their offsets, e.g.
+    Unix time) start with the others: one shift for all of them, so streams of one such
+    device stay aligned with each other (their alignment with the rest is unknown anyway)."""
+    own = [t for t, f in zip(tracks, foreign, strict=True) if f]
+    rest = [t for t, f in zip(tracks, foreign, strict=True) if not f]
+    if not own or not rest:
+        return
+    shift = min(float(t.times[0]) for t in rest) - min(float(t.times[0]) for t in own)
+    for t in own:
+        t.times += shift
 
 
 @dataclass
@@ -114,6 +128,7 @@ class SessionPlayer:
                 raise ConfigError(f"{self.path}: no stream {unknown[0]!r} to replay; the session has "
                                   f"{', '.join(s.streams)}")
             self._tracks = []
+            foreign = []
             for name in names:
                 st = s.stream(name)
                 if st.n_samples == 0:
@@ -122,9 +137,11 @@ class SessionPlayer:
                     raise ConfigError(f"{self.path}: stream {name!r} holds {st.channel_format} samples, "
                                       "which LSL cannot carry; replay the other streams (--streams)")
                 data = st.data if st.channel_format != "string" else st.data.tolist()
-                self._tracks.append(_Track(_spec_of(st), data, np.asarray(st.times)))
+                self._tracks.append(_Track(_spec_of(st), data, np.array(st.times)))
+                foreign.append(bool(st.foreign_clock_gap_s))
         if not self._tracks:
             raise ConfigError(f"{self.path}: no samples to replay")
+        _align_foreign_clocks(self._tracks, foreign)
         self.status = ReplayStatus()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -159,6 +176,7 @@ class SessionPlayer:
 
     def start(self, *, wait_for_consumers_s: float = 0.0) -> SessionPlayer:
         """Open the outlets, wait up to ``wait_for_consumers_s`` for consumers, then send."""
+        self.open()
         self.status.waiting_for = self.wait_for_consumers(wait_for_consumers_s) \
             if wait_for_consumers_s > 0 else []
         self._thread = threading.Thread(target=self._guarded, name="labkit-replay", daemon=True)

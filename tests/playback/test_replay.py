@@ -151,6 +151,30 @@ def test_loop_replays_again_with_increasing_stamps(tmp_path):
             assert abs(step - (span + 1 / RATES["emg"])) < 1e-3
 
 
+def test_a_stream_on_its_own_clock_starts_with_the_others(tmp_path):
+    """A session imported from a muse-lsl recording (muse-lsl issue #196: Unix-time stamps,
+    clock offsets measured on the LSL clock) keeps that stream on its own clock; the replay
+    starts it with the others instead of waiting 1.7e9 s for it."""
+    tag = f"rp{uuid.uuid4().hex[:8]}"
+    specs = [StreamSpec("eeg", "other", [ChannelSpec("TP9"), COUNTER], 256.0, "float32", f"{tag}-eeg"),
+             StreamSpec("force", "force", [plate_channel("fp1", "Fz"), COUNTER], 1000.0, "float64",
+                        f"{tag}-force")]
+    path = tmp_path / "muse.h5"
+    with SessionWriter(path, specs, flush_interval_s=3600.0, fsync=False) as w:
+        k = np.arange(256)
+        w.append("eeg", np.column_stack([np.sin(k), k]), 1_688_462_154.0 + k / 256.0)
+        k = np.arange(1000)
+        w.append("force", np.column_stack([k * 0.5, k]), T0 + 0.25 + k / 1000.0)
+        for ct in (T0, T0 + 0.5, T0 + 1.0):
+            w.add_clock_offset("eeg", ct, -4e-6)
+    player = SessionPlayer(path, speed=4.0)
+    assert player.duration_s == pytest.approx(0.999, abs=1e-6)  # both start at T0 + 0.25 s
+    with player:
+        player.start()
+        assert player.wait(20) and player.error is None
+    assert player.status.sent == {"eeg": 256, "force": 1000}
+
+
 def _cli(*args):
     return subprocess.Popen([sys.executable, "-m", "labkit.cli", *map(str, args)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
