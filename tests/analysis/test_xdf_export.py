@@ -114,11 +114,16 @@ def test_labkit_to_xdf_to_labkit_keeps_streams_exactly(exported, tmp_path):
             x, y = a.stream(name), b.stream(name)
             np.testing.assert_array_equal(y.raw_times, x.raw_times)
             assert (y.data == x.data).all() and y.data.dtype == x.data.dtype
-            for col in ("collection_time", "offset"):  # XDF has no round-trip time
+            for col in ("collection_time", "offset", "rtt"):  # rtt through the footer
                 np.testing.assert_array_equal(y.clock_offsets[col], x.clock_offsets[col])
+            np.testing.assert_array_equal(y.times, x.times)
             assert (y.rate_hz, y.type, y.source_id, y.device) == (x.rate_hz, x.type, x.source_id, x.device)
             assert y.channels.equals(x.channels)
-        assert list(b.events["label"]) == ["weigh", "go", "trial_start", "stop", "go ü", "end"]
+        # protocol events come back through labkit_events, cues as mirrored markers (at their
+        # synchronised times: "go" and "weigh" both fall at 1.0 s, in either order)
+        assert sorted(b.events["label"]) == sorted(["weigh", "go", "trial_start", "stop", "go ü", "end"])
+        mirrored = b.events[b.events["source"] == "cues"]["time"].to_numpy()
+        np.testing.assert_array_equal(mirrored, a.stream("cues").times)
 
 
 def test_xdf_to_labkit_to_xdf_to_labkit_keeps_everything(tmp_path):

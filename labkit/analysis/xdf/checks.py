@@ -93,3 +93,28 @@ def foreign_clock_note(stamps: np.ndarray, offsets: list[tuple[float, float]]) -
     return (f"stamps near {float(np.median(stamps)):.6g} s but clock offsets measured near "
             f"{float(np.median(sender_ct)):.6g} s ({gap:.3g} s apart): another clock, so the "
             "offsets are not applied and it keeps its own clock")
+
+
+def footer_rtts(footer_xml: str, offsets: list[tuple[float, float]]) -> np.ndarray:
+    """Round-trip times of the clock offsets from a footer labkit wrote (NaN when unknown).
+
+    XDF's ClockOffset chunks have no round-trip time; labkit's export writes it as an
+    ``<rtt>`` beside each ``<offset>``'s ``<time>`` and ``<value>`` in LabRecorder's footer
+    copy of the offsets (other readers ignore it). It is used only when the footer's
+    offsets are exactly the file's ClockOffset chunks.
+    """
+    out = np.full(len(offsets), np.nan)
+    if not footer_xml or not offsets:
+        return out
+    try:
+        nodes = ET.fromstring(footer_xml).findall("clock_offsets/offset")
+        if len(nodes) != len(offsets):
+            return out
+        rtts = []
+        for node, (t, v) in zip(nodes, offsets, strict=True):
+            if float(node.findtext("time") or "nan") != t or float(node.findtext("value") or "nan") != v:
+                return out
+            rtts.append(float(node.findtext("rtt") or "nan"))
+    except (ET.ParseError, ValueError):
+        return out
+    return np.asarray(rtts, dtype=np.float64)

@@ -8,11 +8,13 @@ per stored measurement and a StreamFooter (verbatim, or LabRecorder's: first/las
 sample count, the offsets). Chunks of all streams are interleaved in session-time order,
 about one second each, with a Boundary chunk every 10 s, as LabRecorder writes them.
 
-XDF has no round-trip time: ``rtt`` is not written (the synchronisation of a re-imported
-file uses every measurement). Events that no stream of the session carries (a protocol's
-cues, an operator's notes) go into one extra string stream ``labkit_events`` of type
-``Markers`` (channels ``label``, ``value``, ``source``) on the session clock, so XDF readers
-see them as markers; trials and results have no place in XDF and are not written.
+XDF's ClockOffset chunks have no round-trip time: labkit writes each ``rtt`` as an ``<rtt>``
+beside the offset in the footer's copy of the offsets (pyxdf and other readers ignore it;
+labkit's import reads it back, so labkit's RTT filter works on a re-imported file). Events
+that no stream of the session carries (a protocol's cues, an operator's notes) go into one
+extra string stream ``labkit_events`` of type ``Markers`` (channels ``label``, ``value``,
+``source``) on the session clock, so XDF readers see them as markers; trials and results
+have no place in XDF and are not written.
 """
 
 from __future__ import annotations
@@ -94,11 +96,16 @@ def _header_xml(st: Stream, name: str, xdf_format: str) -> str:
     return '<?xml version="1.0"?>\n' + ET.tostring(info, encoding="unicode")
 
 
-def _footer_xml(stamps: np.ndarray, offsets: list[tuple[float, float]]) -> str:
-    """LabRecorder's StreamFooter: first/last stamp, sample count and the clock offsets."""
+def _footer_xml(stamps: np.ndarray, offsets: list[tuple[float, float]],
+                rtts: np.ndarray | None = None) -> str:
+    """LabRecorder's StreamFooter: first/last stamp, sample count and the clock offsets, each
+    with labkit's ``<rtt>`` when known (XDF's ClockOffset chunks have no place for it)."""
     first = repr(float(stamps[0])) if len(stamps) else "0"
     last = repr(float(stamps[-1])) if len(stamps) else "0"
-    body = "".join(f"<offset><time>{t!r}</time><value>{v!r}</value></offset>" for t, v in offsets)
+    rtts = np.full(len(offsets), np.nan) if rtts is None else rtts
+    body = "".join(f"<offset><time>{t!r}</time><value>{v!r}</value>"
+                   + (f"<rtt>{float(r)!r}</rtt>" if np.isfinite(r) else "") + "</offset>"
+                   for (t, v), r in zip(offsets, rtts, strict=True))
     return ('<?xml version="1.0"?>\n<info>'
             f"<first_timestamp>{first}</first_timestamp><last_timestamp>{last}</last_timestamp>"
             f"<sample_count>{len(stamps)}</sample_count><clock_offsets>{body}</clock_offsets></info>")
@@ -135,7 +142,8 @@ def _streams_out(s: Session, f: h5py.File) -> list[_Out]:
         offsets = [(_sender_collection_time(float(c), float(o)), float(o))
                    for c, o in zip(co["collection_time"], co["offset"], strict=True)]
         header = attr_str(g.attrs.get("xdf_header", "")) or _header_xml(st, name, xdf_format)
-        footer = attr_str(g.attrs.get("xdf_footer", "")) or _footer_xml(st.raw_times, offsets)
+        footer = attr_str(g.attrs.get("xdf_footer", "")) or _footer_xml(
+            st.raw_times, offsets, co["rtt"].to_numpy(dtype=np.float64))
         outs.append(_Out(stored_ids[name] if keep_ids else k + 1, name, st.channel_format, header,
                          footer, st.raw_times, st.data, st.times, offsets, st.rate_hz))
     return outs
@@ -212,7 +220,7 @@ def export_xdf(session_path: str | os.PathLike[str], out_path: str | os.PathLike
     pyxdf reads the file; its synchronised times (``load_xdf`` with clock synchronisation
     and dejittering) agree with ``Stream.times`` of the session, and importing the file
     (:func:`labkit.analysis.xdf.import_xdf`) gives back the samples, raw stamps and clock
-    offsets bit for bit (``rtt`` excepted: XDF has none).
+    offsets bit for bit (round-trip times through the footer).
 
     Examples
     --------

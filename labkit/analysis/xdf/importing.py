@@ -16,7 +16,7 @@ import h5py
 import numpy as np
 
 from labkit._files import replaced_atomically
-from labkit.analysis.xdf.checks import check_footer, foreign_clock_note
+from labkit.analysis.xdf.checks import check_footer, footer_rtts, foreign_clock_note
 from labkit.analysis.xdf.framing import FORMATS, Scan, open_xdf, scan_file
 from labkit.errors import ConfigError, LabkitWarning, SessionError
 from labkit.session import format as fmt
@@ -272,12 +272,12 @@ def _write_session(tmp: Path, src: Path, scan: Scan, specs: list[StreamSpec], id
             sender_ct = np.array([p[0] for p in pairs], dtype=np.float64)
             offsets = np.array([p[1] for p in pairs], dtype=np.float64)
             receiver_ct = sender_ct + offsets  # XDF: sender clock; labkit: session clock
-            for ct, off in zip(receiver_ct, offsets, strict=True):
-                writer.add_clock_offset(spec.name, float(ct), float(off))
+            rtts = footer_rtts(scan.footers.get(sid, ""), pairs)
+            for ct, off, rtt in zip(receiver_ct, offsets, rtts, strict=True):
+                writer.add_clock_offset(spec.name, float(ct), float(off), float(rtt))
             if mirror_markers and spec.is_string and spec.type == "markers" and len(stamps):
                 times = synchronize(stamps, 0.0, collection_times_s=receiver_ct if pairs else None,
-                                    offsets_s=offsets if pairs else None,
-                                    rtt_s=np.full(len(pairs), np.nan) if pairs else None)
+                                    offsets_s=offsets if pairs else None, rtt_s=rtts if pairs else None)
                 for t, text in zip(times, data[:, 0], strict=True):
                     label, value = _marker_event(str(text))
                     events.append((float(t), label, value, spec.name[:100]))
