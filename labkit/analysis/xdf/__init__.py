@@ -8,7 +8,8 @@ so that it is analysed like any recording of labkit's own:
 * one session stream per XDF stream, named after the LSL stream name (unsafe characters
   become ``_``; repeated names get ``-2``, ``-3``, ... as the recorder does), with the
   channel table from ``<desc><channels>`` (``label``, ``unit``, ``type``, ``muscle``, ``side``,
-  ... as written; ``ch0``, ``ch1``, ... and empty units when absent), the stream type
+  ... as written; a channel described by ``<name>`` instead of ``<label>`` is labelled by
+  it; ``ch0``, ``ch1``, ... and empty units when absent), the stream type
   (lower-cased when it is one labkit knows, e.g. ``Markers`` -> ``markers``), the nominal
   rate parsed from the header's text (0 -> irregular), and the samples in their XDF format
   (int8/16/32/64, float32, float64 from ``double64``, or strings);
@@ -18,7 +19,15 @@ so that it is analysed like any recording of labkit's own:
   synchronisation (``Stream.times``) applies them when reading. XDF stores
   ``(collection time on the sender's clock, offset = recorder - sender clock)``; labkit
   stores the collection time on the recorder's (session) clock, so it is
-  ``xdf collection time + offset``; XDF has no round-trip time (``rtt`` is NaN);
+  ``xdf collection time + offset``; XDF has no round-trip time (``rtt`` is NaN unless the
+  footer's copy of the offsets carries labkit's ``<rtt>``, as labkit's export writes it);
+* the footer's ``sample_count`` honoured as pyxdf honours it: samples beyond it are dropped
+  with the last clock offset when that offset is anomalous (liblsl#246); any other
+  difference keeps every sample and is reported in the one import warning;
+* streams stamped on another clock than their clock offsets (muse-lsl's Unix-time stamps
+  with offsets measured on the LSL clock) keep their own clock
+  (:func:`labkit.signal.sync.foreign_clock_gap_s`), named in the import warning and by
+  ``labkit inspect``;
 * string streams of type ``Markers`` are mirrored into ``/events`` (as the recorder mirrors
   LSL marker streams) at their synchronised times, channel 0's text as the label (text
   longer than 128 bytes: label ``marker`` and the first 1000 bytes as the value), the stream
