@@ -191,7 +191,7 @@ def test_labkit_replay_and_labkit_record_as_two_processes(tmp_path):
     (tmp_path / "lab.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     replay = _cli("replay", source, "--speed", "2", "--wait", "60")
     try:
-        rec = _cli("record", "--config", tmp_path / "lab.yaml", "--out", tmp_path / "r.h5", "--duration", "5",
+        rec = _cli("record", "--config", tmp_path / "lab.yaml", "--out", tmp_path / "r.h5", "--duration", "8",
                    "--quiet")
         _, rec_err = rec.communicate(timeout=120)
         assert rec.returncode == 0, rec_err
