@@ -174,16 +174,19 @@ def channels_from_desc(desc: ET.Element | None, n_channels: int) -> list[Channel
     """Channel specs from an XDF/LSL ``<desc>`` element.
 
     Each ``<channels><channel>`` child gives one channel: ``label``, ``unit``, ``type``,
-    ``muscle``, ``side``, ``device_channel`` and any other tags as extra columns. Channels
-    without an entry get labels ``ch0``, ``ch1``, ... and empty units; repeated labels
-    (foreign apps sometimes repeat them) get ``_<index>`` appended.
+    ``muscle``, ``side``, ``device_channel`` and any other tags as extra columns. A channel
+    described by ``<name>`` instead of ``<label>`` (some LSL apps and older LabRecorder
+    setups write it so) is labelled by its name. Channels without an entry get labels
+    ``ch0``, ``ch1``, ... and empty units; repeated labels (foreign apps sometimes repeat
+    them) get ``_<index>`` appended.
     """
     chan_nodes = desc.findall("channels/channel") if desc is not None else []
     channels = []
     for i in range(n_channels):
         node = chan_nodes[i] if i < len(chan_nodes) else None
         row = {child.tag: (child.text or "").strip() for child in (node if node is not None else [])}
-        label = row.pop("label", "") or f"ch{i}"
+        # <name> stands in for a missing or empty <label> (and is then not kept twice)
+        label = row.pop("label", "") or row.pop("name", "") or f"ch{i}"
         base = {k: row.pop(k, "") for k in CHANNEL_FIELDS if k != "label"}
         channels.append(ChannelSpec(label, extra=row, **base))
     labels = [c.label for c in channels]

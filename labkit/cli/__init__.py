@@ -1,7 +1,7 @@
 """The ``labkit`` command line. Thin: parse, call the library, print.
 
 The commands live by group in :mod:`labkit.cli.session_cmds` (inspect, repair),
-:mod:`labkit.cli.lab_cmds` (demo, streams, simulate, record, devices),
+:mod:`labkit.cli.lab_cmds` (demo, streams, simulate, replay, record, devices),
 :mod:`labkit.cli.protocol_cmds` (protocols, run), :mod:`labkit.cli.analysis_cmds`
 (analyze, report, plot, import, export) and :mod:`labkit.cli.db_cmds` (the database:
 ``labkit db ...``); every table they print is drawn by
@@ -54,6 +54,7 @@ app.command()(session_cmds.repair)
 app.command()(lab_cmds.demo)
 app.command()(lab_cmds.streams)
 app.command()(lab_cmds.simulate)
+app.command()(lab_cmds.replay)
 app.command()(lab_cmds.record)
 app.add_typer(lab_cmds.devices_app, name="devices")
 app.add_typer(protocol_cmds.protocols_app, name="protocols")

@@ -162,8 +162,9 @@ def import_(
 
 def export(
     file: Annotated[Path, typer.Argument(help="Session file (.h5).")],
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="A .c3d file, or a folder for CSV "
-                                                "files (one per stream, plus channels/events/trials).")
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="A .c3d or .xdf file, or a folder "
+                                                "for CSV files (one per stream, plus channels/events/"
+                                                "trials).")
                       ] = None,
     trc: Annotated[Path | None, typer.Option("--trc", help="OpenSim: the markers to this .trc file (lab "
                                              "frame, m).")] = None,
@@ -187,8 +188,8 @@ def export(
                                              "protocol name).")] = None,
     run: Annotated[int | None, typer.Option("--run", help="BIDS: run index.")] = None,
 ) -> None:
-    """Export a session to C3D (markers, plates, EMG, events), CSV files, OpenSim files or a
-    BIDS dataset."""
+    """Export a session to C3D (markers, plates, EMG, events), XDF (LabRecorder), CSV files,
+    OpenSim files or a BIDS dataset."""
     if bids is not None:
         if trc is not None or mot is not None:
             raise ConfigError("--trc/--mot and --bids: give one; run the OpenSim export separately")
@@ -209,8 +210,8 @@ def export(
             if output is None:
                 return
         if output is None:
-            raise ConfigError("give -o FILE.c3d, -o FOLDER (CSV), --trc FILE / --mot FILE (OpenSim) or "
-                              "--bids ROOT (a BIDS dataset)")
+            raise ConfigError("give -o FILE.c3d, -o FILE.xdf, -o FOLDER (CSV), --trc FILE / --mot FILE "
+                              "(OpenSim) or --bids ROOT (a BIDS dataset)")
         if output.suffix.lower() == ".c3d":
             if raw:
                 raise ConfigError("--raw is for CSV export; C3D is written on the synchronised clock")
@@ -224,8 +225,18 @@ def export(
                              plate_convention=plate_convention)
             typer.echo(f"wrote {out}")
             return
+        if output.suffix.lower() == ".xdf":
+            if raw or analog_rate is not None or plate_convention != "reaction":
+                raise ConfigError("--raw/--analog-rate/--plate-convention are not for XDF export; XDF "
+                                  "keeps the raw stamps and the clock offsets")
+            check_output_file(output, overwrite=overwrite)
+            from labkit.analysis.xdf import export_xdf
+
+            typer.echo(f"wrote {export_xdf(file, output, overwrite=overwrite)}")
+            return
         if output.suffix:
-            raise ConfigError(f"-o {output}: give a .c3d file or a folder for CSV files (no suffix)")
+            raise ConfigError(f"-o {output}: give a .c3d or .xdf file, or a folder for CSV files (no "
+                              "suffix)")
         if analog_rate is not None or plate_convention != "reaction":
             raise ConfigError("--analog-rate/--plate-convention are for C3D export; CSV keeps every stream "
                               "as stored")

@@ -1,8 +1,9 @@
-"""The lab: ``labkit demo``, ``streams``, ``simulate``, ``record`` and ``devices check``."""
+"""The lab: ``labkit demo``, ``streams``, ``simulate``, ``replay``, ``record`` and ``devices check``."""
 
 from __future__ import annotations
 
 import contextlib
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -88,6 +89,54 @@ def simulate(
     with contextlib.suppress(KeyboardInterrupt):
         run_simulated_lab(config, duration_s=duration)
     render.console().print("simulated lab stopped")
+
+
+def replay(
+    file: Annotated[Path, typer.Argument(help="Session file (.h5) to publish again on LSL.")],
+    speed: Annotated[float, typer.Option("--speed", help="Replay speed (1 = real time); the stamps "
+                                         "keep the recording's spacing.")] = 1.0,
+    loop: Annotated[bool, typer.Option("--loop", help="Start again at the end, until Ctrl-C.")] = False,
+    streams: Annotated[str | None, typer.Option("--streams", help="Comma-separated streams to replay "
+                                                "(default: all).")] = None,
+    wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for a consumer (a recorder, "
+                                        "`labkit run`) on every stream before sending; 0: send at "
+                                        "once.")] = 30.0,
+) -> None:
+    """Publish a recorded session's streams as LSL outlets: original metadata, samples and rates."""
+    import math
+
+    from labkit.errors import ConfigError
+    from labkit.playback import SessionPlayer
+
+    if not (math.isfinite(speed) and speed > 0):
+        raise ConfigError(f"--speed {speed!r} is invalid; give a positive factor (1 = real time)")
+    if not (math.isfinite(wait) and wait >= 0):
+        raise ConfigError(f"--wait {wait!r} is invalid; give seconds >= 0")
+    names = [n.strip() for n in streams.split(",") if n.strip()] if streams else None
+    player = SessionPlayer(file, speed=speed, loop=loop, streams=names)
+    console = render.console()
+    _stop_on_sigterm()
+    player.open()
+    console.print(f"publishing {', '.join(player.stream_names)} from {file} ({player.duration_s:.1f} s "
+                  f"at speed {speed:g}{', looping' if loop else ''}); Ctrl-C to stop")
+    try:
+        if wait > 0:
+            console.print(f"waiting up to {wait:g} s for consumers")
+        player.start(wait_for_consumers_s=wait)
+        if player.status.waiting_for:
+            console.print(f"no consumer yet for {', '.join(player.status.waiting_for)}; sending anyway")
+        while not player.wait(0.2):
+            pass
+        time.sleep(1.0)  # the last chunks reach the inlets before the outlets close
+    except KeyboardInterrupt:
+        console.print("stopping")
+    finally:
+        player.stop()
+    if player.error is not None:
+        raise player.error
+    sent = sum(player.status.sent.values())
+    console.print(f"replayed {sent} samples in {player.status.passes} pass"
+                  f"{'es' if player.status.passes != 1 else ''}")
 
 
 def record(

@@ -73,6 +73,16 @@ def _gaps(stream: Stream) -> list[dict[str, Any]]:
     return gaps
 
 
+def foreign_clock_problem(stream: Stream, gap_s: float) -> str:
+    """The one line saying a stream's stamps are on another clock than its clock offsets."""
+    co = stream.clock_offsets
+    measured = float(np.median(co["collection_time"] - co["offset"]))
+    return (f"its time stamps (near {float(np.median(stream.raw_times)):.6g} s) are on another clock "
+            f"than its clock offsets (measured near {measured:.6g} s, {gap_s:.3g} s away): the "
+            "offsets are not applied and it keeps its own clock (aligned with streams on the same "
+            "clock, not with the others)")
+
+
 def _stream_summary(session: Session, name: str, committed: dict[str, int]) -> dict[str, Any]:
     st = session.stream(name)
     problems: list[str] = []
@@ -92,6 +102,9 @@ def _stream_summary(session: Session, name: str, committed: dict[str, int]) -> d
         backwards[restart_steps] = False  # a restarted device may restart its clock too
         if backwards.any():
             problems.append("time stamps jump backwards by more than 0.1 s (clock reset)")
+    foreign_gap = st.foreign_clock_gap_s
+    if foreign_gap:
+        problems.append(foreign_clock_problem(st, foreign_gap))
     nan_samples = occluded_samples = 0
     if st.channel_format.startswith("float") and st.n_samples:
         nan = np.isnan(st.data)
@@ -135,6 +148,7 @@ def _stream_summary(session: Session, name: str, committed: dict[str, int]) -> d
         "first_time_s": float(st.raw_times[0]) if st.n_samples else None,
         "last_time_s": float(st.raw_times[-1]) if st.n_samples else None,
         "n_clock_offsets": len(st.clock_offsets),
+        "foreign_clock_gap_s": foreign_gap,
         "channels": st.channels.to_dict(orient="records"),
         "device": st.device,
         "gaps": gaps,

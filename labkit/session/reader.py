@@ -80,6 +80,19 @@ class Stream:
             return None
         return np.rint(values).astype(np.int64)
 
+    @property
+    def foreign_clock_gap_s(self) -> float:
+        """How far (s) the raw stamps lie from the span of the clock offsets when they are on
+        another clock than the offsets (a device stamping in Unix time, offsets measured on
+        the LSL clock); 0.0 when they are not. Such a stream keeps its own clock in
+        :attr:`times` (:func:`labkit.signal.sync.foreign_clock_gap_s`)."""
+        from labkit.signal.sync import foreign_clock_gap_s
+
+        co = self.clock_offsets
+        if len(co) == 0:
+            return 0.0
+        return foreign_clock_gap_s(self.raw_times, (co["collection_time"] - co["offset"]).to_numpy())
+
     @cached_property
     def times(self) -> np.ndarray:
         """Synchronised sample times on the session clock, in seconds.

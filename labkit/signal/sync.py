@@ -11,6 +11,11 @@ receiver minus sender clock. Offline we
    segment, splitting at gaps and resets (with a sample counter, gaps are placed exactly);
 3. map each sample to the session clock: ``t + a + b * t`` with the segment it belongs to.
 
+Stamps on another clock than the offsets (a device that stamps in Unix time, ~1.7e9 s,
+while the offsets were measured on the LSL clock, ~1e5 s) are kept on their own clock
+(:func:`foreign_clock_gap_s`): a drift line extrapolated across such a distance would move
+each stream by minutes.
+
 The raw stamps are never changed; these functions return new arrays.
 See ``docs/science.md`` (Time synchronisation) and ``docs/session-format.md``.
 """
@@ -30,11 +35,16 @@ __all__ = [
     "ClockSegment",
     "dejitter",
     "fit_clock_offsets",
+    "foreign_clock_gap_s",
     "split_segments",
     "synchronize",
 ]
 
 _MAD_TO_SD = 1.4826
+#: Stamps farther from the offsets' span than this many times the longer of the two spans
+#: (and of ``_FOREIGN_CLOCK_MIN_SPAN_S``) are on another clock.
+FOREIGN_CLOCK_FACTOR = 10.0
+_FOREIGN_CLOCK_MIN_SPAN_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -212,6 +222,51 @@ def fit_clock_offsets(
     return ClockModel(tuple(segments), params)
 
 
+def foreign_clock_gap_s(raw_times_s: Any, sender_collection_times_s: Any) -> float:
+    """How far a stream's stamps lie from the span of its clock-offset measurements, when
+    so far that they are on another clock; 0.0 otherwise.
+
+    The offsets were measured at ``sender_collection_times_s`` (collection time minus
+    offset, the sender clock the offsets speak of). A recording's stamps lie within that
+    span or near it (a buffered backlog is minutes at most). Stamps farther away than
+    ``FOREIGN_CLOCK_FACTOR`` times the longer of the stamps' span, the offsets' span and
+    60 s are not on that clock: e.g. a device stamping in Unix time (~1.7e9 s) whose
+    offsets were measured on the LSL clock (~1e5 s).
+
+    Parameters
+    ----------
+    raw_times_s : array_like
+        The stream's raw stamps.
+    sender_collection_times_s : array_like
+        When the offsets were measured, on the sender clock.
+
+    Returns
+    -------
+    float
+        The distance in seconds between the two spans, or 0.0 when the stamps are on the
+        offsets' clock (or there is nothing to compare).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> unix = 1.7e9 + np.arange(0.0, 30.0, 0.01)
+    >>> lsl_offsets_at = 1e5 + np.arange(0.0, 30.0, 5.0)
+    >>> foreign_clock_gap_s(unix, lsl_offsets_at) > 1e9
+    True
+    >>> foreign_clock_gap_s(1e5 + np.arange(0.0, 30.0, 0.01), lsl_offsets_at)
+    0.0
+    """
+    t = np.asarray(raw_times_s, dtype=np.float64).reshape(-1)
+    s = np.asarray(sender_collection_times_s, dtype=np.float64).reshape(-1)
+    t, s = t[np.isfinite(t)], s[np.isfinite(s)]
+    if len(t) == 0 or len(s) == 0:
+        return 0.0
+    t_lo, t_hi, s_lo, s_hi = float(t.min()), float(t.max()), float(s.min()), float(s.max())
+    gap = max(s_lo - t_hi, t_lo - s_hi, 0.0)
+    limit = FOREIGN_CLOCK_FACTOR * max(t_hi - t_lo, s_hi - s_lo, _FOREIGN_CLOCK_MIN_SPAN_S)
+    return gap if gap > limit else 0.0
+
+
 def _robust_sd(values: np.ndarray, max_values: int = 10_000) -> float:
     """MAD-based SD; from an evenly strided subsample of long inputs (enough for a scale)."""
     if len(values) == 0:
@@ -358,7 +413,10 @@ def synchronize(
     Returns
     -------
     numpy.ndarray
-        Session-clock times in seconds, float64, one per sample.
+        Session-clock times in seconds, float64, one per sample. Stamps on another clock
+        than the offsets (:func:`foreign_clock_gap_s`) keep their own clock: the offsets
+        are not applied (no drift line is extrapolated across the distance), so streams
+        of one such device stay aligned with each other.
     """
     t = np.asarray(raw_times_s, dtype=np.float64).reshape(-1)
     if apply_dejitter:
@@ -369,6 +427,9 @@ def synchronize(
     model = fit_clock_offsets(collection_times_s, offsets_s, rtt_s,
                               reset_threshold_s=reset_threshold_s, huber_k=huber_k)
     if not model.segments:
+        return t
+    measured_at = [x for seg in model.segments for x in (seg.start_s, seg.end_s)]
+    if foreign_clock_gap_s(t, measured_at):
         return t
     if len(model.segments) == 1:
         return t + model.segments[0].offset_at(t)

@@ -114,7 +114,7 @@ def test_import_xdf(tmp_path, capsys):
     (["import", "{tmp}/x.txt", "-o", "{tmp}/x.h5"], "unknown file type '.txt'"),
     (["import", "{tmp}/missing.c3d", "-o", "{tmp}/x.h5"], "missing.c3d"),
     (["import", "{tmp}/x.txt", "-o", "{tmp}/x.h5", "--allow-truncated"], "unknown file type"),
-    (["export", "{gait}", "-o", "{tmp}/out.xlsx"], "give a .c3d file or a folder"),
+    (["export", "{gait}", "-o", "{tmp}/out.xlsx"], "give a .c3d or .xdf file, or a folder"),
     (["export", "{gait}", "-o", "{tmp}/out.c3d", "--raw"], "--raw is for CSV export"),
 ])
 def test_bad_input_is_one_line(gait_h5, tmp_path, capsys, args, needle):

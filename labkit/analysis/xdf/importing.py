@@ -1,53 +1,14 @@
-"""Import XDF files (LabRecorder, Lab Streaming Layer) into labkit sessions.
-
-An XDF file holds what LabRecorder received: per stream an XML header, the samples with
-their raw time stamps on the **sender's** clock, clock-offset measurements and an XML
-footer. :func:`import_xdf` turns it into an ordinary labkit session (``status complete``)
-so that it is analysed like any recording of labkit's own:
-
-* one session stream per XDF stream, named after the LSL stream name (unsafe characters
-  become ``_``; repeated names get ``-2``, ``-3``, ... as the recorder does), with the
-  channel table from ``<desc><channels>`` (``label``, ``unit``, ``type``, ``muscle``, ``side``,
-  ... as written; ``ch0``, ``ch1``, ... and empty units when absent), the stream type
-  (lower-cased when it is one labkit knows, e.g. ``Markers`` -> ``markers``), the nominal
-  rate parsed from the header's text (0 -> irregular), and the samples in their XDF format
-  (int8/16/32/64, float32, float64 from ``double64``, or strings);
-* the **raw** time stamps as the file has them (read with pyxdf without clock
-  synchronisation or dejittering);
-* every ClockOffset chunk as a row of the stream's ``clock_offsets`` table, so labkit's own
-  synchronisation (``Stream.times``) applies them when reading. XDF stores
-  ``(collection time on the sender's clock, offset = recorder - sender clock)``; labkit
-  stores the collection time on the recorder's (session) clock, so it is
-  ``xdf collection time + offset``; XDF has no round-trip time (``rtt`` is NaN);
-* string streams of type ``Markers`` are mirrored into ``/events`` (as the recorder mirrors
-  LSL marker streams) at their synchronised times, channel 0's text as the label (text
-  longer than 128 bytes: label ``marker`` and the first 1000 bytes as the value), the stream
-  name as the source; the string stream itself keeps the full text;
-* nothing of the XDF metadata is lost: the root attribute ``xdf_file_header`` and the
-  stream attributes ``xdf_header`` / ``xdf_footer`` hold the exact XML text, ``xdf_stream_id``
-  the stream id; ``source_format`` (``xdf``), ``source_file``, ``import_method`` and
-  ``import_params`` (JSON) record where the session came from. Units are kept as written
-  (XDF files of other labs may say ``microvolts``; labkit does not convert).
-
-Before pyxdf reads anything, one pass over the chunk framing checks that the file is an
-XDF file and is whole, so a truncated or damaged file is refused with one line naming the
-file and the problem (``allow_truncated=True`` imports the complete chunks before it).
-pyxdf is an optional extra, imported only when :func:`import_xdf` runs.
-"""
+"""Import an XDF file as a labkit session (see :mod:`labkit.analysis.xdf` for what is kept)."""
 
 from __future__ import annotations
 
 import contextlib
-import gzip
 import io
 import logging
-import math
 import os
-import struct
 import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -55,6 +16,8 @@ import h5py
 import numpy as np
 
 from labkit._files import replaced_atomically
+from labkit.analysis.xdf.checks import check_footer, footer_rtts, foreign_clock_note
+from labkit.analysis.xdf.framing import FORMATS, Scan, open_xdf, scan_file
 from labkit.errors import ConfigError, LabkitWarning, SessionError
 from labkit.session import format as fmt
 from labkit.session.writer import SessionWriter
@@ -62,209 +25,9 @@ from labkit.spec import StreamSpec, channels_from_desc, device_from_desc, unique
 
 __all__ = ["import_xdf"]
 
-_MAGIC = b"XDF:"
-_TAG_NAMES = {1: "FileHeader", 2: "StreamHeader", 3: "Samples", 4: "ClockOffset", 5: "Boundary",
-              6: "StreamFooter"}
-_STREAM_TAGS = (2, 3, 4, 6)
-#: XDF channel_format -> labkit sample dtype
-_FORMATS = {"int8": "int8", "int16": "int16", "int32": "int32", "int64": "int64",
-            "float32": "float32", "double64": "float64", "string": "string"}
 _MARKER_LABEL_BYTES = 128
 _MARKER_VALUE_BYTES = 1000
 _METHOD = "labkit.analysis.xdf.import_xdf"
-
-
-@dataclass
-class _Scan:
-    """What one pass over the chunk framing found."""
-
-    file_header: str = ""
-    headers: dict[int, str] = field(default_factory=dict)
-    footers: dict[int, str] = field(default_factory=dict)
-    offsets: dict[int, list[tuple[float, float]]] = field(default_factory=dict)
-    n_chunks: int = 0
-    good_bytes: int = 4  # bytes up to the end of the last complete, well-formed chunk
-    problem: str = ""  # empty when the file is whole
-
-
-_GZIP_MAGIC = b"\x1f\x8b"
-
-
-def _open(path: Path) -> BinaryIO:
-    """Open an XDF file for reading, decompressing it when it is gzip data.
-
-    Decided by the gzip magic bytes, not the name: ``.xdfz``, ``.xdf.gz`` in any case (and a
-    compressed file with any other name) are read the same way; an XDF file starts with
-    ``XDF:``, never with the gzip magic.
-    """
-    f = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
-    try:
-        if f.read(2) != _GZIP_MAGIC:
-            f.seek(0)
-            return f
-        f.close()
-    except BaseException:
-        f.close()
-        raise
-    return gzip.open(path, "rb")
-
-
-def _skip(f: BinaryIO, n: int, size: int | None) -> bool:
-    """Move ``n`` bytes forward; False if the file ends first."""
-    if size is not None:
-        if f.tell() + n > size:
-            return False
-        f.seek(n, os.SEEK_CUR)
-        return True
-    while n > 0:  # compressed: read through
-        block = f.read(min(n, 1 << 20))
-        if not block:
-            return False
-        n -= len(block)
-    return True
-
-
-def _scan(path: Path) -> _Scan:
-    """Check the chunk framing; keep the XML texts and the clock offsets (they are small)."""
-    scan = _Scan()
-    try:
-        f = _open(path)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot open the XDF file ({exc.strerror or exc})") from exc
-    with f:
-        try:
-            magic = f.read(4)
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            raise ConfigError(f"{path}: not an XDF file (cannot read it: {exc})") from exc
-        if magic != _MAGIC:
-            raise ConfigError(
-                f"{path}: not an XDF file (it starts with {magic!r}, not b'XDF:'); pass a file "
-                "recorded by LabRecorder or another XDF writer"
-            )
-        size = None if isinstance(f, gzip.GzipFile) else path.stat().st_size
-        try:
-            _scan_chunks(f, size, scan)
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:  # a damaged gzip stream
-            scan.problem = scan.problem or f"the compressed data is damaged ({exc})"
-    if not scan.problem and scan.n_chunks == 0:
-        scan.problem = "the file has no chunks after the magic code"
-    return scan
-
-
-def _scan_chunks(f: BinaryIO, size: int | None, scan: _Scan) -> None:
-    pos = 4
-    while True:
-        lead = f.read(1)
-        if not lead:
-            return  # clean end, right after a complete chunk
-        nbytes = lead[0]
-        where = f"chunk {scan.n_chunks + 1} (byte {pos})"
-        if nbytes not in (1, 4, 8):
-            scan.problem = f"{where} has an invalid length field ({nbytes} length bytes; XDF uses 1, 4 or 8)"
-            return
-        raw = f.read(nbytes)
-        if len(raw) < nbytes:
-            scan.problem = f"truncated: the file ends inside the length field of {where}"
-            return
-        length = int.from_bytes(raw, "little")
-        start = pos + 1 + nbytes
-        if size is not None and start + length > size:
-            scan.problem = (f"truncated: {where} declares {length} bytes but the file ends "
-                            f"{size - start} bytes later")
-            return
-        if length < 2:
-            scan.problem = f"{where} declares {length} bytes, too short for a chunk tag"
-            return
-        head = f.read(2)
-        if len(head) < 2:
-            scan.problem = f"truncated: the file ends inside {where}"
-            return
-        tag = struct.unpack("<H", head)[0]
-        sid = None
-        body = length - 2
-        if tag in _STREAM_TAGS:
-            if body < 4:
-                scan.problem = f"{where} ({_TAG_NAMES[tag]}) is too short to hold a stream id"
-                return
-            raw_sid = f.read(4)
-            if len(raw_sid) < 4:
-                scan.problem = f"truncated: the file ends inside {where}"
-                return
-            sid = struct.unpack("<I", raw_sid)[0]
-            body -= 4
-        if scan.n_chunks == 0 and tag != 1:
-            scan.problem = f"the first chunk has tag {tag}, not a FileHeader (tag 1)"
-            return
-        if tag in (1, 2, 4, 6):
-            content = f.read(body)
-            if len(content) < body:
-                scan.problem = (f"truncated: {where} ({_TAG_NAMES[tag]}) declares {length} bytes "
-                                "but the file ends first")
-                return
-            problem = _take_chunk(scan, tag, sid, content)
-            if problem:
-                scan.problem = f"{where} ({_TAG_NAMES[tag]}): {problem}"
-                return
-        else:
-            if tag == 3 and sid not in scan.headers:
-                scan.problem = f"{where} holds samples of stream {sid} before its StreamHeader"
-                return
-            if not _skip(f, body, size):
-                scan.problem = (f"truncated: {where} ({_TAG_NAMES.get(tag, f'tag {tag}')}) declares "
-                                f"{length} bytes but the file ends first")
-                return
-        pos = start + length
-        scan.n_chunks += 1
-        scan.good_bytes = pos
-
-
-def _take_chunk(scan: _Scan, tag: int, sid: int | None, content: bytes) -> str:
-    if tag == 4:
-        if len(content) != 16:
-            return f"{len(content)} bytes of content where XDF has 16 (two float64)"
-        scan.offsets.setdefault(sid, []).append(struct.unpack("<dd", content))
-        return ""
-    text = content.decode("utf-8", "replace")
-    if tag == 1:
-        scan.file_header = text
-        return ""
-    if tag == 6:
-        scan.footers[sid] = text
-        return ""
-    if sid in scan.headers:
-        return f"a second header for stream {sid}"
-    try:
-        root = ET.fromstring(content)
-    except ET.ParseError as exc:
-        return f"the header of stream {sid} is not valid XML ({exc})"
-    problem = _check_header(root)
-    if problem:
-        return f"stream {sid}: {problem}"
-    scan.headers[sid] = text
-    return ""
-
-
-def _check_header(root: ET.Element) -> str:
-    if root.tag != "info":
-        return f"the header's root element is <{root.tag}>, not <info>"
-    text = {k: (root.findtext(k) or "").strip() for k in ("channel_count", "channel_format",
-                                                           "nominal_srate")}
-    try:
-        n = int(text["channel_count"])
-    except ValueError:
-        return f"channel_count={text['channel_count']!r} is not an integer"
-    if n < 1:
-        return f"channel_count={n}: a stream needs at least one channel"
-    if text["channel_format"] not in _FORMATS:
-        return (f"channel_format={text['channel_format']!r} is not an XDF format "
-                f"({', '.join(_FORMATS)})")
-    try:
-        rate = float(text["nominal_srate"])
-    except ValueError:
-        return f"nominal_srate={text['nominal_srate']!r} is not a number"
-    if not math.isfinite(rate) or rate < 0:
-        return f"nominal_srate={text['nominal_srate']!r} is not a rate (use >= 0)"
-    return ""
 
 
 class _ErrorLog(logging.Handler):
@@ -312,7 +75,7 @@ def _stream_spec(xml_text: str, name: str, sid: int, string_bytes: int) -> Strea
         type=stream_type or "other",
         channels=channels_from_desc(desc, n),
         nominal_rate_hz=rate,
-        dtype=_FORMATS[(root.findtext("channel_format") or "").strip()],
+        dtype=FORMATS[(root.findtext("channel_format") or "").strip()],
         source_id=(root.findtext("source_id") or "").strip(),
         device=device,
         max_string_bytes=max(1, string_bytes),
@@ -399,7 +162,7 @@ def import_xdf(
     except ImportError:
         raise ConfigError('importing XDF files needs pyxdf: pip install "labkit[xdf]"') from None
 
-    scan = _scan(src)
+    scan = scan_file(src)
     if scan.problem:
         if not allow_truncated or scan.n_chunks == 0:
             hint = (f"; pass --allow-truncated (allow_truncated=True in Python) to import the "
@@ -407,7 +170,7 @@ def import_xdf(
             raise ConfigError(f"{src}: damaged XDF file: {scan.problem}{hint}")
         warnings.warn(f"{src}: {scan.problem}; importing the {scan.n_chunks} complete chunks "
                       "before it (import_params records where it stopped)", LabkitWarning, stacklevel=2)
-    with _open(src) as f, _pyxdf_errors() as errors:
+    with open_xdf(src) as f, _pyxdf_errors() as errors:
         # pyxdf gets an open file (it would pick gzip by a case-sensitive suffix), and of a
         # damaged file only the complete chunks
         source: BinaryIO = io.BytesIO(f.read(scan.good_bytes)) if scan.problem else f
@@ -426,6 +189,7 @@ def import_xdf(
     if set(by_id) != set(scan.headers):
         raise ConfigError(f"{src}: damaged XDF file: pyxdf read streams {sorted(by_id)} but the "
                           f"file declares {sorted(scan.headers)}")
+    notes_by_stream = _check_streams(scan, by_id)
     specs: list[StreamSpec] = []
     ids: list[int] = []
     taken: set[str] = set()
@@ -439,6 +203,12 @@ def import_xdf(
             longest = max((len(str(v).encode("utf-8")) for row in series for v in row), default=1)
         specs.append(_stream_spec(scan.headers[sid], name, sid, longest))
         ids.append(sid)
+    named = {spec.name: notes_by_stream[sid] for spec, sid in zip(specs, ids, strict=True)
+             if notes_by_stream.get(sid)}
+    if named:
+        warnings.warn(f"{src}: " + "; ".join(f"stream {name}: {', '.join(notes)}"
+                                              for name, notes in named.items()),
+                      LabkitWarning, stacklevel=2)
 
     with replaced_atomically(out) as tmp:
         _write_session(tmp, src, scan, specs, ids, by_id, mirror_markers=mirror_markers,
@@ -448,12 +218,37 @@ def import_xdf(
                                "allow_truncated": allow_truncated,
                                "mirror_markers": mirror_markers,
                                "truncated": scan.problem,
+                               "stream_notes": named,
                                "bytes_imported": scan.good_bytes,
                                "synchronize_clocks": False, "dejitter_timestamps": False})
     return out
 
 
-def _write_session(tmp: Path, src: Path, scan: _Scan, specs: list[StreamSpec], ids: list[int],
+def _check_streams(scan: Scan, by_id: dict[int, dict[str, Any]]) -> dict[int, list[str]]:
+    """Apply the footer's sample count (as pyxdf does) and find stamps on another clock
+    than the clock offsets; returns what to report per stream id (changes ``by_id`` and
+    ``scan.offsets`` where the footer drops samples)."""
+    notes: dict[int, list[str]] = {}
+    for sid, stream in by_id.items():
+        found = []
+        offsets = scan.offsets.get(sid, [])
+        footer = check_footer(len(stream["time_stamps"]), scan.footers.get(sid, ""), offsets)
+        if footer.keep < len(stream["time_stamps"]):
+            stream["time_stamps"] = stream["time_stamps"][: footer.keep]
+            stream["time_series"] = stream["time_series"][: footer.keep]
+        if footer.drop_last_offset:
+            scan.offsets[sid] = offsets = offsets[:-1]
+        if footer.note:
+            found.append(footer.note)
+        foreign = foreign_clock_note(np.asarray(stream["time_stamps"], dtype=np.float64), offsets)
+        if foreign:
+            found.append(foreign)
+        if found:
+            notes[sid] = found
+    return notes
+
+
+def _write_session(tmp: Path, src: Path, scan: Scan, specs: list[StreamSpec], ids: list[int],
                    by_id: dict[int, dict[str, Any]], *, mirror_markers: bool, subject: str,
                    operator: str, notes: str, params: dict[str, Any]) -> None:
     from labkit.signal.sync import synchronize
@@ -477,12 +272,12 @@ def _write_session(tmp: Path, src: Path, scan: _Scan, specs: list[StreamSpec], i
             sender_ct = np.array([p[0] for p in pairs], dtype=np.float64)
             offsets = np.array([p[1] for p in pairs], dtype=np.float64)
             receiver_ct = sender_ct + offsets  # XDF: sender clock; labkit: session clock
-            for ct, off in zip(receiver_ct, offsets, strict=True):
-                writer.add_clock_offset(spec.name, float(ct), float(off))
+            rtts = footer_rtts(scan.footers.get(sid, ""), pairs)
+            for ct, off, rtt in zip(receiver_ct, offsets, rtts, strict=True):
+                writer.add_clock_offset(spec.name, float(ct), float(off), float(rtt))
             if mirror_markers and spec.is_string and spec.type == "markers" and len(stamps):
                 times = synchronize(stamps, 0.0, collection_times_s=receiver_ct if pairs else None,
-                                    offsets_s=offsets if pairs else None,
-                                    rtt_s=np.full(len(pairs), np.nan) if pairs else None)
+                                    offsets_s=offsets if pairs else None, rtt_s=rtts if pairs else None)
                 for t, text in zip(times, data[:, 0], strict=True):
                     label, value = _marker_event(str(text))
                     events.append((float(t), label, value, spec.name[:100]))
