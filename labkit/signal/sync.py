@@ -180,8 +180,11 @@ def fit_clock_offsets(
     >>> import numpy as np
     >>> t = np.arange(0.0, 60.0, 5.0)
     >>> m = fit_clock_offsets(t, 2.5 + 1e-4 * t)
-    >>> round(m.segments[0].intercept_s, 6)
-    2.5
+
+    The model is in sender time ``t - offset``, so the intercept is 2.5 s + 1e-4 * 2.5 s:
+
+    >>> float(round(m.segments[0].intercept_s, 6)), float(round(m.segments[0].slope, 8))
+    (2.50025, 0.00010001)
     """
     c = np.asarray(collection_times_s, dtype=np.float64).reshape(-1)
     o = np.asarray(offsets_s, dtype=np.float64).reshape(-1)
