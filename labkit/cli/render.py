@@ -258,7 +258,7 @@ def print_run_results(table: Any, aggregates: Any, path: Path, result_name: str)
     from rich.table import Table
 
     from labkit.trials.catalogue import CATALOGUE
-    from labkit.trials.formats import format_value
+    from labkit.trials.formats import format_value, metric_unit
 
     con = console()
     t = Table(title=f"trials ({path}, results group '{result_name}')", title_justify="left")
@@ -282,6 +282,11 @@ def print_run_results(table: Any, aggregates: Any, path: Path, result_name: str)
             shown = f"jump height {format_value(value, 'm')}"
         elif test.kind == "mvc":
             shown = f"MVC {format_value(value, 'V')}"
+        elif test.kind == "run":
+            shown = f"{test.headline_label} {format_value(value, metric_unit(test.headline))}"
+            other = (f"contact {format_value(row.get('contact_time_s', float('nan')), 's')}, "
+                     f"hip ext. lower {row.get('hip_extension_deficit_side', '-')}, "
+                     f"pelvic drop larger {row.get('pelvic_drop_side', '-')}")
         else:
             shown = f"{test.headline_label} {format_value(value, unit)}"
         rfd = [format_value(row.get(k, float("nan")), f"{unit}/s") or "-" if test.kind == "isometric" else "-"
