@@ -45,6 +45,8 @@ __all__ = [
 ]
 
 SIDE_NAMES = {"l": "left", "r": "right"}
+#: knee flexion "at mid-stance" is its peak over this first fraction of the stance
+MIDSTANCE_END = 0.6
 #: the furthest a strike or toe-off is carried from its threshold crossing to 0 N (s)
 MAX_EXTRAPOLATION_S = 0.02
 #: the per-stride metrics summarised per side (means, SDs, asymmetry) when present
@@ -160,7 +162,8 @@ def stride_table(contacts: Mapping[str, Contacts]):
             later = o_strikes[(o_strikes > a) & (o_strikes < nxt)]
             step = float(later[0] - a) if later.size else math.nan
             after_off = o_strikes[o_strikes > a]
-            flight = max(0.0, float(after_off[0]) - b) if after_off.size and after_off[0] < nxt else math.nan
+            ok = after_off.size and after_off[0] < nxt and math.isfinite(b)
+            flight = max(0.0, float(after_off[0]) - b) if ok else math.nan
             st = nxt - a
             rows.append({"side": side, "stride": k, "strike_s": a, "off_s": b, "next_strike_s": nxt,
                          "stride_time_s": st, "contact_time_s": b - a, "swing_time_s": nxt - b,
@@ -225,7 +228,8 @@ def stride_kinematics(table, angles: Mapping[str, Any], fs_hz: float, *, t0_s: f
         A copy with, where the series exist: ``peak_hip_extension_deg`` (the largest
         extension, = -min flexion, during the stance), ``hip_extension_at_toe_off_deg``,
         ``knee_flexion_at_contact_deg``, ``knee_flexion_midstance_deg`` (the peak knee
-        flexion during the stance), ``ankle_dorsiflexion_at_contact_deg``,
+        flexion over the first :data:`MIDSTANCE_END` of the stance: loading and
+        mid-stance, before a walk's pre-swing flexion), ``ankle_dorsiflexion_at_contact_deg``,
         ``pelvic_drop_peak_deg`` (the peak of the stance side's obliquity during its
         stance: how far the swing side dropped), ``pelvic_drop_range_deg`` (its range in
         stance), ``pelvic_tilt_range_deg``, ``pelvis_rotation_range_deg``,
@@ -256,7 +260,7 @@ def stride_kinematics(table, angles: Mapping[str, Any], fs_hz: float, *, t0_s: f
             put("hip_extension_at_toe_off_deg", -_at(t, hip, b))
         knee = series.get(f"knee_flexion_{s}")
         if knee is not None:
-            w = _window(t, knee, a, b)
+            w = _window(t, knee, a, a + MIDSTANCE_END * (b - a))
             put("knee_flexion_at_contact_deg", _at(t, knee, a))
             put("knee_flexion_midstance_deg", float(np.max(w)) if w.size else math.nan)
         ankle = series.get(f"ankle_dorsiflexion_{s}")
@@ -460,7 +464,7 @@ def running_analysis(contacts: Mapping[str, Contacts], *, angles: Mapping[str, A
                      forces: Mapping[str, Mapping[str, Any]] | None = None,
                      force_fs_hz: float | None = None, force_t0_s: float = 0.0,
                      emg_bursts: Mapping[str, tuple[Any, Any]] | None = None,
-                     formula: str = "percent_max", min_strides: int = 3,
+                     formula: str = "percent_max", min_strides: int = 1,
                      max_stride_time_cv: float = 0.1) -> RunningResult:
     """Stride metrics per side, their means, SDs and left/right asymmetry.
 
@@ -533,7 +537,9 @@ def running_analysis(contacts: Mapping[str, Contacts], *, angles: Mapping[str, A
         flags.append("too_few_strides")
     if math.isfinite(m["stride_time_cv"]) and m["stride_time_cv"] > max_stride_time_cv:
         flags.append("unsteady")
-    params = _provenance("running_analysis", {
+    contacts_out = {s: {"strike_s": [float(x) for x in c.strike_s], "off_s": [float(x) for x in c.off_s]}
+                    for s, c in contacts.items()}
+    params = _provenance("running_analysis", {"contacts": contacts_out,
         "formula": formula, "formula_expression": ASYMMETRY_FORMULAS[formula][1],
         "min_strides": int(min_strides), "max_stride_time_cv": max_stride_time_cv,
         "angles_fs_hz": angles_fs_hz, "force_fs_hz": force_fs_hz, **table.attrs.get("params", {})})

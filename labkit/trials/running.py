@@ -86,6 +86,46 @@ def stride_emg_bursts(emg: Window, options: Mapping[str, Any] | None = None) -> 
     return bursts, params
 
 
+def _frames(mocap: Window) -> dict[str, np.ndarray]:
+    """Segment frames from the mocap window: Plug-in Gait's own segment points (origin,
+    anterior, lateral, proximal: ``PELO``, ``LFEA``, ...) when the file has them, else the
+    labelled markers or rigid bodies (:func:`labkit.signal.kinematics.frames_from_channels`)."""
+    from labkit.signal import kinematics as kin
+
+    have = set(mocap.labels)
+    pig = {"pelvis": "PEL", "thigh_l": "LFE", "thigh_r": "RFE", "shank_l": "LTI", "shank_r": "RTI",
+           "foot_l": "LFO", "foot_r": "RFO"}
+    if all(f"{p}{c}.x" in have for p in pig.values() for c in "OALP"):
+        def pt(name):
+            return np.column_stack([mocap.column(f"{name}.{a}") for a in "xyz"])
+        return {seg: kin.frames_from_points(*(pt(p + c) for c in "OALP")) for seg, p in pig.items()}
+    return kin.frames_from_channels(mocap.labels, mocap.data)
+
+
+def _overground(mocap: Window | None, on_plates: list, step: TrialStep):
+    """Both feet's contacts over ground (:func:`labkit.signal.gait_events.overground_contacts`)."""
+    from labkit.signal import gait_events
+
+    def pts(name):
+        cols = [f"{name}.{a}" for a in "xyz"]
+        if mocap is None or not all(c in mocap.labels for c in cols):
+            return None
+        return np.column_stack([mocap.column(c) for c in cols])
+
+    need = ["LHEE", "LTOE", "RHEE", "RTOE"]
+    pelvis = [p for p in (pts(n) for n in ("LASI", "RASI", "LPSI", "RPSI")) if p is not None]
+    if any(pts(n) is None for n in need) or not pelvis:
+        raise SignalError(f"test {step.test} over ground needs markers LHEE, LTOE, RHEE, RTOE and the "
+                          "pelvis (LASI/RASI) in the mocap stream, or one treadmill belt per foot "
+                          "(fp1 left, fp2 right) with every contact on it")
+    with np.errstate(invalid="ignore"):
+        pel = np.mean(np.stack(pelvis), axis=0)  # NaN where one is missing: that frame is left out
+    t0 = float(mocap.times[0])
+    markers = {s: gait_events.marker_contacts(pts(f"{S}HEE"), pts(f"{S}TOE"), pel, mocap.rate_hz, t0_s=t0)
+               for s, S in (("l", "L"), ("r", "R"))}
+    return gait_events.overground_contacts(markers, on_plates)
+
+
 def _belt(force: Window, side: str, axis: str) -> np.ndarray | None:
     label = f"{BELTS[side]}.{axis}"
     return force.column(label) if label in force.labels else None
@@ -118,32 +158,42 @@ def analyse_run(step: TrialStep, force: Window | None, emg: Window | None, body_
     if force is None:
         raise SignalError(f"test {step.test} needs the force stream (one belt or plate per foot)")
     fz = {s: _belt(force, s, "Fz") for s in BELTS}
-    missing = [f"{BELTS[s]}.Fz" for s, v in fz.items() if v is None]
-    if missing:
-        raise SignalError(f"test {step.test} needs each foot's own force; the force stream has no "
-                          f"{', '.join(missing)} (left belt fp1, right belt fp2)")
     fs, t0 = force.rate_hz, float(force.times[0])
-    contacts = {s: gr.contacts_from_force(fz[s], fs, t0_s=t0) for s in BELTS}
-    forces = {s: {"fz": fz[s], "fap": _belt(force, s, "Fx")} for s in BELTS}
-    inputs: dict[str, Any] = {"stream": force.name, "signal": "fp1.Fz (left), fp2.Fz (right)",
-                              "window_s": [t0, float(force.times[-1])]}
+    plates = sorted({lab.split(".")[0] for lab in force.labels if lab.endswith(".Fz")})
+    on_plates = [gr.contacts_from_force(force.column(f"{p}.Fz"), fs, t0_s=t0) for p in plates]
+    inputs: dict[str, Any] = {"stream": force.name, "window_s": [t0, float(force.times[-1])]}
+    params: dict[str, Any] = {}
+    feet_seen = mocap is not None and all(f"{m}.x" in mocap.labels for m in ("LHEE", "RHEE", "LTOE", "RTOE"))
+    # a treadmill's belts hold every contact; without foot markers two plates are belts
+    belts = plates == sorted(BELTS.values()) and (all(len(c) >= 2 for c in on_plates) or not feet_seen)
+    if belts:  # an instrumented treadmill: each belt holds every contact of its foot
+        contacts = {s: on_plates[plates.index(BELTS[s])] for s in BELTS}
+        forces = {s: {"fz": fz[s], "fap": _belt(force, s, "Fx")} for s in BELTS}
+        inputs["signal"] = "fp1.Fz (left belt), fp2.Fz (right belt)"
+    else:  # over ground: strides from the markers, contacts on a plate from its force
+        contacts, assigned = _overground(mocap, on_plates, step)
+        forces = {}
+        inputs["signal"] = f"markers (heel, toe, pelvis) and plates {', '.join(plates)}"
+        params["plate_contacts"] = [{**a, "plate": plates[a["plate"]]} for a in assigned]
     kwargs = {k: v for k, v in step.analysis.items() if k not in ("emg", ASYMMETRY_OPTION)}
     kwargs["formula"] = step.analysis.get(ASYMMETRY_OPTION, DEFAULT_FORMULA)
-    params: dict[str, Any] = {}
     angles = None
     if mocap is not None and mocap.data.shape[0] > 1:
-        from labkit.signal import kinematics as kin
-
-        frames = kin.frames_from_channels(mocap.labels, mocap.data)
-        angles = angle_series(frames)
-        inputs["mocap_stream"] = mocap.name
+        try:
+            angles = angle_series(_frames(mocap))
+            inputs["mocap_stream"] = mocap.name
+        except SignalError as exc:  # markers the frames cannot be built from: strides only
+            inputs["kinematics"] = f"none: {exc}"
     bursts = None
     if emg is not None and any(lab.startswith(RUN_MUSCLES) for lab in emg.labels):
         bursts, params["emg"] = stride_emg_bursts(emg, step.analysis.get("emg"))
         inputs["emg_channels"] = sorted(bursts)
     r = gr.running_analysis(contacts, angles=angles, angles_fs_hz=mocap.rate_hz if angles else None,
-                            angles_t0_s=float(mocap.times[0]) if angles else 0.0, forces=forces,
+                            angles_t0_s=float(mocap.times[0]) if angles else 0.0, forces=forces or None,
                             force_fs_hz=fs, force_t0_s=t0, emg_bursts=bursts, **kwargs)
+    if not belts:
+        metrics_note = "walking" if r.metrics.get("walking") == 1.0 else "running"
+        inputs["gait"] = f"over ground, {metrics_note}"
     params.update(r.params)
     metrics = dict(r.metrics)
     if step.speed_m_s is not None:
