@@ -45,6 +45,8 @@ __all__ = [
 ]
 
 SIDE_NAMES = {"l": "left", "r": "right"}
+#: the angles whose mean curves over the stride a result keeps (per side)
+CURVE_ANGLES = ("hip_flexion", "knee_flexion", "ankle_dorsiflexion", "pelvic_obliquity")
 #: knee flexion "at mid-stance" is its peak over this first fraction of the stance
 MIDSTANCE_END = 0.6
 #: the furthest a strike or toe-off is carried from its threshold crossing to 0 N (s)
@@ -432,12 +434,17 @@ class RunningResult:
     flags : tuple of str
         ``too_few_strides``, ``unsteady`` (stride-time CV above the limit).
     params : dict
+    curves : dict
+        Angle name (``hip_flexion``, ``knee_flexion``, ``ankle_dorsiflexion``,
+        ``pelvic_obliquity``) -> side -> array ``(n_strides, 101)`` over 0-100 % of that
+        side's strides (:func:`stride_curves`); empty without angles.
     """
 
     strides: Any
     metrics: dict
     flags: tuple[str, ...]
     params: dict = field(default_factory=dict)
+    curves: dict = field(default_factory=dict)
 
     @property
     def valid(self) -> bool:
@@ -539,8 +546,14 @@ def running_analysis(contacts: Mapping[str, Contacts], *, angles: Mapping[str, A
         flags.append("unsteady")
     contacts_out = {s: {"strike_s": [float(x) for x in c.strike_s], "off_s": [float(x) for x in c.off_s]}
                     for s, c in contacts.items()}
+    curves: dict[str, dict[str, np.ndarray]] = {}
+    for name in CURVE_ANGLES if angles else ():
+        for s in ("l", "r"):
+            x = angles.get(f"{name}_{s}")
+            if x is not None:
+                curves.setdefault(name, {})[s] = stride_curves(x, angles_fs_hz, table, s, t0_s=angles_t0_s)
     params = _provenance("running_analysis", {"contacts": contacts_out,
         "formula": formula, "formula_expression": ASYMMETRY_FORMULAS[formula][1],
         "min_strides": int(min_strides), "max_stride_time_cv": max_stride_time_cv,
         "angles_fs_hz": angles_fs_hz, "force_fs_hz": force_fs_hz, **table.attrs.get("params", {})})
-    return RunningResult(table, m, tuple(flags), params)
+    return RunningResult(table, m, tuple(flags), params, curves)
