@@ -30,7 +30,8 @@ def test_treadmill_run_protocol_live_matches_the_published_truth(tmp_path):
     simulated_runner(proto, proto_text, cfg, cfg_text, opts, None).run()
     with labkit.open_session(tmp_path / "run.h5") as s:
         msgs = [json.loads(x) for x in s.stream("truth").data[:, 0]]
-        table = s.result("protocol").tables["trials"]
+        result = s.result("protocol")
+        table = result.tables["trials"]
     runs = {m["trial"]: m for m in msgs if m["event"] == "run"}
     assert len(table) == 3 and table["valid"].all()
     assert sorted(table["speed_m_s"]) == [3.0, 4.0, 5.0]
@@ -41,6 +42,16 @@ def test_treadmill_run_protocol_live_matches_the_published_truth(tmp_path):
                                           and m["trial"] == t["trial"]]))
         assert abs(row["cadence_steps_min"] - 60 / np.diff(strikes).mean()) < 1.0
         assert abs(row["first_strike_time_s"] - strikes[0]) * 2000.0 < 2.0
+        found = result.provenance["params"]["analyses"][row["label"]]["contacts"]
+        for s in "lr":  # every contact against the published truth
+            ts = np.concatenate([m["strike_s"] for m in msgs if m["event"] == "strides"
+                                 and m["trial"] == t["trial"] and m["side"] == s])
+            to = np.concatenate([m["off_s"] for m in msgs if m["event"] == "strides"
+                                 and m["trial"] == t["trial"] and m["side"] == s])
+            for a, b in zip(found[s]["strike_s"], found[s]["off_s"], strict=True):
+                k = int(np.argmin(np.abs(ts - a)))
+                assert abs(ts[k] - a) * 2000.0 < 2.0
+                assert abs((b - a) - (to[k] - ts[k])) * 2000.0 < 1.0
         for s, name in (("l", "left"), ("r", "right")):
             tg = t["targets"][s]
             assert abs(row[f"{name}_peak_hip_extension_deg"] - tg["peak_hip_extension_deg"]) < 1.0

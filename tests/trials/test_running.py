@@ -31,13 +31,13 @@ def _session(tmp_path, side: str):
     s = labkit.open_session(p)
     ev = s.events
     truth = [json.loads(v) for v, src in zip(ev["value"], ev["source"], strict=True) if src == "truth"]
-    table = s.result("protocol").tables["trials"]
-    return table, truth
+    result = s.result("protocol")
+    return result.tables["trials"], truth, result.provenance["params"]["analyses"]
 
 
 @pytest.mark.parametrize("side", ["l", "r"])
 def test_simulated_treadmill_runs_at_three_speeds_match_their_truth(tmp_path, side):
-    table, truth = _session(tmp_path, side)
+    table, truth, analyses = _session(tmp_path, side)
     runs = {m["trial"]: m for m in truth if m["event"] == "run"}
     assert sorted(m["speed_m_s"] for m in runs.values()) == [3.0, 4.0, 5.0]
     assert len(table) == 3 and table["valid"].all()
@@ -56,6 +56,12 @@ def test_simulated_treadmill_runs_at_three_speeds_match_their_truth(tmp_path, si
         assert abs(row["cadence_steps_min"] - 60 / steps.mean()) < 1.0
         assert abs(row["cadence_steps_min"] - t["cadence_steps_min"]) < 1.0
         assert abs(row["contact_time_s"] - contact) * FORCE_HZ < 1.0
+        found = analyses[row["label"]]["contacts"]  # every contact: strike within 2 samples,
+        for s in "lr":  # contact time within one sample of the force rate
+            for a, b in zip(found[s]["strike_s"], found[s]["off_s"], strict=True):
+                k = int(np.argmin(np.abs(strikes[s] - a)))
+                assert abs(strikes[s][k] - a) * FORCE_HZ < 2.0
+                assert abs((b - a) - (offs[s][k] - strikes[s][k])) * FORCE_HZ < 1.0
         assert abs(row["first_strike_time_s"] - min(strikes["l"][0], strikes["r"][0])) * FORCE_HZ < 2.0
         for s, sname in (("l", "left"), ("r", "right")):
             tg = t["targets"][s]

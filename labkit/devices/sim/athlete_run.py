@@ -97,18 +97,17 @@ def run_strides(p: AthleteParams, e: Effort) -> RunStrides:
     stride = t_nom * (1.0 + p.run_stride_cv * z)
     r0 = e.onset_s + FIRST_STRIKE_AFTER_S
     starts = r0 + np.concatenate([[0.0], np.cumsum(stride)])
-    n = int(np.searchsorted(starts, e.end_s, side="right")) - 1  # strides ending by end_s
-    n = max(n, 1)
-    stride = stride[:n]
-    r = starts[:n]
-    left = r + 0.5 * stride
-    strike = {"r": r, "l": left}
+    # strides started before the end run to their end (a stop cue then ends the run
+    # without changing anything already produced: its time is in the future)
+    n = max(int(np.searchsorted(starts, e.end_s, side="left")), 1)
     # a left stride runs from one left strike to the next: half of two right strides
-    per_side = {"r": stride, "l": 0.5 * (stride + np.append(stride[1:], stride[-1]))}
+    left_stride = 0.5 * (stride[:-1] + stride[1:])
+    r = starts[:n]
+    strike = {"r": r, "l": r + 0.5 * stride[:n]}
+    per_side = {"r": stride[:n], "l": left_stride[:n]}
     off = {s: strike[s] + duty * per_side[s] for s in ("r", "l")}
     # the run ends when the right foot would strike again: both feet land and stand
     stand = float(starts[n])
-    # the last left stride ends after that: cut it at the stand (its contact is complete)
     return RunStrides(v, strike, off, per_side, duty, stand, float(e.onset_s))
 
 
