@@ -126,6 +126,18 @@ def _overground(mocap: Window | None, on_plates: list, step: TrialStep):
     return gait_events.overground_contacts(markers, on_plates)
 
 
+def _plate_forces(force: Window, plates: list[str], assigned: list[dict]) -> dict:
+    """Per foot, the vertical force of the plates during the contacts given to it (NaN
+    elsewhere: a stride off the plates has no force metrics)."""
+    t = force.times
+    out = {}
+    for a in assigned:
+        fz = out.setdefault(a["side"], {"fz": np.full(t.size, np.nan)})["fz"]
+        m = (t >= a["strike_s"] - 0.01) & (t <= a["off_s"] + 0.01)
+        fz[m] = force.column(f"{plates[a['plate']]}.Fz")[m]
+    return out
+
+
 def _belt(force: Window, side: str, axis: str) -> np.ndarray | None:
     label = f"{BELTS[side]}.{axis}"
     return force.column(label) if label in force.labels else None
@@ -172,7 +184,7 @@ def analyse_run(step: TrialStep, force: Window | None, emg: Window | None, body_
         inputs["signal"] = "fp1.Fz (left belt), fp2.Fz (right belt)"
     else:  # over ground: strides from the markers, contacts on a plate from its force
         contacts, assigned = _overground(mocap, on_plates, step)
-        forces = {}
+        forces = _plate_forces(force, plates, assigned)
         inputs["signal"] = f"markers (heel, toe, pelvis) and plates {', '.join(plates)}"
         params["plate_contacts"] = [{**a, "plate": plates[a["plate"]]} for a in assigned]
     kwargs = {k: v for k, v in step.analysis.items() if k not in ("emg", ASYMMETRY_OPTION)}

@@ -67,6 +67,11 @@ def test_pig_walk_strikes_and_toe_offs_match_vicons_events(shared_data, tmp_path
     assert m["walking"] == 1.0 and m["flight_time_s"] == 0.0
     assert 100 < m["cadence_steps_min"] < 125  # a walk: Vicon's events give 111.1
     assert o.inputs["gait"] == "over ground, walking"
+    # plate contacts give the stride's GRF: left = mean of fp1 and fp3's peaks, right fp2's
+    f = o.result.strides
+    assert m["right_vertical_peak_n"] == pytest.approx(822.8, abs=0.5)
+    assert m["left_vertical_peak_n"] == pytest.approx((793.0 + 826.8) / 2, abs=0.5)
+    assert f["vertical_peak_n"].notna().sum() == 3
 
 
 def test_gait_c3d_walk_gives_stride_metrics_and_flight_time_zero(shared_data, tmp_path):
@@ -75,7 +80,22 @@ def test_gait_c3d_walk_gives_stride_metrics_and_flight_time_zero(shared_data, tm
     assert m["walking"] == 1.0 and m["flight_time_s"] == 0.0
     assert {a["side"] for a in o.params["plate_contacts"]} == {"l", "r"}
     assert 0.5 < m["contact_time_s"] < 0.75 and 0.55 < m["duty_factor"] < 0.7
+    # data/README.md: the plates' Fz peaks are about 799 N (fp1) and 855 N (fp2); fp2 holds
+    # the right foot's stride (fp1 the left foot's last contact, with no stride after it)
+    assert m["right_vertical_peak_n"] == pytest.approx(855.4, abs=1.0)
     # the same numbers from the file through labkit.analyze (the tidy table)
     tidy = labkit.analyze(out)
     got = dict(zip(tidy["metric"], tidy["value"], strict=False))
     assert got["cadence_steps_min"] == pytest.approx(m["cadence_steps_min"])
+
+
+def test_labkit_import_test_run_prints_the_stride_metrics(shared_data, tmp_path, capsys):
+    from labkit.cli import main
+
+    assert main(["import", str(shared_data / "c3d" / "PiG_Motion3_FF.c3d"), "-o", str(tmp_path / "p.h5"),
+                 "--test", "run"]) == 0
+    out = capsys.readouterr().out
+    assert "run trial of PiG_Motion3_FF.c3d (valid)" in out
+    for name in ("cadence_steps_min", "walking", "peak_hip_extension_deg", "pelvic_drop_peak_deg"):
+        assert name in out
+    assert "112 steps/min" in out and "0.000 s" in out  # cadence; flight time 0 (a walk)
