@@ -25,7 +25,6 @@ model, Plug-in Gait signs (hip and knee flexion +, dorsiflexion +). Pure numpy.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -36,8 +35,9 @@ from labkit.signal.kinematics_frames import rotation_yxz
 if TYPE_CHECKING:
     from labkit.devices.sim.athlete_params import AthleteParams, Effort
 
-__all__ = ["RunStrides", "run_angles_deg", "run_emg_envelope", "run_loads", "run_markers",
-           "run_segment_frames", "run_strides", "run_truth"]
+__all__ = ["RunStrides", "cadence_steps_min", "contact_fraction", "run_angles_deg", "run_emg_envelope",
+           "run_loads", "run_markers", "run_rigid_bodies", "run_segment_frames", "run_strides", "run_truth",
+           "side_targets"]
 
 #: start of the first stride after the run's onset (s): the athlete hops on the belts
 FIRST_STRIKE_AFTER_S = 0.1
@@ -330,13 +330,6 @@ def run_truth(p: AthleteParams, e: Effort) -> list[dict[str, Any]]:
                         "strike_s": [round(float(x), 6) for x in s[i:i + 16]],
                         "off_s": [round(float(x), 6) for x in o[i:i + 16]]})
     return out
-
-
-def is_finite_speed(v: Any) -> bool:
-    try:
-        return math.isfinite(float(v)) and float(v) > 0
-    except (TypeError, ValueError):
-        return False
 
 
 def run_rigid_bodies(p: AthleteParams, rs: RunStrides, t: np.ndarray, segments) -> np.ndarray:
