@@ -6,7 +6,9 @@ the metrics of each trial (headline and key metrics with their units), the per-t
 aggregates (the stored ``aggregates`` table: the value each test's trials are summarised
 by), and per trial the figures of :mod:`labkit.analysis.figures` (the analysed signal
 with its events, the EMG envelopes with their onsets, joint angles with the
-triple-extension events when the mocap markers allow) and all its metrics. ``labkit plot
+triple-extension events when the mocap markers allow) and all its metrics; run trials
+add a running section (:mod:`labkit.analysis.figures_running`: per-side bars with
+asymmetry, joint-angle curves over the stride, EMG bursts over the stride). ``labkit plot
 FILE --trial N`` saves the figures of one trial as PNG files.
 """
 
@@ -22,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from labkit.analysis.figures import ReportContext, TrialFigures, plot_trial, report_context
+from labkit.analysis.figures_running import running_section
 from labkit.trials.formats import format_value, metric_title
 
 __all__ = ["TrialFigures", "plot_trial", "save_trial_pngs", "write_report"]
@@ -232,6 +235,7 @@ def write_report(path: str | os.PathLike[str], out: str | os.PathLike[str]) -> P
             parts.append(_metrics_section(tidy))
             parts.append(_aggregates_section(s, str(tidy["result"].iloc[0])))
         ctx = report_context(s)
+        parts += running_section(s, ctx)
         if ctx.angles_note:
             parts.append(f"<p class='note'>{html.escape(ctx.angles_note)}</p>")
         for tid in s.trials.index:

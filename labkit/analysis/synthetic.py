@@ -97,7 +97,8 @@ def write_battery_session(path: str | os.PathLike[str], *, seed: int = 0, n_tria
 
 
 def write_protocol_session(path: str | os.PathLike[str], protocol: str = "hip_battery", *,
-                           seed: int = 0, athlete: str | None = None, overwrite: bool = False) -> Path:
+                           seed: int = 0, athlete: str | None = None, overwrite: bool = False,
+                           athlete_params: dict | None = None) -> Path:
     """Write a simulated session of any force protocol: one attempt of each of its trials.
 
     Every trial step of the protocol is run once (``per_side`` steps once per side), as
@@ -118,6 +119,10 @@ def write_protocol_session(path: str | os.PathLike[str], protocol: str = "hip_ba
         Athlete code (default ``SIM<seed>``).
     overwrite : bool
         Replace an existing file.
+    athlete_params : dict, optional
+        Parameters of the simulated athlete over the defaults (e.g. the ``run_*`` ones of
+        a treadmill run's hip-extension deficit). A run's ground truth (the athlete's
+        ``run`` and ``strides`` messages) is stored as ``truth`` events at its GO.
 
     Returns
     -------
@@ -142,7 +147,7 @@ def write_protocol_session(path: str | os.PathLike[str], protocol: str = "hip_ba
                               "write_protocol_session does not simulate; record it with `labkit run`")
     rng = np.random.default_rng([seed, 13])
     # plate moments are quieter than forces (about 0.1 N.m; trunk rotations are read from them)
-    return _write(Path(path), proto, text, plan, rng, {"seed": seed, "hold_s": 3.0},
+    return _write(Path(path), proto, text, plan, rng, {"seed": seed, "hold_s": 3.0, **(athlete_params or {})},
                   athlete or f"SIM{seed:03d}", f"synthetic {proto.name} session", overwrite,
                   moment_noise=0.1)
 
@@ -193,7 +198,10 @@ def _cue(a, step, side: str | None, go: float, trial: int) -> None:
     if test.directional:
         kwargs["direction"] = step.direction
     hold = None if test.kind == "jump" else 3.0
-    a.go(test.sim_task, go, trial=trial, hold_s=hold, **kwargs)
+    if test.paced:  # a run lasts the whole effort window, at the step's speed
+        kwargs["speed_m_s"] = step.speed_m_s
+        hold = max(min(step.effort_s, 3.0), test.min_window_s)
+    return a.go(test.sim_task, go, trial=trial, hold_s=hold, **kwargs)
 
 
 def _write(path: Path, protocol, protocol_text: str, plan, rng, athlete_params: dict,
@@ -222,9 +230,12 @@ def _write(path: Path, protocol, protocol_text: str, plan, rng, athlete_params: 
     weigh = (t0 + 0.5, t0 + 2.5)
     windows = []
     start = t0 + 3.0
+    truths = []
     for k, (trial_path, step, side, attempt) in enumerate(plan, 1):
         go = start + step.quiet_s
-        _cue(owners[k - 1], step, side, go, k)
+        effort = _cue(owners[k - 1], step, side, go, k)
+        if entry(step.test).paced:  # a run's strides and targets, as the simulated lab publishes them
+            truths += [(go, msg) for msg in owners[k - 1].truth(effort)]
         end = go + max(min(step.effort_s, 3.0), entry(step.test).min_window_s) + 0.8
         windows.append((k, trial_path, with_side(step, side), side, attempt, start, go, end))
         start = end + 2.5
@@ -262,6 +273,8 @@ def _write(path: Path, protocol, protocol_text: str, plan, rng, athlete_params: 
                         side=side_of(step.test, side, step.direction))
             w.add_event(s, "trial", json.dumps({"id": k, "path": trial_path, "side": side}), "protocol")
             w.add_event(go, "go", "", "protocol")
+        for go, msg in truths:
+            w.add_event(go, "truth", json.dumps(msg), "truth")
     records = [TrialRecord(k, trial_path, step, side, attempt, s, e, True, "")
                for k, trial_path, step, side, attempt, s, _, e in windows]
     table, aggregates, analyses = analyse_session_trials(path, records, bw, {})

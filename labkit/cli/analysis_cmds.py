@@ -158,6 +158,14 @@ def import_(
 
     typer.echo(f"wrote {out}")
     render.print_report(inspect_session(out), show_channels=False)
+    if test is not None:  # the trial spanning the file, analysed as labkit analyze would
+        import labkit
+
+        tidy = labkit.analyze(str(out))
+        if len(tidy):
+            first = tidy.iloc[0]
+            verdict = "valid" if first["valid_analysis"] else f"invalid: {first['reason']}"
+            render.print_trial_metrics(tidy, title=f"{test} trial of {file.name} ({verdict})")
 
 
 def export(

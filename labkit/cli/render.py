@@ -258,7 +258,7 @@ def print_run_results(table: Any, aggregates: Any, path: Path, result_name: str)
     from rich.table import Table
 
     from labkit.trials.catalogue import CATALOGUE
-    from labkit.trials.formats import format_value
+    from labkit.trials.formats import format_value, metric_unit
 
     con = console()
     t = Table(title=f"trials ({path}, results group '{result_name}')", title_justify="left")
@@ -282,6 +282,11 @@ def print_run_results(table: Any, aggregates: Any, path: Path, result_name: str)
             shown = f"jump height {format_value(value, 'm')}"
         elif test.kind == "mvc":
             shown = f"MVC {format_value(value, 'V')}"
+        elif test.kind == "run":
+            shown = f"{test.headline_label} {format_value(value, metric_unit(test.headline))}"
+            other = (f"contact {format_value(row.get('contact_time_s', float('nan')), 's')}, "
+                     f"hip ext. lower {row.get('hip_extension_deficit_side', '-')}, "
+                     f"pelvic drop larger {row.get('pelvic_drop_side', '-')}")
         else:
             shown = f"{test.headline_label} {format_value(value, unit)}"
         rfd = [format_value(row.get(k, float("nan")), f"{unit}/s") or "-" if test.kind == "isometric" else "-"
@@ -360,3 +365,28 @@ def print_frame(table: Any, *, title: str, as_json: bool = False, as_csv: bool =
     for row in table[cols].itertuples(index=False):
         t.add_row(*(escape(fmt(v, 3 if isinstance(v, float) else 0)) for v in row))
     console().print(t)
+
+
+def print_trial_metrics(tidy: Any, *, title: str) -> None:
+    """One imported trial's metrics: per side (left, right, asymmetry) when sided, else one
+    value each; SDs and per-channel EMG timing are left to the tidy table."""
+    import pandas as pd
+
+    from labkit.trials.formats import format_value
+
+    values = {m: (v, u) for m, v, u in zip(tidy["metric"], tidy["value"], tidy["unit"], strict=True)}
+    sided = sorted({m[len("left_"):] for m in values if m.startswith("left_") and not m.endswith("_sd")
+                    and f"right_{m[len('left_'):]}" in values})
+    rows = []
+    for m, (v, u) in values.items():
+        if m.endswith("_sd") or m.startswith(("left_", "right_", "asym_", "emg_")):
+            continue
+        rows.append({"metric": m, "left": "", "right": "", "value / asym.": format_value(v, str(u))
+                     if isinstance(v, float) else str(v)})
+    for m in sided:
+        lv, lu = values[f"left_{m}"]
+        rv, ru = values[f"right_{m}"]
+        asym = values.get(f"asym_{m}_pct", (float("nan"), "%"))
+        rows.append({"metric": m, "left": format_value(lv, str(lu)), "right": format_value(rv, str(ru)),
+                     "value / asym.": format_value(asym[0], "%") if asym[0] == asym[0] else "-"})
+    print_frame(pd.DataFrame(rows), title=title)

@@ -101,6 +101,7 @@ class TrialStep(_Model):
                                      description="keyword parameters of the analysis function")
     validation: Validation = Validation()
     aggregate: Literal["best", "mean_best_2", "mean_best_3_of_5"] = "best"
+    speed_m_s: Annotated[float, Field(gt=0, le=12, description="run: the treadmill belt speed")] | None = None
 
 
 

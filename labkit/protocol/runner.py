@@ -80,6 +80,8 @@ def _cue_task(step: TrialStep, side: str | None) -> str:
         return f"task:{test.sim_task}:{step.direction}"
     if test.needs_muscle:
         return f"task:{test.sim_task}:{step.muscle}"
+    if test.paced:
+        return f"task:{test.sim_task}:{step.speed_m_s:g}"
     return f"task:{test.sim_task}"
 
 

@@ -36,7 +36,7 @@ def aggregate_metric(test: str) -> str:
 
 
 def trial_label(step: TrialStep, side: str | None) -> str:
-    """``imtp``, ``isometric_hip_extension left``, ``mvc gluteus_maximus_r`` ..."""
+    """``imtp``, ``isometric_hip_extension left``, ``mvc gluteus_maximus_r``, ``run 3.5 m/s`` ..."""
     parts = [step.test]
     if side:
         parts.append(side)
@@ -44,6 +44,8 @@ def trial_label(step: TrialStep, side: str | None) -> str:
         parts.append(step.direction)
     if step.muscle:
         parts.append(step.muscle)
+    if step.speed_m_s is not None:
+        parts.append(f"{step.speed_m_s:g} m/s")
     return " ".join(parts)
 
 
@@ -76,7 +78,8 @@ def analyse_trial(step: TrialStep, force: Window | None, emg: Window | None = No
     """
     test = entry(step.test)
     try:
-        outcome = test.analysis_function()(step, force, emg, body_weight_n)
+        extra = {"mocap": mocap} if test.reads_mocap else {}
+        outcome = test.analysis_function()(step, force, emg, body_weight_n, **extra)
         if mocap is not None and test.kind in SEQUENCED_KINDS:
             outcome = add_sequencing(outcome, mocap)
         if emg is not None and test.directional:  # trunk rotation: the obliques' pairing

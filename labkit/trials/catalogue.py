@@ -24,7 +24,7 @@ __all__ = ["CATALOGUE", "EMG_METRICS", "RATIOS", "TESTS", "RatioEntry", "TestEnt
            "force_tests", "side_of"]
 
 #: what a test's trial signal is (see :func:`labkit.trials.isometric.trial_signal`)
-SignalKind = Literal["sum_fz", "plate_fz", "sum_mz", "emg_channel"]
+SignalKind = Literal["sum_fz", "plate_fz", "sum_mz", "emg_channel", "belt_fz"]
 
 
 @dataclass(frozen=True)
@@ -37,13 +37,14 @@ class TestEntry:
         The test's name in protocols, trials tables and results (``imtp``).
     title : str
         Human-readable name for screens and reports.
-    kind : {"isometric", "jump", "mvc"}
+    kind : {"isometric", "jump", "mvc", "run"}
         Family of the analysis (which phases and figures apply).
     stream : str
         The session stream the analysis reads (``force`` or ``emg``).
     signal : str
         ``sum_fz`` (all plates' vertical force, body weight included), ``plate_fz`` (the
-        side's plate), ``sum_mz`` (free moment of all plates), ``emg_channel``.
+        side's plate), ``sum_mz`` (free moment of all plates), ``emg_channel``, ``belt_fz``
+        (each foot's own vertical force: the left belt or plate ``fp1``, the right ``fp2``).
     sign : float
         +1 or -1: the sign that makes the effort positive (hip flexion unloads the plate:
         -1). For ``sum_mz`` the direction decides (left +1, right -1).
@@ -77,11 +78,15 @@ class TestEntry:
         :meth:`reports` and ``docs/metrics.md``).
     phases : tuple of str
         The phases of a jump, in order (``unweighting`` ... ``landing``); empty otherwise.
+    paced : bool
+        Run at a belt speed: needs ``speed_m_s`` on the trial step (cued to the athlete).
+    reads_mocap : bool
+        The analysis function takes the trial's mocap window too (``mocap=`` keyword).
     """
 
     name: str
     title: str
-    kind: Literal["isometric", "jump", "mvc"]
+    kind: Literal["isometric", "jump", "mvc", "run"]
     stream: str
     signal: SignalKind
     sign: float
@@ -98,6 +103,8 @@ class TestEntry:
     min_window_s: float = 0.0
     metrics: tuple[str, ...] = ()
     phases: tuple[str, ...] = ()
+    paced: bool = False
+    reads_mocap: bool = False
 
     def reports(self, metric: str) -> bool:
         """Whether a trial of this test reports ``metric`` (it matches one of :attr:`metrics`).
@@ -165,6 +172,12 @@ _REBOUND_METRICS = ("body_weight_n", "onset_s", "onset_time_s", "n_hops", "rsi_b
                     "weighing_start_s", "weighing_end_s", "flight_baseline_n")
 #: per-limb values and asymmetry indices of dual-plate tests (labkit.trials.limbs)
 _LIMB_METRICS = ("left_*", "right_*", "asym_*_pct")
+#: a run's strides (labkit.trials.running; definitions in docs/science.md)
+_RUN_METRICS = ("speed_m_s", "n_strides_l", "n_strides_r", "cadence_steps_min", "stride_time_s",
+                "stride_time_cv", "contact_time_s", "flight_time_s", "duty_factor", "walking",
+                "hip_extension_deficit_side", "pelvic_drop_side", "first_strike_time_s",
+                "emg_*_onset_ms", "emg_*_offset_ms", "emg_*_onset_pct", "emg_*_offset_pct",
+                "emg_*_ms_sd", "emg_*_pct_sd")
 #: joint sequencing of a jump from the mocap window (labkit.trials.sequencing)
 _SEQUENCING_METRICS = ("seq_*",)
 #: the obliques' cross-body pairing in a trunk rotation (labkit.trials.trunk_pairing)
@@ -221,6 +234,11 @@ _ENTRIES = (
           "labkit.signal.force.rebound_jumps", headline="rsi_best_mean",
           headline_label="RSI best 5", sim_task="rebound_jumps", min_window_s=9.0,
           metrics=_REBOUND_METRICS),
+    TestEntry(name="run", title="Treadmill run (running strides)", kind="run", stream="force",
+              signal="belt_fz", sign=1.0, unit="N", analysis="labkit.trials.running.analyse_run",
+              core="labkit.signal.gait_running.running_analysis", headline="cadence_steps_min",
+              headline_label="cadence", sim_task="run", min_window_s=4.0, paced=True,
+              reads_mocap=True, metrics=_RUN_METRICS + _LIMB_METRICS),
     TestEntry(name="mvc", title="Maximal voluntary contraction (EMG reference)", kind="mvc",
               stream="emg", signal="emg_channel", sign=1.0, unit="V",
               analysis="labkit.trials.mvc.analyse_mvc", core="labkit.signal.emg.mvc_reference",

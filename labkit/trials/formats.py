@@ -8,7 +8,8 @@ import math
 __all__ = ["format_value", "metric_title", "metric_unit"]
 
 # metric-name suffix -> unit ("{f}" is the force unit of the trial: N, or N.m for moments)
-_SUFFIX_UNITS = (("_n_s", "{f}/s"), ("_n_kg", "{f}/kg"), ("_ns", "{f}.s"), ("_n", "{f}"),
+_SUFFIX_UNITS = (("_steps_min", "steps/min"), ("_n_s", "{f}/s"), ("_n_kg", "{f}/kg"), ("_ns", "{f}.s"),
+                 ("_n", "{f}"),
                  ("_nm", "N.m"), ("_m_s", "m/s"), ("_deg_s", "deg/s"), ("_ms", "ms"), ("_m", "m"),
                  ("_s", "s"),
                  ("_w", "W"), ("_v", "V"), ("_j", "J"), ("_deg", "deg"), ("_rad", "rad"), ("_pct", "%"))

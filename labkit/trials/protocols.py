@@ -27,7 +27,7 @@ Problem = tuple[tuple[Any, ...], str]
 
 #: keys of ``analysis:`` that are not parameters of the core function, per signal kind
 _EXTRA_KEYS = {"plate_fz": ("plate", "emg"), "sum_fz": ("emg", "asymmetry"), "sum_mz": ("emg",),
-               "emg_channel": ()}
+               "emg_channel": (), "belt_fz": ("emg", "asymmetry")}
 #: parameters the trial analysis sets itself (data and channel selection)
 _DATA_PARAMS = ("channels",)
 
@@ -92,6 +92,10 @@ def _check_trial(step: TrialStep, where: tuple[Any, ...], sided: bool, try_optio
                         "per_side step")]
     if test.directional and step.direction is None:
         return [(where, f"{step.test} needs `direction: left` or `right`")]
+    if test.paced and step.speed_m_s is None:
+        return [(where, f"a {step.test} trial needs `speed_m_s` (the belt speed, e.g. 3.5)")]
+    if not test.paced and step.speed_m_s is not None:
+        return [((*where, "speed_m_s"), f"speed_m_s is for paced tests (run), not {step.test}")]
     if test.needs_muscle and not step.muscle:
         return [(where, f"a {step.test} trial needs `muscle` (an EMG channel, e.g. gluteus_maximus_r)")]
     return [((*where, "analysis", *sub), msg)

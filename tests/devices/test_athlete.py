@@ -415,7 +415,7 @@ def test_names_of_the_models_stay_importable_from_athlete():
     assert [n for n in names if not hasattr(athlete, n)] == []
     assert athlete.TASKS == ("quiet", "imtp", "isometric_hip_extension", "isometric_hip_flexion",
                              "isometric_trunk_rotation", "cmj", "drop_jump", "single_leg_cmj",
-                             "rebound_jumps", "mvc", "step_off")
+                             "rebound_jumps", "mvc", "step_off", "run")
 
 
 def test_drop_jump_falls_from_the_box_and_its_contact_reverses_the_fall():

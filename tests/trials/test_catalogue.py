@@ -24,12 +24,13 @@ REPO = Path(__file__).resolve().parents[2]
 def test_every_entry_resolves_its_functions_and_headline():
     assert TESTS == ("imtp", "isometric_squat", "isometric_hip_extension", "isometric_hip_flexion",
                      "isometric_trunk_rotation", "cmj", "squat_jump", "drop_jump",
-                     "single_leg_cmj", "rebound_jumps", "mvc")
+                     "single_leg_cmj", "rebound_jumps", "run", "mvc")
     for name, e in CATALOGUE.items():
         assert e.name == name
         assert callable(e.analysis_function()) and callable(e.core_function())
         params = inspect.signature(e.analysis_function()).parameters
-        assert list(params) == ["step", "force", "emg", "body_weight_n"]
+        mocap = ["mocap"] if e.reads_mocap else []
+        assert list(params) == ["step", "force", "emg", "body_weight_n", *mocap]
     assert entry("imtp").headline == "peak_force_n"
     assert entry("isometric_hip_flexion").headline == "net_peak_force_n"
     assert entry("isometric_hip_flexion").sign == -1.0
@@ -52,7 +53,8 @@ def test_option_names_are_the_core_function_parameters():
 
 def test_no_library_module_compares_test_names_outside_the_catalogue():
     """Test names live in the catalogue; other modules ask it (athlete motor tasks aside)."""
-    names = "|".join(t for t in TESTS if t not in ("cmj", "mvc", "imtp"))
+    # "run" is also the CLI command (labkit run) and the run kind
+    names = "|".join(t for t in TESTS if t not in ("cmj", "mvc", "imtp", "run"))
     pattern = re.compile(rf"[\"']({names})[\"']")
     allowed = {"labkit/trials/catalogue.py"}
     offenders = []
@@ -103,6 +105,9 @@ def test_trial_steps_take_any_catalogue_test_and_the_protocol_checks_it():
 def test_each_entry_names_the_metrics_its_trials_report():
     for name in force_tests():
         e = entry(name)
+        if e.kind == "run":  # bursts timed per stride, not one onset before an effort
+            assert e.reports("emg_gluteus_maximus_r_onset_ms") and not e.reports("emd_multifidus_l_ms")
+            continue
         assert e.reports("emg_onset_gluteus_maximus_r_s") and e.reports("emd_multifidus_l_ms"), name
     for name in ("imtp", "isometric_squat"):
         assert all(entry(name).reports(m) for m in ("peak_force_n", "relative_peak_force_n_kg",

@@ -20,7 +20,9 @@ Tasks (:data:`TASKS`): isometric pulls (``imtp``), segment tests
 ``cmj``, ``drop_jump`` (from a box beside the plates: the athlete climbs it when the task
 is announced, :meth:`Athlete.get_on_box`), ``single_leg_cmj`` (on the ``side`` leg's
 plate, standing on it from the announcement, :meth:`Athlete.get_on_one_leg`),
-``rebound_jumps`` (a CMJ and ``rebound_hops`` rebounds), ``mvc`` (EMG
+``rebound_jumps`` (a CMJ and ``rebound_hops`` rebounds), ``run`` (a treadmill run at
+``speed_m_s`` on two belts, one per foot, until the stop cue:
+:mod:`~labkit.devices.sim.athlete_run`), ``mvc`` (EMG
 only, no force change), ``quiet`` (nothing) and ``step_off`` (the plates are unloaded for
 ``step_off_duration_s``).
 
@@ -47,6 +49,7 @@ import numpy as np
 from labkit.devices.sim import athlete_emg as _emg
 from labkit.devices.sim import athlete_force as _force
 from labkit.devices.sim import athlete_motion as _motion
+from labkit.devices.sim import athlete_run as _run
 from labkit.devices.sim import athlete_truth as _truth
 from labkit.devices.sim.athlete_emg import TRUNK_MUSCLES as TRUNK_MUSCLES
 from labkit.devices.sim.athlete_force import G as G
@@ -89,9 +92,11 @@ _r6 = _truth.r6
 
 TASKS = ("quiet", "imtp", "isometric_hip_extension", "isometric_hip_flexion",
          "isometric_trunk_rotation", "cmj", "drop_jump", "single_leg_cmj", "rebound_jumps", "mvc",
-         "step_off")
+         "step_off", "run")
 #: tasks that start from a stance the athlete takes when the task is announced
 _STANCE = {"drop_jump": "box", "single_leg_cmj": "one_leg"}
+#: a run cued without a duration lasts this long unless a stop cue ends it earlier
+RUN_UNTIL_STOPPED_S = 600.0
 MISBEHAVIOURS = ("countermovement", "pretension", "step_off", "weak_emg", "missing_emg")
 
 class Athlete:
@@ -140,7 +145,7 @@ class Athlete:
     def go(self, task: str, cue_s: float, *, trial: int | None = None, side: str | None = None,
            muscle: str | None = None, direction: str | None = None,
            misbehave: Iterable[str] = (), hold_s: float | None = None,
-           not_before_s: float | None = None) -> Effort:
+           not_before_s: float | None = None, speed_m_s: float | None = None) -> Effort:
         """Plan an effort cued at ``cue_s`` and add it to the timeline.
 
         Parameters
@@ -167,6 +172,8 @@ class Athlete:
             If anything of the effort would start before this time (signals already
             produced), the whole effort is shifted later; ``Effort.shifted_s`` says by how
             much.
+        speed_m_s : float, optional
+            Belt speed of a ``run`` (default ``params.run_speed_m_s``).
 
         Returns
         -------
@@ -209,6 +216,8 @@ class Athlete:
         if "pretension" in misbehave and task != "step_off" and set_pretension is None:
             onset += p.pretension_lead_s
         hold = p.hold_s if hold_s is None else float(hold_s)
+        if task == "run" and hold_s is None:  # runs until the stop cue (relax)
+            hold = RUN_UNTIL_STOPPED_S
         if task == "step_off":
             end = onset + p.step_off_duration_s
         elif task == "cmj":
@@ -230,7 +239,9 @@ class Athlete:
         effort = Effort(task=task, cue_s=float(cue_s), onset_s=onset, end_s=end, start_s=start,
                         trial=trial, side=side, muscle=muscle, direction=direction,
                         misbehave=misbehave, pretension_start_s=set_pretension,
-                        stance_start_s=box_start)
+                        stance_start_s=box_start,
+                        speed_m_s=(float(speed_m_s) if speed_m_s is not None else p.run_speed_m_s)
+                        if task == "run" else None)
         if not_before_s is not None and start < not_before_s:
             d = not_before_s - start
             effort = dataclasses.replace(effort, onset_s=onset + d, end_s=end + d, start_s=start + d,
@@ -329,7 +340,7 @@ class Athlete:
     def vertical_force(self, t_s: np.ndarray) -> np.ndarray:
         """Total vertical ground reaction force (N) over both plates, noise-free."""
         t = np.asarray(t_s, dtype=float)
-        loads = _force.added_loads(self.params, self._active_at(t), t)
+        loads = self._loads(t)
         return self.params.body_weight_n + loads["both"] + loads["l"] + loads["r"]
 
     def plate_loads(self, t_s: np.ndarray, az0_m: Sequence[float] = (-0.04, -0.04)) -> np.ndarray:
@@ -351,8 +362,25 @@ class Athlete:
             the COP swaying a few millimetres around the plate centre.
         """
         t = np.asarray(t_s, dtype=float)
-        loads = _force.added_loads(self.params, self._active_at(t), t)
-        return _force.plate_forces(self.params, loads, self._sway, t, az0_m)
+        return _force.plate_forces(self.params, self._loads(t), self._sway, t, az0_m)
+
+    def _loads(self, t: np.ndarray) -> dict[str, np.ndarray]:
+        """The efforts' added loads; a run replaces standing by each foot's force."""
+        active = self._active_at(t)
+        loads = _force.added_loads(self.params, [e for e in active if e.task != "run"], t)
+        for e in active:
+            if e.task == "run":
+                r = _run.run_loads(self.params, _run.run_strides(self.params, e), t)
+                loads["both"] = loads["both"] - self.params.body_weight_n * (1.0 - r["stand"])
+                loads["l"] = loads["l"] + r["fz_l"]
+                loads["r"] = loads["r"] + r["fz_r"]
+                loads["fx_l"] = loads.get("fx_l", 0.0) + r["fx_l"]
+                loads["fx_r"] = loads.get("fx_r", 0.0) + r["fx_r"]
+        return loads
+
+    def run_strides(self, effort: Effort) -> _run.RunStrides:
+        """The strides of a ``run`` effort (strike and toe-off times per side)."""
+        return _run.run_strides(self.params, effort)
 
     # ------------------------------------------------------------------ EMG
     def emg_envelope(self, t_s: np.ndarray, labels: Sequence[str]) -> np.ndarray:
@@ -363,7 +391,15 @@ class Athlete:
         ndarray, shape (n, len(labels))
         """
         t = np.asarray(t_s, dtype=float)
-        return _emg.emg_envelope(self.params, self._active_at(t), t, labels)
+        active = self._active_at(t)
+        out = _emg.emg_envelope(self.params, [e for e in active if e.task != "run"], t, labels)
+        for e in active:
+            if e.task == "run":
+                rs = _run.run_strides(self.params, e)
+                for j, lb in enumerate(labels):
+                    if lb not in self.params.missing_emg_channels:
+                        out[:, j] += _run.run_emg_envelope(self.params, rs, t, _emg.split_label(lb))
+        return out
 
     def ecg(self, t_s: np.ndarray) -> np.ndarray:
         """ECG as seen on the trunk (volts at the R wave = ``ecg_amplitude_v``)."""
@@ -449,13 +485,28 @@ class Athlete:
         ``names`` may also hold :data:`MEDIAL_MARKERS` (medial knee ``?KNM`` and medial
         malleolus ``?ANM``, mirroring ``?KNE`` and ``?ANK`` about the joint centres)."""
         t = np.asarray(t_s, dtype=float)
-        return _motion.marker_positions(self._chain(t), t, names)
+        out = _motion.marker_positions(self._chain(t), t, names)
+        for e in self._active_at(t):
+            if e.task == "run":
+                rs = _run.run_strides(self.params, e)
+                m = (t >= rs.onset_s) & (t < rs.stand_s)
+                if np.any(m):
+                    pos = _run.run_markers(self.params, rs, t[m])
+                    out[m] = np.stack([pos[nm] for nm in names], axis=1)
+        return out
 
     def segments(self, t_s: np.ndarray) -> np.ndarray:
         """Segment frames: origin (m) and orientation quaternion (w, x, y, z) per segment of
         :data:`SEGMENTS`; shape (n, 7, 7). Orientations are rotations about the lab y axis."""
         t = np.asarray(t_s, dtype=float)
-        return _motion.segment_frames(self._chain(t), t)
+        out = _motion.segment_frames(self._chain(t), t)
+        for e in self._active_at(t):
+            if e.task == "run":
+                rs = _run.run_strides(self.params, e)
+                m = (t >= rs.onset_s) & (t < rs.stand_s)
+                if np.any(m):
+                    out[m] = _run.run_rigid_bodies(self.params, rs, t[m], SEGMENTS)
+        return out
 
     # ------------------------------------------------------------------ truth
     def truth(self, effort: Effort, emg_labels: Sequence[str] = ()) -> list[dict[str, Any]]:
@@ -468,7 +519,10 @@ class Athlete:
             metrics), ``{"event": "emg", ...}`` (EMG onsets per channel label) when
             ``emg_labels`` are given, and ``{"event": "kinematics", ...}`` for a CMJ.
         """
-        return _truth.effort_truth(self.params, effort, emg_labels)
+        msgs = _truth.effort_truth(self.params, effort, emg_labels)
+        if effort.task == "run":
+            msgs = msgs[:1] + _run.run_truth(self.params, effort)
+        return msgs
 
     def emg_truth(self, effort: Effort, labels: Sequence[str]) -> tuple[dict[str, float], list, list]:
         """True EMG burst onsets of an effort per channel label, plus weak and missing labels.

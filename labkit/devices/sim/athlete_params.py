@@ -81,6 +81,20 @@ class AthleteParams:
     thigh_length_m: float = 0.42
     shank_length_m: float = 0.42
     foot_length_m: float = 0.25
+    #: treadmill runs (labkit.devices.sim.athlete_run): speed when the cue gives none,
+    #: stride-time coefficient of variation, peak hip extension (deg), its deficit and the
+    #: pelvic drop's extra on ``run_deficit_side``, peak vertical and braking force (body
+    #: weights), how long before each strike the glutes switch on
+    run_speed_m_s: float = 3.5
+    run_stride_cv: float = 0.02
+    run_hip_extension_deg: float = 15.0
+    run_hip_extension_deficit_deg: float = 0.0
+    run_pelvic_drop_deg: float = 4.0
+    run_pelvic_drop_extra_deg: float = 0.0
+    run_deficit_side: str = "l"
+    run_peak_force_bw: float = 2.5
+    run_braking_force_bw: float = 0.3
+    run_glute_lead_s: float = 0.05
 
     @property
     def left_fraction(self) -> float:
@@ -155,6 +169,13 @@ class AthleteParams:
         if self.peak_force_n <= self.body_weight_n:
             raise ConfigError(f"athlete.peak_force_n={self.peak_force_n} must exceed body weight "
                               f"({self.body_weight_n:.1f} N)")
+        if self.run_deficit_side not in ("l", "r"):
+            raise ConfigError(f"athlete.run_deficit_side={self.run_deficit_side!r} must be 'l' or 'r'")
+        for name in ("run_speed_m_s", "run_peak_force_bw"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) > 0):
+                raise ConfigError(f"athlete.{name}={getattr(self, name)!r} must be a positive number")
+        if not 0.0 <= self.run_stride_cv < 0.2:
+            raise ConfigError(f"athlete.run_stride_cv={self.run_stride_cv} must be within [0, 0.2)")
         if not 0.0 <= self.left_share <= 1.0:
             raise ConfigError(f"athlete.left_share={self.left_share} must be within 0..1")
         if not -100.0 < self.limb_asymmetry_pct < 100.0:
@@ -201,6 +222,8 @@ class Effort:
     #: drop jumps: when the athlete began climbing the box (the plates unload from then);
     #: single-leg tests: when the athlete stood on the tested leg
     stance_start_s: float | None = None
+    #: treadmill runs: the belt speed (m/s)
+    speed_m_s: float | None = None
 
     def has(self, what: str) -> bool:
         return any(m == what or m.startswith(what + ":") for m in self.misbehave)

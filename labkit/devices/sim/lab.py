@@ -87,6 +87,11 @@ def _task_args(task: str, arg: str | None) -> dict[str, Any]:
         out["side"] = arg
     elif arg in ("left", "right"):
         out["direction"] = arg
+    elif task == "run":  # task:run:<speed in m/s>
+        try:
+            out["speed_m_s"] = float(arg)
+        except ValueError:
+            log.warning("cue task:run:%s: the speed is not a number (m/s); the default is used", arg)
     elif task == "mvc":
         muscle, _, side = arg.rpartition("_")
         if side in ("l", "r") and muscle:
@@ -410,7 +415,7 @@ class SimulatedLab:
             if task not in TASKS:
                 log.warning("cue %r names an unknown task; known: %s", c, ", ".join(TASKS))
                 return out
-            self._task = {k: c[k] for k in ("task", "side", "muscle", "direction") if k in c}
+            self._task = {k: c[k] for k in ("task", "side", "muscle", "direction", "speed_m_s") if k in c}
             self._pending += list(c.get("misbehave", []))
             if "trial" in c:
                 self._next_trial = int(c["trial"])
@@ -424,7 +429,7 @@ class SimulatedLab:
             out.append(self._publish({"event": "task", "cue_s": round(stamp, 6), **self._task}, stamp))
         elif cmd in ("go", "step_off"):
             if "task" in c:
-                self._task = {k: c[k] for k in ("task", "side", "muscle", "direction") if k in c}
+                self._task = {k: c[k] for k in ("task", "side", "muscle", "direction", "speed_m_s") if k in c}
             spec = dict(self._task)
             misbehave = [*self._pending, *c.get("misbehave", [])]
             if cmd == "step_off":
@@ -445,12 +450,18 @@ class SimulatedLab:
             if effort.shifted_s:
                 log.debug("cue at %.3f arrived late; effort shifted by %.1f ms", stamp,
                           1e3 * effort.shifted_s)
-            for msg in self.athlete.truth(effort, self.emg_labels):
+            truth = self.athlete.truth(effort, self.emg_labels)
+            if effort.task == "run":  # its strides are known when the stop cue ends it
+                truth = truth[:1]
+            for msg in truth:
                 out.append(self._publish(msg, stamp))
         elif cmd in ("stop", "relax"):
             effort = self.athlete.relax(stamp, not_before_s=now + SAFETY_MARGIN_S)
             if effort is not None:
                 out.append(self._publish(self._relax_message(effort, stamp), stamp))
+                if effort.task == "run":  # the run's strides, now that its end is known
+                    for msg in self.athlete.truth(effort)[1:]:
+                        out.append(self._publish(msg, stamp))
         return out
 
     def _maybe_get_set(self, stamp: float, now: float) -> None:

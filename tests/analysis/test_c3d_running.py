@@ -1,0 +1,101 @@
+"""Imported gait (C3D) through the run test: strides from markers and plates.
+
+PiG_Motion3_FF.c3d (Vicon Nexus walk, 3 plates) carries Vicon's own Foot Strike / Foot
+Off events: labkit's strikes and toe-offs are checked against them. Gait.c3d (Motion
+Analysis walk, 2 plates) has no events; its strides are checked for a walk's signature.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import labkit
+from labkit.config.protocol import TrialStep
+from labkit.trials.running import analyse_run
+
+ezc3d = pytest.importorskip("ezc3d", reason="ezc3d is the optional extra for C3D files (labkit[c3d])")
+FRAME_S = 0.01  # both files' markers run at 100 Hz
+
+
+def _run(shared_data, tmp_path, name):
+    from labkit.analysis.c3d import import_c3d
+
+    out = import_c3d(shared_data / "c3d" / name, tmp_path / "g.h5", test="run")
+    with labkit.open_session(out) as s:
+        win = {n: s.stream(n).window() for n in ("force", "emg", "mocap")}
+        events = s.events[s.events["source"] == "c3d"]
+    outcome = analyse_run(TrialStep(test="run"), win["force"], win["emg"], None, mocap=win["mocap"])
+    return out, outcome, events
+
+
+def _file_events(events):
+    out = {}
+    for t, lab in zip(events["time"], events["label"], strict=True):
+        key = ("l" if lab.startswith("Left") else "r", "strike" if "Strike" in lab else "off")
+        out.setdefault(key, []).append(float(t))
+    return out
+
+
+def test_pig_walk_strikes_and_toe_offs_match_vicons_events(shared_data, tmp_path):
+    _, o, events = _run(shared_data, tmp_path, "PiG_Motion3_FF.c3d")
+    r = o.result
+    want = _file_events(events)
+    contacts = r.params["contacts"]
+    plate = {(a["side"], round(a["strike_s"], 3)) for a in o.params["plate_contacts"]}
+    assert len(plate) == 3  # each plate holds one foot's contact
+    for side in "lr":
+        strikes = np.asarray(contacts[side]["strike_s"])
+        offs = np.asarray(contacts[side]["off_s"])
+        # every file strike has a strike of ours within 2 frames (plates: within 1)
+        for w in want[(side, "strike")]:
+            d = np.min(np.abs(strikes - w)) / FRAME_S
+            on_plate = any(s == side and abs(t - w) < 0.02 for s, t in plate)
+            assert d <= (1.0 if on_plate else 2.0), (side, w, d)
+        # toe-offs from the markers within 2 frames of the file's; on a plate, where the
+        # force reaches 0 N, up to 3.5 frames after Vicon's event (which sits where Fz is
+        # still 20-80 N: Vicon's foot-off rule is not a force threshold here)
+        for w in want[(side, "off")]:
+            fin = offs[np.isfinite(offs)]
+            if not fin.size or np.min(np.abs(fin - w)) > 0.1:
+                continue  # the file's event lies outside our complete contacts
+            k = int(np.argmin(np.abs(fin - w)))
+            d = (fin[k] - w) / FRAME_S
+            on_plate = any(s == side and 0 < fin[k] - t < 1.0 for s, t in plate)
+            assert (0 <= d <= 3.5) if on_plate else abs(d) <= 2.0, (side, w, d)
+    m = o.metrics
+    assert m["walking"] == 1.0 and m["flight_time_s"] == 0.0
+    assert 100 < m["cadence_steps_min"] < 125  # a walk: Vicon's events give 111.1
+    assert o.inputs["gait"] == "over ground, walking"
+    # plate contacts give the stride's GRF: left = mean of fp1 and fp3's peaks, right fp2's
+    f = o.result.strides
+    assert m["right_vertical_peak_n"] == pytest.approx(822.8, abs=0.5)
+    assert m["left_vertical_peak_n"] == pytest.approx((793.0 + 826.8) / 2, abs=0.5)
+    assert f["vertical_peak_n"].notna().sum() == 3
+
+
+def test_gait_c3d_walk_gives_stride_metrics_and_flight_time_zero(shared_data, tmp_path):
+    out, o, _ = _run(shared_data, tmp_path, "Gait.c3d")
+    m = o.metrics
+    assert m["walking"] == 1.0 and m["flight_time_s"] == 0.0
+    assert {a["side"] for a in o.params["plate_contacts"]} == {"l", "r"}
+    assert 0.5 < m["contact_time_s"] < 0.75 and 0.55 < m["duty_factor"] < 0.7
+    # data/README.md: the plates' Fz peaks are about 799 N (fp1) and 855 N (fp2); fp2 holds
+    # the right foot's stride (fp1 the left foot's last contact, with no stride after it)
+    assert m["right_vertical_peak_n"] == pytest.approx(855.4, abs=1.0)
+    # the same numbers from the file through labkit.analyze (the tidy table)
+    tidy = labkit.analyze(out)
+    got = dict(zip(tidy["metric"], tidy["value"], strict=False))
+    assert got["cadence_steps_min"] == pytest.approx(m["cadence_steps_min"])
+
+
+def test_labkit_import_test_run_prints_the_stride_metrics(shared_data, tmp_path, capsys):
+    from labkit.cli import main
+
+    assert main(["import", str(shared_data / "c3d" / "PiG_Motion3_FF.c3d"), "-o", str(tmp_path / "p.h5"),
+                 "--test", "run"]) == 0
+    out = capsys.readouterr().out
+    assert "run trial of PiG_Motion3_FF.c3d (valid)" in out
+    for name in ("cadence_steps_min", "walking", "peak_hip_extension_deg", "pelvic_drop_peak_deg"):
+        assert name in out
+    assert "112 steps/min" in out and "0.000 s" in out  # cadence; flight time 0 (a walk)
