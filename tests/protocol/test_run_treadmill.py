@@ -1,8 +1,9 @@
 """`labkit run protocols/treadmill_run.yaml --fast` on the simulated lab (live LSL): the
 stored run metrics against the truth the simulated lab published for each run.
 
-About a minute (three runs, each 1.5 s quiet + 4 s of running); the offline twin of this
-check, on a session written without LSL, is tests/trials/test_running.py.
+About a minute (three runs, each 1.5 s quiet + 4 s of running), run in CI: it is the
+issue's acceptance check of the live path. The offline twin of
+this check, on a session written without LSL, is tests/trials/test_running.py.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 import labkit
 from labkit.config.hardware import load_hardware_config
@@ -22,7 +22,6 @@ from tests.protocol.sim_run import simulated_runner
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.slow
 def test_treadmill_run_protocol_live_matches_the_published_truth(tmp_path):
     proto, proto_text = load_protocol(str(REPO / "protocols" / "treadmill_run.yaml"))
     cfg, cfg_text = load_hardware_config()
