@@ -60,6 +60,8 @@ def _parse_subject(pairs: list[str]) -> dict[str, str]:
 
 def _subject_answers(protocol: Any, athlete: str, given: dict[str, str], unattended: bool,
                      console: Any) -> dict[str, Any]:
+    from labkit.protocol.subject import field_value
+
     answers: dict[str, Any] = dict(given)
     if athlete:
         answers.setdefault("athlete", athlete)
@@ -77,16 +79,7 @@ def _subject_answers(protocol: Any, athlete: str, given: dict[str, str], unatten
                 break
         if value in (None, ""):
             continue
-        if field.type in ("float", "int"):
-            try:
-                number = float(value) if field.type == "float" else int(value)
-            except ValueError:
-                raise ConfigError(f"{field.name}={value!r} is not a number; give a {field.type}") from None
-            too_low = field.min is not None and number < field.min
-            if too_low or (field.max is not None and number > field.max):
-                raise ConfigError(f"{field.name}={number} is outside [{field.min}, {field.max}]")
-            value = number
-        answers[field.name] = value
+        answers[field.name] = field_value(field, value)
     return answers
 
 
