@@ -134,7 +134,9 @@ class RecordControl:
                 raise SessionError(f"{path}: file exists; set another run or name with `filename`")
             path.parent.mkdir(parents=True, exist_ok=True)
             rec_cfg = self.config.recording.model_copy(update={"streams": streams})
-            cfg = self.config.model_copy(update={"recording": rec_cfg})
+            # the unselected devices leave the config too: the recorder would add them as optional
+            cfg = self.config.model_copy(update={
+                "recording": rec_cfg, "devices": [d for d in self.config.devices if d.name in streams]})
             rec = Recorder(cfg, path, config_text=self.config_text, subject=self.names["participant"],
                            notes=f"task {self.names['task']}, session {self.names['session']}, "
                                  f"run {self.run}")

@@ -51,7 +51,7 @@ def test_imtp_run_from_the_browser(tmp_path):
         time.sleep(1.2)
         # the trace is the plates' summed force: body weight before the pull, far above it in it
         bw = run.runner.body_weight_n
-        lo, hi = console.evaluate("[Math.min(...labkitTraces[0].cols.sum), Math.max(...labkitTraces[0].cols.sum)]")
+        lo, hi = console.evaluate("(s => [Math.min(...s), Math.max(...s)])(labkitTraces[0].cols.sum)")
         assert abs(lo - bw) < 100 and hi > bw + 1000, (lo, hi, bw)
         IMAGES.mkdir(parents=True, exist_ok=True)
         console.screenshot(path=str(IMAGES / "web_console.png"))
