@@ -103,11 +103,23 @@ def run(
     resume_other_protocol: Annotated[bool, typer.Option(
         "--resume-other-protocol", help="With --resume: continue a file recorded with another "
         "protocol (or another text of it).")] = False,
+    web: Annotated[bool, typer.Option("--web", help="Run it from the web console (athlete form, "
+                                      "controls, live trace) and show the athlete screen.")] = False,
+    host: Annotated[str, typer.Option(help="With --web: address to serve on (a non-loopback one "
+                                      "needs --token).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="With --web: port of the web screens.")] = 8765,
+    token: Annotated[str | None, typer.Option(help="With --web: require this token ('generate' "
+                                              "makes one). Default: $LABKIT_WEB_TOKEN.")] = None,
 ) -> None:
     """Run a protocol end to end: cues, recording, live analysis, validation, results."""
     from labkit.config.hardware import load_hardware_config
     from labkit.protocol.runner import ProtocolRunner, RunOptions, View, default_out_path
     from labkit.protocol.schema import load_protocol
+
+    if web:
+        _run_web(protocol, config=config, out=out, operator=operator, fast=fast, resume=resume,
+                 host=host, port=port, token=token)
+        return
 
     # before the questions and the simulated lab; an existing session the runner words itself
     # (--resume it or --overwrite)
@@ -160,6 +172,56 @@ def run(
     from labkit.cli.db_cmds import ingest_after_run
 
     ingest_after_run(Path(path))  # when a database is configured (LABKIT_DB or the lab config)
+
+
+def _run_web(protocol: str, *, config: Path | None, out: Path | None, operator: str, fast: bool,
+             resume: Path | None, host: str, port: int, token: str | None) -> None:
+    """``labkit run --web``: one run driven from the console, then its results here."""
+    import time
+
+    from labkit.cli.web_cmds import resolve_token, start_server
+    from labkit.config.hardware import load_hardware_config
+    from labkit.protocol.schema import load_protocol
+    from labkit.web.security import check_bind
+
+    token = resolve_token(token)
+    check_bind(host, token)
+    if resume is None and out is not None:
+        check_output_file(out, overwrite=False)
+    proto, proto_text = load_protocol(protocol)
+    cfg, cfg_text = load_hardware_config(config)
+    from labkit.web.app import LabApp
+    from labkit.web.control import RunControl
+
+    console = render.console()
+    where = (resume or out or Path("x")).parent
+    run_control = RunControl(proto, proto_text, cfg, cfg_text, where, fast=fast, operator=operator,
+                             echo=lambda msg: console.print(f"[cyan]>[/cyan] {msg}"))
+    if out is not None and resume is None:
+        run_control.default_name = out.name
+    server = start_server(LabApp(run=run_control), host, port, token)
+    try:
+        if resume is not None:
+            run_control.resume(resume.name)
+        else:
+            console.print("fill in the athlete form in the console to start")
+        while not (run_control.finished.is_set() and run_control.runner is not None):
+            time.sleep(0.2)
+        time.sleep(1.0)  # the screens show the end
+    except KeyboardInterrupt:
+        if run_control.running:
+            run_control.hub.request("abort")
+            run_control.wait(30)
+        raise
+    finally:
+        server.stop()
+    if run_control.error is not None:
+        path = run_control.runner.options.out_path
+        again = _resume_command(protocol, path, config=config, unattended=False, fast=fast) + " --web"
+        raise LabkitError(f"{run_control.error} (the session is saved; continue with: {again})")
+    runner = run_control.runner
+    render.print_run_results(run_control.table, runner.aggregates, runner.options.out_path,
+                             runner.result_name)
 
 
 def _resume_command(protocol: str, path: Any, *, config: Path | None, unattended: bool, fast: bool) -> str:

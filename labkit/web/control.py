@@ -220,6 +220,8 @@ class RunControl:
         self.table: Any = None
         self.error: BaseException | None = None
         self.finished = threading.Event()
+        #: the session file name of the next run ('' : <protocol>_<athlete>_<time>.h5)
+        self.default_name = ""
 
     @property
     def running(self) -> bool:
@@ -241,7 +243,7 @@ class RunControl:
             raise SessionError(f"a run is in progress ({self.runner.options.out_path}); abort it first")
         typed = check_answers(self.protocol, answers)
         code = str(typed.get("athlete", "") or "")
-        path = self.folder / (out or default_out_path(self.protocol, code).name)
+        path = self.folder / (out or self.default_name or default_out_path(self.protocol, code).name)
         if path.exists():
             raise SessionError(f"{path}: file exists; choose another name or resume it")
         options = RunOptions(out_path=path, athlete=code, operator=self.operator, subject_answers=typed,
