@@ -31,7 +31,8 @@ def test_a_non_loopback_address_without_a_token_is_refused_in_one_line():
                          capture_output=True, text=True, timeout=60)
     assert cli.returncode == 2
     lines = cli.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("labkit: error: --host 0.0.0.0 is not a loopback"), cli.stderr
+    assert len(lines) == 1, cli.stderr
+    assert lines[0].startswith("labkit: error: --host 0.0.0.0 is not a loopback address")
     assert "--token" in lines[0]
 
 
