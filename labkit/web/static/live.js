@@ -66,11 +66,12 @@
         size: 70, font: this.opts.sumOnly ? "20px sans-serif" : "12px sans-serif" }],
     }, [[]], this.el);
   };
-  Trace.prototype.draw = function () {
-    if (!this.dirty || this.plot === null || this.t.length === 0) return false;
-    this.dirty = false;
-    const t0 = this.t[this.t.length - 1];
-    const x = this.t.map((v) => v - t0);
+  // drawn on every animation frame against the session clock's "now", so the trace scrolls
+  // smoothly whatever the size of the recorder's chunks (they arrive about 20 times a second)
+  Trace.prototype.draw = function (offset) {
+    if (this.plot === null || this.t.length === 0) return false;
+    const now = Date.now() / 1000 - offset;
+    const x = this.t.map((v) => v - now);
     const data = [x];
     if (!this.opts.sumOnly) this.labels.forEach((l) => data.push(this.cols[l]));
     data.push(this.cols.sum);
@@ -78,7 +79,10 @@
       const v = this.extra[n];
       data.push(x.map(() => (v === undefined || v === null ? null : v)));
     });
-    this.plot.setData(data);
+    this.plot.batch(() => {
+      this.plot.setData(data, false);
+      this.plot.setScale("x", { min: -KEEP_S, max: 0 });
+    });
     return true;
   };
 
@@ -96,14 +100,17 @@
     };
     ws.onclose = () => setTimeout(() => connect(onState, traces), 1000);
     function frame(now) {
+      const fresh = traces.some((tr) => tr.dirty);
       let drawn = false;
-      traces.forEach((tr) => { drawn = tr.draw() || drawn; });
+      traces.forEach((tr) => { drawn = tr.draw(offset) || drawn; tr.dirty = false; });
       if (drawn) {
         stats.draws++;
         stats.draw_times.push(now);
+        // sample-to-screen: the newest sample's time stamp to the first draw that shows it
         const last = traces[0].lastT;
-        if (last !== null) stats.latencies_ms.push(Date.now() - 1000 * (last + offset));
-        if (stats.latencies_ms.length > 5000) { stats.latencies_ms.splice(0, 1000); stats.draw_times.splice(0, 1000); }
+        if (fresh && last !== null) stats.latencies_ms.push(Date.now() - 1000 * (last + offset));
+        if (stats.draw_times.length > 5000) stats.draw_times.splice(0, 1000);
+        if (stats.latencies_ms.length > 5000) stats.latencies_ms.splice(0, 1000);
       }
       requestAnimationFrame(frame);
     }
