@@ -463,6 +463,7 @@ class ProtocolRunner:
         self._recorder.update_trial(record.trial_id, status="invalid", reason=record.reason[:1000])
         self._recorder.commit()
         self._event("trial_redo", {"id": record.trial_id})
+        self.view.trial_done(record)  # its new verdict
         self.view.message(f"trial {record.trial_id}: {REDO_REASON}; one more attempt")
 
     def _step_instruction(self, body: Any) -> None:

@@ -75,3 +75,62 @@ def test_imtp_run_from_the_browser(tmp_path):
         assert s.status == "complete" and (s.trials["status"] == "valid").sum() == 3
     row = stored[stored["trial"] == int(big[1])].iloc[0]
     assert abs(float(big[0]) - float(row["peak_force_n"])) <= 0.1, (big, row["peak_force_n"])
+
+
+def _text(page, selector: str) -> str:
+    return page.text_content(selector) or ""
+
+
+def test_redo_pause_abort_and_resume_from_the_console(tmp_path):
+    with protocol_server(tmp_path) as (server, run), chromium() as browser:
+        console = browser.new_page()
+        console.goto(server.url)
+        console.wait_for_selector("#field-athlete")
+        console.fill("#field-athlete", "WEB02")
+        console.click("#start")
+        console.wait_for_selector("#continue:not([disabled])", timeout=60_000)
+        console.click("#continue")
+        # trial 1 judged: in the rest after it, redo it and pause
+        console.wait_for_selector("#trial-1 td.verdict", timeout=60_000)
+        assert _text(console, "#trial-1 td.verdict") == "VALID"
+        console.wait_for_function("/^\\d+ s$/.test(document.getElementById('countdown').textContent)")
+        console.click("#redo")
+        console.click("#pause")
+        console.wait_for_function("document.getElementById('cue').textContent.startsWith('PAUSED')",
+                                  timeout=10_000)
+        time.sleep(3.0)  # longer than the (fast) rest: a paused run does not go on
+        assert len(run.runner.trials) == 1 and run.runner.current == {}
+        console.click("#resume")
+        # the redo makes trial 1 invalid with its reason; trial 2 follows
+        console.wait_for_function("document.querySelector('#trial-1 td.verdict').textContent === 'INVALID'",
+                                  timeout=30_000)
+        assert "redo requested by the operator" in _text(console, "#trial-1")
+        console.wait_for_selector("#trial-2 td.verdict", timeout=60_000)
+        # abort in the middle of trial 3: the file is closed as interrupted
+        console.wait_for_function("document.getElementById('trial-line').textContent.startsWith('trial 3')",
+                                  timeout=60_000)
+        console.click("#abort")
+        console.wait_for_function("document.getElementById('status').textContent === 'interrupted'",
+                                  timeout=60_000)
+        path = Path(run.runner.options.out_path)
+        with labkit.open_session(path) as s:
+            assert s.status == "interrupted"
+            statuses = dict(zip(s.trials.index, s.trials["status"], strict=True))
+        assert statuses[1] == "invalid" and statuses[2] == "valid" and statuses[3] == "aborted", statuses
+        # resume it from the session browser
+        sessions = browser.new_page()
+        sessions.goto(server.url + "sessions")
+        sessions.wait_for_selector(f"button.resume[data-file='{path.name}']")
+        sessions.click(f"button.resume[data-file='{path.name}']")
+        sessions.wait_for_url(server.url)
+        sessions.wait_for_function("document.getElementById('status').textContent === 'running'",
+                                   timeout=30_000)
+        assert run.wait(180), "the resumed run did not finish"
+        assert run.hub.snapshot()["status"] == "complete", run.hub.snapshot()["error"]
+    with labkit.open_session(path) as s:
+        assert s.status == "complete"
+        trials = s.trials
+        stored = s.result("protocol").tables["trials"]
+    assert trials.loc[1, "status"] == "invalid" and "redo requested" in trials.loc[1, "reason"]
+    assert (trials["status"] == "valid").sum() == 3 and trials.loc[3, "status"] == "aborted"
+    assert stored["valid"].sum() == 3
