@@ -67,3 +67,47 @@ def test_a_labrecorder_script_records_the_selected_streams_into_the_templated_fi
                 st = s.stream(name)
                 assert st.n_samples > 1.5 * st.rate_hz, (name, st.n_samples)  # seconds of it
                 assert np.all(np.diff(st.counter) == 1), name  # no sample lost
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_labkit_record_with_rcs_port_is_driven_by_a_labrecorder_script(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    config, text = lab_config(devices=("force", "emg"), flush_interval_s=0.5)
+    cfg = tmp_path / "lab.yaml"
+    cfg.write_text(text)
+    port = _free_port()
+    env = os.environ.copy()
+    with SimulatedLab(config):
+        rec = subprocess.Popen([sys.executable, "-m", "labkit.cli", "record", "--config", str(cfg),
+                                "--rcs-port", str(port), "--out", str(tmp_path / "first.h5")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            line = rec.stdout.readline()
+            assert f"LabRecorder remote control on 127.0.0.1:{port}" in line, (line, rec.stderr.read())
+            with socket.create_connection(("127.0.0.1", port)) as sock:
+                assert _send(sock, "select all") == "OK"
+                assert _send(sock, "filename {root:" + str(tmp_path) + "} {template:exp%n/block_%b.xdf} "
+                             "{task:Jumps} {run:5}") == "OK"
+                assert _send(sock, "start") == "OK"
+                time.sleep(2.5)
+                assert _send(sock, "stop") == "OK"
+        finally:
+            rec.send_signal(signal.SIGINT)
+            out, err = rec.communicate(timeout=60)
+    assert rec.returncode == 0, err
+    path = tmp_path / "exp005" / "block_Jumps.h5"
+    assert f"remote: recording to {path}" in out.replace("\n", "")
+    with labkit.open_session(path) as s:
+        assert s.status == "complete" and set(s.streams) >= {"force", "emg"}
+        for name in ("force", "emg"):
+            st = s.stream(name)
+            assert np.all(np.diff(st.counter) == 1) and st.n_samples > 1.5 * st.rate_hz
