@@ -179,13 +179,14 @@ def _run_web(protocol: str, *, config: Path | None, out: Path | None, operator: 
     """``labkit run --web``: one run driven from the console, then its results here."""
     import time
 
-    from labkit.cli.web_cmds import resolve_token, start_server
+    from labkit.cli.web_cmds import resolve_token, start_server, web_modules
     from labkit.config.hardware import load_hardware_config
     from labkit.protocol.schema import load_protocol
     from labkit.web.security import check_bind
 
     token = resolve_token(token)
     check_bind(host, token)
+    web_modules()
     if resume is None and out is not None:
         check_output_file(out, overwrite=False)
     proto, proto_text = load_protocol(protocol)

@@ -24,7 +24,7 @@ def resolve_token(token: str | None) -> str | None:
     return new_token() if token == "generate" else token
 
 
-def _web_modules() -> None:
+def web_modules() -> None:
     try:
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
@@ -35,7 +35,7 @@ def _web_modules() -> None:
 
 def start_server(lab: Any, host: str, port: int, token: str | None) -> Any:
     """Check the address, start the server and print where to open it."""
-    _web_modules()
+    web_modules()
     from labkit.web.server import LabServer
 
     server = LabServer(lab, host=host, port=port, token=token).start()
@@ -71,7 +71,7 @@ def serve(
     check_bind(host, token)  # before anything starts
     check_output_folder(folder, flag="--folder")
     folder.mkdir(exist_ok=True)
-    _web_modules()
+    web_modules()
     from labkit.web.app import LabApp
     from labkit.web.control import RecordControl, RunControl
 

@@ -106,6 +106,11 @@ def test_redo_pause_abort_and_resume_from_the_console(tmp_path):
                                   timeout=30_000)
         assert "redo requested by the operator" in _text(console, "#trial-1")
         console.wait_for_selector("#trial-2 td.verdict", timeout=60_000)
+        # the rest after trial 2 is skipped
+        console.wait_for_function("/^\\d+ s$/.test(document.getElementById('countdown').textContent)")
+        console.click("#skip")
+        console.wait_for_function("document.getElementById('log').textContent.includes('rest skipped')",
+                                  timeout=30_000)
         # abort in the middle of trial 3: the file is closed as interrupted
         console.wait_for_function("document.getElementById('trial-line').textContent.startsWith('trial 3')",
                                   timeout=60_000)

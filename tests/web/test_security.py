@@ -34,6 +34,10 @@ def test_a_non_loopback_address_without_a_token_is_refused_in_one_line():
     assert len(lines) == 1, cli.stderr
     assert lines[0].startswith("labkit: error: --host 0.0.0.0 is not a loopback address")
     assert "--token" in lines[0]
+    cli = subprocess.run([sys.executable, "-m", "labkit.cli", "run", "imtp", "--web", "--host", "10.1.2.3"],
+                         capture_output=True, text=True, timeout=60)
+    assert cli.returncode == 2 and cli.stderr.count("\n") == 1, cli.stderr
+    assert cli.stderr.startswith("labkit: error: --host 10.1.2.3 is not a loopback address")
 
 
 def test_wrong_or_missing_token_gets_401_or_403_and_changes_nothing(tmp_path):
