@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import httpx
+
 import labkit
 from tests.web.browser import chromium
 from tests.web.servers import protocol_server
@@ -132,6 +134,12 @@ def test_redo_pause_abort_and_resume_from_the_console(tmp_path):
                                    timeout=30_000)
         assert run.wait(180), "the resumed run did not finish"
         assert run.hub.snapshot()["status"] == "complete", run.hub.snapshot()["error"]
+        # the session browser lists it, complete, and opens its report
+        listed = httpx.get(server.url + "api/sessions", timeout=60).json()["sessions"]
+        assert [(r["file"], r["athlete"], r["protocol"], r["status"]) for r in listed] == [
+            (path.name, "WEB02", "imtp", "complete")]
+        report = httpx.get(server.url + "report/" + path.name, timeout=120)
+        assert report.status_code == 200 and "WEB02" in report.text
     with labkit.open_session(path) as s:
         assert s.status == "complete"
         trials = s.trials
