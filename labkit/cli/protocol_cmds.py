@@ -223,6 +223,9 @@ def _run_web(protocol: str, *, config: Path | None, out: Path | None, operator: 
     runner = run_control.runner
     render.print_run_results(run_control.table, runner.aggregates, runner.options.out_path,
                              runner.result_name)
+    from labkit.cli.db_cmds import ingest_after_run
+
+    ingest_after_run(Path(runner.options.out_path))  # as the terminal run does
 
 
 def _resume_command(protocol: str, path: Any, *, config: Path | None, unattended: bool, fast: bool) -> str:
