@@ -40,15 +40,19 @@ def test_imtp_run_from_the_browser(tmp_path):
         time.sleep(1.0)
         assert run.runner.current == {} and not run.runner.trials  # still waiting
         console.click("#continue")
-        # the live trace moves: frames keep being drawn, the plates' force is on it
+        # the live trace moves: frames keep being drawn, the plates' force is on it (each screen is
+        # checked while it is the visible one: a hidden tab's animation frames are throttled)
+        console.bring_to_front()
         console.wait_for_function("labkitStats.draws > 20", timeout=30_000)
         before = console.evaluate("labkitStats.draws")
         time.sleep(1.0)
         assert console.evaluate("labkitStats.draws") - before >= 10
         # the trace holds the plates' weight: the summed force of the last frame near body weight
         # GO on the athlete screen during a pull; a screenshot of both screens mid-trial
+        athlete.bring_to_front()
         athlete.wait_for_function("document.getElementById('a-countdown').textContent === 'GO!'",
                                   timeout=60_000)
+        console.bring_to_front()
         console.wait_for_function("document.getElementById('cue').textContent.startsWith('GO!')")
         time.sleep(1.2)
         # the trace is the plates' summed force: body weight before the pull, far above it in it
@@ -60,6 +64,7 @@ def test_imtp_run_from_the_browser(tmp_path):
         # the rest after a trial counts down on both screens
         console.wait_for_function("/^\\d+ s$/.test(document.getElementById('countdown').textContent)",
                                   timeout=60_000)
+        athlete.bring_to_front()
         athlete.wait_for_function("/^\\d+$/.test(document.getElementById('a-countdown').textContent)")
         athlete.wait_for_function("document.getElementById('a-big').textContent.length > 0")
         athlete.screenshot(path=str(IMAGES / "web_athlete.png"))
@@ -70,6 +75,8 @@ def test_imtp_run_from_the_browser(tmp_path):
         verdicts = console.eval_on_selector_all("#trials td.verdict", "els => els.map(e => e.textContent)")
         assert verdicts.count("VALID") == 3
         console.wait_for_function("document.getElementById('status').textContent === 'complete'")
+        console.bring_to_front()
+        console.screenshot(path=str(IMAGES / "web_console_done.png"))
         big = athlete.eval_on_selector("#a-big", "e => [e.textContent, e.dataset.trial]")
         path = Path(run.runner.options.out_path)
     with labkit.open_session(path) as s:
