@@ -2,7 +2,8 @@
 
 The commands live by group in :mod:`labkit.cli.session_cmds` (inspect, repair),
 :mod:`labkit.cli.lab_cmds` (demo, streams, simulate, replay, record, devices),
-:mod:`labkit.cli.protocol_cmds` (protocols, run), :mod:`labkit.cli.analysis_cmds`
+:mod:`labkit.cli.protocol_cmds` (protocols, run), :mod:`labkit.cli.web_cmds` (serve: the
+lab screen), :mod:`labkit.cli.analysis_cmds`
 (analyze, report, plot, import, export) and :mod:`labkit.cli.db_cmds` (the database:
 ``labkit db ...``); every table they print is drawn by
 :mod:`labkit.cli.render`. This module holds the typer ``app`` and :func:`main`.
@@ -18,7 +19,7 @@ from typing import Annotated
 import typer
 
 from labkit._version import __version__
-from labkit.cli import analysis_cmds, db_cmds, lab_cmds, protocol_cmds, session_cmds
+from labkit.cli import analysis_cmds, db_cmds, lab_cmds, protocol_cmds, session_cmds, web_cmds
 from labkit.cli.common import EXIT_ERROR, EXIT_UNEXPECTED
 from labkit.errors import LabkitError
 
@@ -59,6 +60,7 @@ app.command()(lab_cmds.record)
 app.add_typer(lab_cmds.devices_app, name="devices")
 app.add_typer(protocol_cmds.protocols_app, name="protocols")
 app.command()(protocol_cmds.run)
+app.command()(web_cmds.serve)
 app.command()(analysis_cmds.analyze)
 app.command()(analysis_cmds.report)
 app.command()(analysis_cmds.plot)

@@ -140,7 +140,9 @@ def replay(
 
 
 def record(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Session file to write (.h5).")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Session file to write (.h5); with "
+                                             "--rcs-port, the first file name (default: LabRecorder's "
+                                             "BIDS template).")] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help=_CONFIG_HELP)] = None,
     duration: Annotated[float | None, typer.Option("--duration", help="Seconds to record "
                                                    "(default: until Ctrl-C).")] = None,
@@ -149,6 +151,10 @@ def record(
     notes: Annotated[str, typer.Option(help="Free-form notes.")] = "",
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUT if it exists.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No live status table.")] = False,
+    rcs_port: Annotated[int | None, typer.Option("--rcs-port", help="Wait for LabRecorder's remote-"
+                                                 "control commands (select, filename, start, stop) on "
+                                                 "this port of 127.0.0.1 (LabRecorder's is 22345).")]
+    = None,
 ) -> None:
     """Record every stream of a hardware config, plus marker streams, into a session file."""
     import signal
@@ -158,6 +164,15 @@ def record(
 
     from labkit.config.hardware import load_hardware_config
     from labkit.record.recorder import Recorder
+
+    if rcs_port is not None:
+        _record_remote(out, config, rcs_port)
+        return
+    if out is None:
+        from labkit.errors import ConfigError
+
+        raise ConfigError("--out is missing; give the session file to write, e.g. --out s.h5 "
+                          "(or --rcs-port 22345 to be driven by LabRecorder's remote commands)")
 
     check_output_file(out, overwrite=overwrite)  # now, not after waiting for the streams
     cfg, text = load_hardware_config(config)
@@ -187,6 +202,39 @@ def record(
         rec.stop()  # a failed write (disk full) raises here: one line, exit 2
     console.print(render.status_table(rec))
     console.print(f"saved {out}; check it with `labkit inspect {out}`")
+
+
+def _record_remote(out: Path | None, config: Path | None, port: int) -> None:
+    """``labkit record --rcs-port``: recordings started and stopped by LabRecorder's commands."""
+    import time
+
+    from labkit.cli.common import check_output_folder
+    from labkit.config.hardware import load_hardware_config
+    from labkit.web.control import BIDS_TEMPLATE, RecordControl
+    from labkit.web.labrecorder import LabRecorderPort
+
+    root = out.parent if out is not None else Path(".")
+    check_output_folder(root, flag="--out")
+    cfg, text = load_hardware_config(config)
+    control = RecordControl(cfg, text, root, template=out.name if out is not None else BIDS_TEMPLATE)
+    console = render.console()
+    rcs = LabRecorderPort(control, port=port, echo=console.print).start()
+    previous = _stop_on_sigterm()
+    console.print(f"LabRecorder remote control on 127.0.0.1:{rcs.port}; next file {control.next_path()}; "
+                  "Ctrl-C to quit")
+    import signal
+
+    try:
+        while True:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        console.print("stopping")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        rcs.stop()
+        saved = control.stop()
+        if saved is not None:
+            console.print(f"saved {saved}")
 
 
 devices_app = typer.Typer(help="Check a lab's devices and streams.", no_args_is_help=True)

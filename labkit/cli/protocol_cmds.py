@@ -60,6 +60,8 @@ def _parse_subject(pairs: list[str]) -> dict[str, str]:
 
 def _subject_answers(protocol: Any, athlete: str, given: dict[str, str], unattended: bool,
                      console: Any) -> dict[str, Any]:
+    from labkit.protocol.subject import field_value
+
     answers: dict[str, Any] = dict(given)
     if athlete:
         answers.setdefault("athlete", athlete)
@@ -77,16 +79,7 @@ def _subject_answers(protocol: Any, athlete: str, given: dict[str, str], unatten
                 break
         if value in (None, ""):
             continue
-        if field.type in ("float", "int"):
-            try:
-                number = float(value) if field.type == "float" else int(value)
-            except ValueError:
-                raise ConfigError(f"{field.name}={value!r} is not a number; give a {field.type}") from None
-            too_low = field.min is not None and number < field.min
-            if too_low or (field.max is not None and number > field.max):
-                raise ConfigError(f"{field.name}={number} is outside [{field.min}, {field.max}]")
-            value = number
-        answers[field.name] = value
+        answers[field.name] = field_value(field, value)
     return answers
 
 
@@ -110,11 +103,23 @@ def run(
     resume_other_protocol: Annotated[bool, typer.Option(
         "--resume-other-protocol", help="With --resume: continue a file recorded with another "
         "protocol (or another text of it).")] = False,
+    web: Annotated[bool, typer.Option("--web", help="Run it from the web console (athlete form, "
+                                      "controls, live trace) and show the athlete screen.")] = False,
+    host: Annotated[str, typer.Option(help="With --web: address to serve on (a non-loopback one "
+                                      "needs --token).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="With --web: port of the web screens.")] = 8765,
+    token: Annotated[str | None, typer.Option(help="With --web: require this token ('generate' "
+                                              "makes one). Default: $LABKIT_WEB_TOKEN.")] = None,
 ) -> None:
     """Run a protocol end to end: cues, recording, live analysis, validation, results."""
     from labkit.config.hardware import load_hardware_config
     from labkit.protocol.runner import ProtocolRunner, RunOptions, View, default_out_path
     from labkit.protocol.schema import load_protocol
+
+    if web:
+        _run_web(protocol, config=config, out=out, operator=operator, fast=fast, resume=resume,
+                 host=host, port=port, token=token)
+        return
 
     # before the questions and the simulated lab; an existing session the runner words itself
     # (--resume it or --overwrite)
@@ -167,6 +172,60 @@ def run(
     from labkit.cli.db_cmds import ingest_after_run
 
     ingest_after_run(Path(path))  # when a database is configured (LABKIT_DB or the lab config)
+
+
+def _run_web(protocol: str, *, config: Path | None, out: Path | None, operator: str, fast: bool,
+             resume: Path | None, host: str, port: int, token: str | None) -> None:
+    """``labkit run --web``: one run driven from the console, then its results here."""
+    import time
+
+    from labkit.cli.web_cmds import resolve_token, start_server, web_modules
+    from labkit.config.hardware import load_hardware_config
+    from labkit.protocol.schema import load_protocol
+    from labkit.web.security import check_bind
+
+    token = resolve_token(token)
+    check_bind(host, token)
+    web_modules()
+    if resume is None and out is not None:
+        check_output_file(out, overwrite=False)
+    proto, proto_text = load_protocol(protocol)
+    cfg, cfg_text = load_hardware_config(config)
+    from labkit.web.app import LabApp
+    from labkit.web.control import RunControl
+
+    console = render.console()
+    where = (resume or out or Path("x")).parent
+    run_control = RunControl(proto, proto_text, cfg, cfg_text, where, fast=fast, operator=operator,
+                             echo=lambda msg: console.print(f"[cyan]>[/cyan] {msg}"))
+    if out is not None and resume is None:
+        run_control.default_name = out.name
+    server = start_server(LabApp(run=run_control), host, port, token)
+    try:
+        if resume is not None:
+            run_control.resume(resume.name)
+        else:
+            console.print("fill in the athlete form in the console to start")
+        while not (run_control.finished.is_set() and run_control.runner is not None):
+            time.sleep(0.2)
+        time.sleep(1.0)  # the screens show the end
+    except KeyboardInterrupt:
+        if run_control.running:
+            run_control.hub.request("abort")
+            run_control.wait(30)
+        raise
+    finally:
+        server.stop()
+    if run_control.error is not None:
+        path = run_control.runner.options.out_path
+        again = _resume_command(protocol, path, config=config, unattended=False, fast=fast) + " --web"
+        raise LabkitError(f"{run_control.error} (the session is saved; continue with: {again})")
+    runner = run_control.runner
+    render.print_run_results(run_control.table, runner.aggregates, runner.options.out_path,
+                             runner.result_name)
+    from labkit.cli.db_cmds import ingest_after_run
+
+    ingest_after_run(Path(runner.options.out_path))  # as the terminal run does
 
 
 def _resume_command(protocol: str, path: Any, *, config: Path | None, unattended: bool, fast: bool) -> str:

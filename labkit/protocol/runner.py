@@ -14,6 +14,7 @@ already in the file and carries on live from the first step that has no record.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -53,6 +54,7 @@ FAST_REST_S = 2.0
 FAST_EFFORT_S = 3.0
 SETTLE_S = 0.8  # after stop: the athlete relaxes (reaction + decay) inside the window
 MIN_BETWEEN_TRIALS_S = 2.0
+REDO_REASON = "redo requested by the operator"
 
 
 @dataclass
@@ -169,7 +171,9 @@ class ProtocolRunner:
         return self._recorder
 
     # -- plumbing -------------------------------------------------------------------------
-    def _sleep(self, seconds: float) -> None:
+    def _sleep(self, seconds: float, *, skippable: bool = False) -> None:
+        """Wait, ticking the view; a ``skippable`` wait (a rest) ends early when the
+        operator skips it (:meth:`View.skip_requested`)."""
         end = time.monotonic() + max(0.0, seconds)
         while True:
             left = end - time.monotonic()
@@ -179,6 +183,9 @@ class ProtocolRunner:
             self.view.tick()
             if self._lab is not None:
                 self._lab.check()
+            if skippable and self.view.skip_requested():
+                self.view.message("rest skipped by the operator")
+                return
 
     def _now(self) -> float:
         import pylsl
@@ -417,6 +424,10 @@ class ProtocolRunner:
                                       f"{record.reason}; fix the protocol, then re-analyse the file "
                                       "with `labkit analyze --params`")
                     return
+                if record is None and self.view.redo_requested():  # asked in the rest after a trial
+                    if valid and valid[-1] is self.trials[-1]:
+                        self._redo(valid.pop())
+                    continue
                 if record is not None:
                     if record.valid:
                         valid.append(record)
@@ -442,6 +453,20 @@ class ProtocolRunner:
                                               "wanted": body.until_valid})
             self.view.message(f"only {len(valid)} of {body.until_valid} valid trials after "
                               f"{body.max_attempts} attempts")
+
+    def _redo(self, record: TrialRecord) -> None:
+        """The operator redoes a trial judged valid: it becomes invalid, and the repeat
+        runs another attempt."""
+        record.valid = False
+        record.reason = "; ".join(r for r in (record.reason, REDO_REASON) if r)
+        if record.outcome is not None:
+            record.outcome = dataclasses.replace(record.outcome, valid=False,
+                                                 reasons=(*record.outcome.reasons, REDO_REASON))
+        self._recorder.update_trial(record.trial_id, status="invalid", reason=record.reason[:1000])
+        self._recorder.commit()
+        self._event("trial_redo", {"id": record.trial_id})
+        self.view.trial_done(record)  # its new verdict
+        self.view.message(f"trial {record.trial_id}: {REDO_REASON}; one more attempt")
 
     def _step_instruction(self, body: Any) -> None:
         self._cue(f"instruction:{body.text[:200]}")
@@ -497,7 +522,7 @@ class ProtocolRunner:
         seconds = self._rest_s(body.duration_s)
         self.view.rest(body.text, seconds)
         self._cue("rest")
-        self._sleep(seconds)
+        self._sleep(seconds, skippable=True)
 
     def _window(self, name: str, start: float, end: float) -> Window | None:
         buf = self.live.get(name)
@@ -540,6 +565,9 @@ class ProtocolRunner:
         outcome = analyse_trial(step, self._tared(self._window("force", start, end)),
                                 self._window("emg", start, end), body_weight_n=self.body_weight_n,
                                 mocap=self._window("mocap", start, end))
+        redo = self.view.redo_requested()  # asked during the trial: the operator saw it fail
+        if outcome.valid and redo:
+            outcome = dataclasses.replace(outcome, valid=False, reasons=(*outcome.reasons, REDO_REASON))
         status = "failed" if outcome.config_error else "valid" if outcome.valid else "invalid"
         self._recorder.update_trial(trial_id, end=end, status=status, reason=outcome.reason[:1000])
         self._recorder.commit()  # the verdict is committed before it is announced (resume relies on it)

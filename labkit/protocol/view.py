@@ -95,6 +95,17 @@ class View:
     def tick(self) -> None:
         pass
 
+    def skip_requested(self) -> bool:
+        """True (once) when the operator skips the current rest; the runner asks while it
+        rests. A view without controls never skips."""
+        return False
+
+    def redo_requested(self) -> bool:
+        """True (once) when the operator wants the last trial redone (it then counts as
+        invalid and the repeat runs another attempt); asked when a trial is judged and in
+        the rest after it. A view without controls never asks for a redo."""
+        return False
+
     def close(self) -> None:
         pass
 
