@@ -4,6 +4,7 @@ athlete screen's big number against the stored peak force; abort and resume from
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -14,10 +15,17 @@ from tests.web.browser import chromium
 from tests.web.servers import protocol_server
 
 REPO = Path(__file__).resolve().parents[2]
-IMAGES = REPO / "docs" / "images"
+
+
+def _images(tmp_path: Path) -> Path:
+    """Where the screenshots go: docs/images (the ones docs/remote.md shows) when
+    LABKIT_SCREENSHOTS=docs, else the test's own folder, so a test run leaves the checkout
+    as it was."""
+    return REPO / "docs" / "images" if os.environ.get("LABKIT_SCREENSHOTS") == "docs" else tmp_path
 
 
 def test_imtp_run_from_the_browser(tmp_path):
+    images = _images(tmp_path)
     with protocol_server(tmp_path) as (server, run), chromium() as browser:
         console = browser.new_page()
         console.goto(server.url)
@@ -59,15 +67,15 @@ def test_imtp_run_from_the_browser(tmp_path):
         bw = run.runner.body_weight_n
         lo, hi = console.evaluate("(s => [Math.min(...s), Math.max(...s)])(labkitTraces[0].cols.sum)")
         assert abs(lo - bw) < 100 and hi > bw + 1000, (lo, hi, bw)
-        IMAGES.mkdir(parents=True, exist_ok=True)
-        console.screenshot(path=str(IMAGES / "web_console.png"))
+        images.mkdir(parents=True, exist_ok=True)
+        console.screenshot(path=str(images / "web_console.png"))
         # the rest after a trial counts down on both screens
         console.wait_for_function("/^\\d+ s$/.test(document.getElementById('countdown').textContent)",
                                   timeout=60_000)
         athlete.bring_to_front()
         athlete.wait_for_function("/^\\d+$/.test(document.getElementById('a-countdown').textContent)")
         athlete.wait_for_function("document.getElementById('a-big').textContent.length > 0")
-        athlete.screenshot(path=str(IMAGES / "web_athlete.png"))
+        athlete.screenshot(path=str(images / "web_athlete.png"))
         # each verdict in the table; the run ends with three valid pulls
         assert run.wait(120), "the run did not finish"
         assert run.hub.snapshot()["status"] == "complete", run.hub.snapshot()["error"]
@@ -76,7 +84,7 @@ def test_imtp_run_from_the_browser(tmp_path):
         assert verdicts.count("VALID") == 3
         console.wait_for_function("document.getElementById('status').textContent === 'complete'")
         console.bring_to_front()
-        console.screenshot(path=str(IMAGES / "web_console_done.png"))
+        console.screenshot(path=str(images / "web_console_done.png"))
         big = athlete.eval_on_selector("#a-big", "e => [e.textContent, e.dataset.trial]")
         path = Path(run.runner.options.out_path)
     with labkit.open_session(path) as s:
