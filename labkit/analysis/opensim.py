@@ -217,6 +217,12 @@ def export_opensim(session_path: str | os.PathLike[str], *, trc_path: str | os.P
             raise ConfigError(f"{p}: file exists; choose a new path or pass overwrite=True (--overwrite)")
     out = []
     with labkit.open_session(session_path) as s:
+        if trc_path is not None and mot_path is not None:
+            # what would refuse the second file is checked before the first is written, so a
+            # refusal leaves no half export behind
+            from labkit.analysis.lab_loads import plate_geometries
+
+            plate_geometries(s.stream("force"), s.hardware_config)
         if trc_path is not None:
             out.append(write_trc(s, trc_path, units=units, rotation=rotation))
         if mot_path is not None:
