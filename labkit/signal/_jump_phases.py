@@ -57,24 +57,12 @@ def _segments(f: np.ndarray, fs: float, kw: dict) -> tuple[int, tuple[int, int] 
     Returns ``(p0, flight, p1)``: the stretch before the flight starts at ``p0``; the flight
     is ``(a, b)`` or None; after landing the plate stays loaded until ``p1``.
     """
-    n = f.shape[0]
-    unloaded = f < 0.5 * float(kw["min_body_weight_n"])
     hold = max(1, samples("takeoff_hold_s", kw["takeoff_hold_s"], fs))
     longest = samples("max_flight_s", kw["max_flight_s"], fs)
-    p0, flight = 0, None
-    runs = _runs(unloaded)
-    for a, b in runs:
-        off = a == 0 or b - a > longest  # not on the plate yet, or stepped off
-        if off:
-            p0 = int(b)
-        elif b - a >= hold or b == n:
-            flight = (int(a), int(b))
-            break
-    p1 = n
-    if flight is not None:
-        later = [int(a) for a, b in runs if a >= flight[1] and (b - a >= hold or b == n)]
-        p1 = later[0] if later else n
-    return p0, flight, p1
+    out = np.empty(4, np.int64)
+    _lk.record_segments(f, 0.5 * float(kw["min_body_weight_n"]), hold, longest, out)
+    p0, fa, fb, p1 = (int(x) for x in out)
+    return p0, ((fa, fb) if fa >= 0 else None), p1
 
 
 def _best(f: np.ndarray, lo: int, hi: int, w: int, level: float) -> tuple[int, float]:
@@ -133,9 +121,9 @@ def _flight_level(f: np.ndarray, flight) -> tuple[float, float]:
     seg = f[a + max(1, trim) : b - (trim if b < f.shape[0] else 0)]
     if seg.shape[0] < 3:
         seg = f[a:b]
-    base = float(np.median(seg))
-    sd = 1.4826 * float(np.median(np.abs(seg - base))) if seg.shape[0] > 1 else math.nan
-    return base, sd
+    out = np.empty(2)
+    _lk.median_mad(seg, out)
+    return float(out[0]), 1.4826 * float(out[1])
 
 
 def layout(f: np.ndarray, fs: float, kw: dict) -> Layout:

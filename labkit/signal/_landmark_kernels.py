@@ -107,3 +107,49 @@ def up_crossing(f, n, j, ld, level):
     else:
         x = float(j)
     return min(max(x, float(j)), float(ld))
+
+
+@jit
+def record_segments(f, level, hold, longest, out):
+    """Where the athlete stands and flies in a record (runs of samples below ``level``).
+
+    An unloaded run that starts the record or lasts more than ``longest`` samples is
+    the athlete off the plate: the loaded stretch starts after it (out[0] = p0). The
+    first other run of at least ``hold`` samples (or reaching the end) is the flight
+    [out[1], out[2]) (-1, -1 when none); the next such run after it ends the loaded
+    stretch after landing (out[3] = its start, else the record's length).
+    """
+    n = f.shape[0]
+    p0 = 0
+    fa = -1
+    fb = -1
+    p1 = n
+    i = 0
+    while i < n:
+        if f[i] < level:
+            a = i
+            while i < n and f[i] < level:
+                i += 1
+            b = i
+            if fa < 0:
+                if a == 0 or b - a > longest:
+                    p0 = b
+                elif b - a >= hold or b == n:
+                    fa = a
+                    fb = b
+            elif b - a >= hold or b == n:
+                p1 = a
+                break
+        else:
+            i += 1
+    out[0] = p0
+    out[1] = fa
+    out[2] = fb
+    out[3] = p1
+
+
+@jit
+def median_mad(x, out):
+    """out[0] = median of x, out[1] = median of |x - out[0]| (NaN for fewer than 2)."""
+    out[0] = np.median(x)
+    out[1] = np.median(np.abs(x - out[0])) if x.shape[0] > 1 else np.nan
