@@ -68,9 +68,8 @@ def test_drop_jump_protocol_runs_and_its_rsi_reaches_analyze_and_report(tmp_path
 @pytest.mark.slow
 @pytest.mark.parametrize("protocol", ["rebound_jumps", "single_leg_cmj"])
 def test_rebound_and_single_leg_protocols_run_with_valid_trials(tmp_path, protocol):
-    out, shown, tidy = _run_and_analyse(tmp_path, protocol)
-    test = protocol
-    valid = tidy[(tidy["test"] == test) & tidy["valid"]]
+    _, shown, tidy = _run_and_analyse(tmp_path, protocol)
+    valid = tidy[(tidy["test"] == protocol) & tidy["valid"]]
     assert valid["trial"].nunique() >= 2, shown[-3000:]
     if protocol == "rebound_jumps":
         truth = _truth("rebound_jumps")
