@@ -253,8 +253,8 @@ def profile(L, R, fs, repeats: int) -> None:
     table = force.cmj_batch(F, fs)
     stages = {
         "sum of the plates": lambda: L + R,
-        "record layout per trial (Python calling numba kernels)":
-            lambda: [_jump_phases.layout(F[t], fs, params) for t in range(F.shape[0])],
+        "record layouts (numba over trials, then a Layout per trial)":
+            lambda: _jump_phases.layouts(F, np.full(F.shape[0], F.shape[1]), fs, params),
         "cmj_batch (layout + kernel + table)": lambda: force.cmj_batch(F, fs),
         "limbs_batch (kernel + table)": lambda: force.limbs_batch(table, L, R, fs),
     }

@@ -21,7 +21,7 @@ from labkit.errors import SignalError
 from labkit.signal import _landmark_kernels as _lk
 from labkit.signal._force_common import samples, weighing_window
 
-__all__ = ["Layout", "layout"]
+__all__ = ["Layout", "layout", "layouts"]
 
 #: part of a flight's samples left out at each end when measuring its baseline and noise
 _FLIGHT_TRIM = 0.2
@@ -149,6 +149,46 @@ def layout(f: np.ndarray, fs: float, kw: dict) -> Layout:
     p0, flight, p1 = _segments(f, fs, kw)
     w0, w1, s0, where = _weighing(f, fs, kw, p0, flight, p1)
     base, sd = _flight_level(f, flight)
+    return _finish(f, kw, w0, w1, s0, where, flight, base, sd)
+
+
+def layouts(F: np.ndarray, lengths: np.ndarray, fs: float, kw: dict) -> list[Layout]:
+    """:func:`layout` of every record of a batch (rows of ``F``, ``lengths`` samples each).
+
+    The common case, weighed before the movement, is found for all records at once
+    (kernel ``jump_layouts``, parallel over trials); a record without a still loaded
+    window before its flight, or a given ``weighing_start_s``, goes through
+    :func:`layout` (weighed after landing, or refused with its message).
+    """
+    n_t = F.shape[0]
+    out = np.empty((n_t, 7))
+    w = samples("weighing_s", kw["weighing_s"], fs)
+    if kw["weighing_start_s"] is None and w >= 2:
+        hold = max(1, samples("takeoff_hold_s", kw["takeoff_hold_s"], fs))
+        longest = samples("max_flight_s", kw["max_flight_s"], fs)
+        level = float(kw["min_body_weight_n"])
+        _lk.jump_layouts(F, lengths, 0.5 * level, hold, longest, w, level,
+                         float(kw["max_weighing_range_n"]), _FLIGHT_TRIM, out)
+    else:
+        out[:, 0] = 0.0
+    result = []
+    for t in range(n_t):
+        f = F[t, : lengths[t]]
+        try:
+            if out[t, 0] != 1.0:
+                result.append(layout(f, fs, kw))
+                continue
+        except SignalError as exc:
+            raise SignalError(f"trials[{t}]: {exc}") from None
+        fa, fb, w0 = int(out[t, 2]), int(out[t, 3]), int(out[t, 4])
+        flight = (fa, fb) if fa >= 0 else None
+        result.append(_finish(f, kw, w0, w0 + w, w0 + w, "before", flight, float(out[t, 5]),
+                              1.4826 * float(out[t, 6])))  # fmt: skip
+    return result
+
+
+def _finish(f, kw, w0, w1, s0, where, flight, base, sd) -> Layout:
+    """The take-off threshold and refinement band from the flight level; the Layout."""
     if kw["takeoff_n"] is None:
         noise = float(kw["takeoff_k"]) * sd if math.isfinite(sd) else 0.0
         thr = base + max(noise, float(kw["takeoff_min_n"]))

@@ -12,9 +12,10 @@ import math
 
 import numpy as np
 
-from labkit._numba import jit
+from labkit._numba import jit, prange
 
-__all__ = ["down_crossing", "stable_window", "up_crossing"]
+__all__ = ["down_crossing", "jump_layouts", "median_mad", "record_segments", "stable_window",
+           "up_crossing"]
 
 
 @jit
@@ -153,3 +154,56 @@ def median_mad(x, out):
     """out[0] = median of x, out[1] = median of |x - out[0]| (NaN for fewer than 2)."""
     out[0] = np.median(x)
     out[1] = np.median(np.abs(x - out[0])) if x.shape[0] > 1 else np.nan
+
+
+@jit(parallel=True)
+def jump_layouts(F, lengths, unloaded_below, hold, longest, w, level, max_range, trim_frac, out):
+    """The common layout of many jump records, parallel over trials: out[t] = (ok, p0, fa,
+    fb, w0, flight baseline, flight MAD).
+
+    Per record F[t, :lengths[t]]: :func:`record_segments`, then the stillest loaded window
+    of ``w`` samples before the flight (:func:`stable_window`, samples >= ``level``); ok = 1
+    when there is one and it moves by <= ``max_range``, else 0 (the caller lays that record
+    out one by one: weighed after landing, or refused). The flight's baseline and MAD are
+    those of :func:`median_mad` over the flight without ``trim_frac`` of it at each edge
+    (the end edge kept when the flight reaches the end; the whole flight when fewer than 3
+    samples remain); NaN MAD without a flight.
+    """
+    for t in prange(F.shape[0]):
+        n = lengths[t]
+        f = F[t, :n]
+        seg = np.empty(4, np.int64)
+        record_segments(f, unloaded_below, hold, longest, seg)
+        p0, fa, fb = seg[0], seg[1], seg[2]
+        out[t, 0] = 0.0
+        out[t, 1] = p0
+        out[t, 2] = fa
+        out[t, 3] = fb
+        sw = np.empty(2)
+        stable_window(f, p0, fa if fa >= 0 else n, w, level, sw)
+        i = int(sw[0])
+        out[t, 4] = i
+        if i >= 0:
+            lo = f[i]
+            hi = f[i]
+            for j in range(i, i + w):
+                if f[j] < lo:
+                    lo = f[j]
+                if f[j] > hi:
+                    hi = f[j]
+            if hi - lo <= max_range:
+                out[t, 0] = 1.0
+        if fa < 0:
+            out[t, 5] = 0.0
+            out[t, 6] = np.nan
+            continue
+        trim = math.floor(trim_frac * (fb - fa) + 0.5)
+        a = fa + max(1, trim)
+        b = fb - (trim if fb < n else 0)
+        if b - a < 3:
+            a = fa
+            b = fb
+        mm = np.empty(2)
+        median_mad(f[a:b], mm)
+        out[t, 5] = mm[0]
+        out[t, 6] = mm[1]

@@ -563,12 +563,7 @@ def cmj_batch(
     F, lengths = pack_trials(trials)
     method = "squat_jump" if squat else "cmj"
     s = _jump_setup(fs, options, method)
-    lays = []
-    for t in range(F.shape[0]):
-        try:
-            lays.append(_jump_phases.layout(F[t, : lengths[t]], fs, s["params"]))
-        except SignalError as exc:
-            raise SignalError(f"trials[{t}]: {exc}") from None
+    lays = _jump_phases.layouts(F, lengths, fs, s["params"])
     col = {name: np.array([getattr(la, name) for la in lays]) for name in
            ("w0", "w1", "s0", "threshold_n", "flight_baseline_n", "band_n")}  # fmt: skip
     scal = np.empty((F.shape[0], _k.CMJ_NCOLS))
