@@ -52,6 +52,8 @@ LABKIT = {  # name -> detect_onsets keyword arguments
         "refine_options": {"shape_powers": (2.0, 4.0),
                            "rise_grid_s": (0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.07, 0.1,
                                            0.13, 0.17, 0.22)}},
+    "labkit ... posterior, shapes 2+4 weighted 0.9/0.1": {
+        "refine_options": {"shape_powers": (2.0, 4.0), "shape_weights": (0.9, 0.1)}},
     "labkit threshold (no refine)": {"refine": False},
     "labkit threshold+ramp ML": {"refine": "ramp"},
     "labkit threshold+step AGLR": {"refine": "step"},

@@ -32,7 +32,8 @@ from labkit.trials.catalogue import CATALOGUE, TestEntry
 from labkit.trials.formats import format_value
 from labkit.trials.outcome import TrialRecord
 
-__all__ = ["ReportContext", "TrialFigures", "angles_note", "plot_trial", "pyplot", "report_context"]
+__all__ = ["ReportContext", "TrialFigures", "angles_note", "lags_text", "plot_trial", "pyplot",
+           "report_context"]
 
 _PHASE_COLOURS = {"unweighting": "#9dc3e6", "braking": "#f4b183", "propulsion": "#a9d18e",
                   "flight": "#d9d9d9", "landing": "#ffe699"}
@@ -326,7 +327,28 @@ def _emg_figure(plt: Any, session: Any, trial: pd.Series, row: pd.Series | None)
     return fig
 
 
-def _angles_figure(plt: Any, session: Any, trial: pd.Series, notes: list[str]) -> Any:
+def _stored_sequencing(row: pd.Series | None, side: str) -> dict[str, Any] | None:
+    """The trial's stored sequencing of ``side`` (session-clock peak times, lags, order),
+    or None when the analysis stored none."""
+    to = _row_value(row, "takeoff_time_s")
+    order = row.get(f"seq_order_{side}") if row is not None else None
+    if not (math.isfinite(to) and isinstance(order, str)):
+        return None
+    peaks = {j: to + _row_value(row, f"seq_{j}_peak_velocity_time_{side}_ms") / 1000.0
+             for j in ("hip", "knee", "ankle")}
+    lags = {k: _row_value(row, f"seq_{k}_lag_{side}_ms") for k in ("hip_knee", "knee_ankle")}
+    return {"takeoff": to, "peaks": peaks, "lags": lags, "order": order}
+
+
+def lags_text(seq: dict[str, Any], side: str = "r") -> str:
+    """``right: hip>knee>ankle, hip->knee 14 ms, knee->ankle 16 ms`` from a stored sequencing."""
+    name = {"l": "left", "r": "right"}[side]
+    lags = ", ".join(f"{k.replace('_', '->')} {format_value(v, 'ms')}" for k, v in seq["lags"].items())
+    return f"{name}: {seq['order']}, {lags}"
+
+
+def _angles_figure(plt: Any, session: Any, trial: pd.Series, notes: list[str],
+                   row: pd.Series | None = None) -> Any:
     from labkit.signal import kinematics as kin
 
     w = session.stream("mocap").window(float(trial["start"]), float(trial["end"]))
@@ -348,17 +370,32 @@ def _angles_figure(plt: Any, session: Any, trial: pd.Series, notes: list[str]) -
     colours = {"hip": "#1f4e79", "knee": "#c55a11", "ankle": "#375623"}
     for j, a in sag.items():
         ax.plot(w.times - t0, a, lw=1, color=colours[j], label=f"{j} (r)")
-    try:
-        te = kin.triple_extension(sag["hip"], sag["knee"], sag["ankle"], w.rate_hz, t0_s=float(w.times[0]))
-        for j, ts in te.peak_velocity_s.items():
-            if ts == ts:
-                ax.axvline(ts - t0, color=colours[j], ls="--", lw=0.8)
-        notes.append(f"triple extension order: {', '.join(te.order)} (dashed: peak extension velocity)")
-    except (LabkitError, ValueError, KeyError) as exc:
-        notes.append(f"triple extension not found: {str(exc).splitlines()[0].split(';')[0]}")
+    seq = _stored_sequencing(row, "r")
+    if seq is not None:
+        # the analysis' own result (force-plate take-off, filtered velocities): a dot on each
+        # angle at its peak extension velocity, the take-off, and the lags written out
+        for j, ts in seq["peaks"].items():
+            if math.isfinite(ts):
+                ax.plot([ts - t0], [float(np.interp(ts, w.times, sag[j]))], "o", ms=6,
+                        color=colours[j], label=f"{j} peak extension velocity")
+        ax.axvline(seq["takeoff"] - t0, color=_EVENT, lw=1, label="take-off")
+        text = lags_text(seq)
+        ax.set_title(f"triple extension {text}", fontsize=9)
+        notes.append("sequencing (dots: peak extension velocity) " + "; ".join(
+            lags_text(s, side) for side in ("l", "r") if (s := _stored_sequencing(row, side)) is not None))
+    else:
+        try:
+            te = kin.triple_extension(sag["hip"], sag["knee"], sag["ankle"], w.rate_hz,
+                                      t0_s=float(w.times[0]))
+            for j, ts in te.peak_velocity_s.items():
+                if ts == ts:
+                    ax.axvline(ts - t0, color=colours[j], ls="--", lw=0.8)
+            notes.append(f"triple extension order: {', '.join(te.order)} (dashed: peak extension velocity)")
+        except (LabkitError, ValueError, KeyError) as exc:
+            notes.append(f"triple extension not found: {str(exc).splitlines()[0].split(';')[0]}")
     ax.set_xlabel("time in trial (s)")
     ax.set_ylabel("flexion (deg)")
-    ax.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="upper right", fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -392,6 +429,6 @@ def plot_trial(session: Any, trial: int, context: ReportContext | None = None) -
     notes: list[str] = []
     angles = None
     if "mocap" in session.streams and ctx.angles_note is None:
-        angles = _angles_figure(plt, session, tr, notes)
+        angles = _angles_figure(plt, session, tr, notes, row)
     return TrialFigures(trial, _force_figure(plt, session, tr, ctx), _emg_figure(plt, session, tr, row),
                         angles, notes)

@@ -156,6 +156,25 @@ def _aggregates_section(session: Any, result: str) -> str:
             + _table_html(table, numeric=("value", "valid/total")))
 
 
+def _limbs_section(session: Any, result: str, ctx: ReportContext) -> str:
+    """Left/right asymmetry of the dual-plate trials and the DSI (figures_limbs), if any."""
+    from labkit.analysis.figures import pyplot
+    from labkit.analysis.figures_limbs import asymmetry_figure, dsi_figure
+
+    plt = pyplot()
+    agg = session.result(result).tables.get("aggregates") if result in session.results else None
+    parts = []
+    for kind, fig, caption in (
+            ("asymmetry", asymmetry_figure(plt, ctx.rows) if len(ctx.rows) else None,
+             "Left/right asymmetry of each dual-plate trial (traffic-light bands)"),
+            ("dsi", dsi_figure(plt, agg), "Dynamic strength index (CMJ peak / IMTP peak force)")):
+        if fig is not None:
+            b64 = base64.b64encode(_png(fig)).decode("ascii")
+            parts.append(f"<p class='note'>{caption}</p>"
+                         f"<img alt='{kind} session' src='data:image/png;base64,{b64}'>")
+    return "<h2>Asymmetry and strength ratio</h2>" + "".join(parts) if parts else ""
+
+
 def _trial_metrics_html(metrics: pd.DataFrame) -> str:
     table = pd.DataFrame({"metric": list(metrics.index),
                           "value": [format_value(v, str(u)) for v, u in
@@ -235,6 +254,7 @@ def write_report(path: str | os.PathLike[str], out: str | os.PathLike[str]) -> P
             parts.append(_metrics_section(tidy))
             parts.append(_aggregates_section(s, str(tidy["result"].iloc[0])))
         ctx = report_context(s)
+        parts.append(_limbs_section(s, str(tidy["result"].iloc[0]) if len(tidy) else "", ctx))
         parts += running_section(s, ctx)
         if ctx.angles_note:
             parts.append(f"<p class='note'>{html.escape(ctx.angles_note)}</p>")

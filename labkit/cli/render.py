@@ -269,7 +269,11 @@ def print_run_results(table: Any, aggregates: Any, path: Path, result_name: str)
         test = CATALOGUE[str(row["test"])]
         unit = row.get("unit", test.unit) if isinstance(row.get("unit"), str) else test.unit
         other = ""
-        if test.kind == "jump":
+        contact = next((k for k in ("contact_time_s", "contact_time_best_mean_s")
+                        if test.reports(k) and k in row.index), None)
+        if test.kind == "jump" and contact is not None:  # reactive tests: their ground contact
+            other = f"contact {format_value(1000.0 * float(row[contact]), 'ms')}"
+        elif test.kind == "jump":
             other = f"peak force {format_value(row.get('peak_force_n', float('nan')), 'N')}"
         # EMD of the muscles whose onset belongs to this effort (the one EMD rule, applied
         # when the trial was analysed: labkit.signal.timing.effort_onset)
@@ -278,8 +282,8 @@ def print_run_results(table: Any, aggregates: Any, path: Path, result_name: str)
             other = (other + " " if other else "") + f"EMD {np.median(emd):.0f} ms ({len(emd)} mm.)"
         value = row.get(test.headline)
         value = float("nan") if value is None else value
-        if test.kind == "jump":
-            shown = f"jump height {format_value(value, 'm')}"
+        if test.kind == "jump":  # jump height in m; RSI (catalogue headline) without a unit
+            shown = f"{test.headline_label} {format_value(value, metric_unit(test.headline))}"
         elif test.kind == "mvc":
             shown = f"MVC {format_value(value, 'V')}"
         elif test.kind == "run":

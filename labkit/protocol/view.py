@@ -135,9 +135,10 @@ def headline(trial: TrialRecord) -> str:
         return ""
     test = entry(trial.step.test)
     value = o.metrics.get(test.headline, float("nan"))
-    if test.kind == "jump":
+    unit = metric_unit(test.headline, test.unit)
+    if unit == "m":  # a jump height reads in cm; RSI (m/s over s) has no unit
         return f"{test.headline_label} {format_value(100.0 * float(value), 'cm')}"
-    return f"{test.headline_label} {format_value(value, metric_unit(test.headline, test.unit))}"
+    return f"{test.headline_label} {format_value(value, unit)}"
 
 
 def rfd_100(trial: TrialRecord) -> str:
@@ -166,6 +167,12 @@ def trial_summary(trial: TrialRecord) -> str:
         return ""
     test = entry(trial.step.test)
     if test.kind == "jump":
+        # reactive tests (RSI headline) are read with their ground contact; the others with
+        # their peak force
+        for key, label in (("contact_time_s", "contact time"),
+                           ("contact_time_best_mean_s", "contact time best 5")):  # fmt: skip
+            if test.reports(key) and key in o.metrics:
+                return f"{headline(trial)}, {label} {format_value(1000.0 * float(o.metrics[key]), 'ms')}, "
         peak = format_value(o.metrics.get("peak_force_n", float("nan")), "N")
         return f"{headline(trial)}, peak force {peak}, "
     if test.kind == "isometric":

@@ -714,7 +714,7 @@ def _ramp_loglik_vb(e, cum, j0, nr, n_bins, m, dt, vb_known, pw=2.0):
 
 @jit(parallel=True)
 def refine_ramp_posterior(x, ch, lo, on, hi, bin_len, dt, ramp_bins, min_pre, max_after,
-                          base_var, temperature, powers, out):
+                          base_var, temperature, powers, log_prior, out):
     """Posterior-median onset of the ramp-then-plateau model (Bayesian changepoint).
 
     Same model, binning and search range as :func:`refine_ramp`, with two changes: the
@@ -727,7 +727,8 @@ def refine_ramp_posterior(x, ch, lo, on, hi, bin_len, dt, ramp_bins, min_pre, ma
     median minimises the expected absolute onset error.  ``powers``: the shapes of the
     rise summed out with the rise time (flat prior): the variance rises as
     ``(tau / R) ** p`` (p = 2: amplitude linear in time; 4: amplitude rising as a
-    square, a gradual start).  Output as in :func:`refine_ramp`.
+    square, a gradual start); ``log_prior[i]`` is the log prior weight of ``powers[i]``
+    (zeros: a flat prior).  Output as in :func:`refine_ramp`.
     """
     n_b = lo.shape[0]
     n_r = ramp_bins.shape[0] * powers.shape[0]
@@ -763,7 +764,7 @@ def refine_ramp_posterior(x, ch, lo, on, hi, bin_len, dt, ramp_bins, min_pre, ma
                     ll = _ramp_loglik_vb(e, cum, j0, nr, n_bins, m, dt, base_var[c], pw)
                 else:
                     ll = _ramp_model_loglik(e, cum, j0, nr, n_bins, m, dt, pw)
-                lls[g] = temperature * ll
+                lls[g] = temperature * ll + log_prior[g // n_g]
                 if lls[g] > mx:
                     mx = lls[g]
             if mx == -np.inf:

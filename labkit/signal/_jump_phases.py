@@ -21,7 +21,7 @@ from labkit.errors import SignalError
 from labkit.signal import _landmark_kernels as _lk
 from labkit.signal._force_common import samples, weighing_window
 
-__all__ = ["Layout", "layout"]
+__all__ = ["Layout", "layout", "layouts"]
 
 #: part of a flight's samples left out at each end when measuring its baseline and noise
 _FLIGHT_TRIM = 0.2
@@ -57,24 +57,12 @@ def _segments(f: np.ndarray, fs: float, kw: dict) -> tuple[int, tuple[int, int] 
     Returns ``(p0, flight, p1)``: the stretch before the flight starts at ``p0``; the flight
     is ``(a, b)`` or None; after landing the plate stays loaded until ``p1``.
     """
-    n = f.shape[0]
-    unloaded = f < 0.5 * float(kw["min_body_weight_n"])
     hold = max(1, samples("takeoff_hold_s", kw["takeoff_hold_s"], fs))
     longest = samples("max_flight_s", kw["max_flight_s"], fs)
-    p0, flight = 0, None
-    runs = _runs(unloaded)
-    for a, b in runs:
-        off = a == 0 or b - a > longest  # not on the plate yet, or stepped off
-        if off:
-            p0 = int(b)
-        elif b - a >= hold or b == n:
-            flight = (int(a), int(b))
-            break
-    p1 = n
-    if flight is not None:
-        later = [int(a) for a, b in runs if a >= flight[1] and (b - a >= hold or b == n)]
-        p1 = later[0] if later else n
-    return p0, flight, p1
+    out = np.empty(4, np.int64)
+    _lk.record_segments(f, 0.5 * float(kw["min_body_weight_n"]), hold, longest, out)
+    p0, fa, fb, p1 = (int(x) for x in out)
+    return p0, ((fa, fb) if fa >= 0 else None), p1
 
 
 def _best(f: np.ndarray, lo: int, hi: int, w: int, level: float) -> tuple[int, float]:
@@ -133,9 +121,9 @@ def _flight_level(f: np.ndarray, flight) -> tuple[float, float]:
     seg = f[a + max(1, trim) : b - (trim if b < f.shape[0] else 0)]
     if seg.shape[0] < 3:
         seg = f[a:b]
-    base = float(np.median(seg))
-    sd = 1.4826 * float(np.median(np.abs(seg - base))) if seg.shape[0] > 1 else math.nan
-    return base, sd
+    out = np.empty(2)
+    _lk.median_mad(seg, out)
+    return float(out[0]), 1.4826 * float(out[1])
 
 
 def layout(f: np.ndarray, fs: float, kw: dict) -> Layout:
@@ -161,6 +149,46 @@ def layout(f: np.ndarray, fs: float, kw: dict) -> Layout:
     p0, flight, p1 = _segments(f, fs, kw)
     w0, w1, s0, where = _weighing(f, fs, kw, p0, flight, p1)
     base, sd = _flight_level(f, flight)
+    return _finish(f, kw, w0, w1, s0, where, flight, base, sd)
+
+
+def layouts(F: np.ndarray, lengths: np.ndarray, fs: float, kw: dict) -> list[Layout]:
+    """:func:`layout` of every record of a batch (rows of ``F``, ``lengths`` samples each).
+
+    The common case, weighed before the movement, is found for all records at once
+    (kernel ``jump_layouts``, parallel over trials); a record without a still loaded
+    window before its flight, or a given ``weighing_start_s``, goes through
+    :func:`layout` (weighed after landing, or refused with its message).
+    """
+    n_t = F.shape[0]
+    out = np.empty((n_t, 7))
+    w = samples("weighing_s", kw["weighing_s"], fs)
+    if kw["weighing_start_s"] is None and w >= 2:
+        hold = max(1, samples("takeoff_hold_s", kw["takeoff_hold_s"], fs))
+        longest = samples("max_flight_s", kw["max_flight_s"], fs)
+        level = float(kw["min_body_weight_n"])
+        _lk.jump_layouts(F, lengths, 0.5 * level, hold, longest, w, level,
+                         float(kw["max_weighing_range_n"]), _FLIGHT_TRIM, out)
+    else:
+        out[:, 0] = 0.0
+    result = []
+    for t in range(n_t):
+        f = F[t, : lengths[t]]
+        try:
+            if out[t, 0] != 1.0:
+                result.append(layout(f, fs, kw))
+                continue
+        except SignalError as exc:
+            raise SignalError(f"trials[{t}]: {exc}") from None
+        fa, fb, w0 = int(out[t, 2]), int(out[t, 3]), int(out[t, 4])
+        flight = (fa, fb) if fa >= 0 else None
+        result.append(_finish(f, kw, w0, w0 + w, w0 + w, "before", flight, float(out[t, 5]),
+                              1.4826 * float(out[t, 6])))  # fmt: skip
+    return result
+
+
+def _finish(f, kw, w0, w1, s0, where, flight, base, sd) -> Layout:
+    """The take-off threshold and refinement band from the flight level; the Layout."""
     if kw["takeoff_n"] is None:
         noise = float(kw["takeoff_k"]) * sd if math.isfinite(sd) else 0.0
         thr = base + max(noise, float(kw["takeoff_min_n"]))

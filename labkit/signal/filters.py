@@ -17,6 +17,7 @@ scipy is imported on first use, so importing this module stays light.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -90,12 +91,19 @@ def butterworth_sos(
     numpy.ndarray
         ``(n_sections, 6)`` SOS array.
     """
-    from scipy import signal as sps
-
     if btype not in _BTYPES:
         raise SignalError(f"btype={btype!r} must be one of {_BTYPES}")
     fc = zero_phase_cutoff(cutoff_hz, fs_hz, order, btype) if zero_phase else cutoff_hz
-    return sps.butter(order, fc, btype=btype, fs=fs_hz, output="sos")
+    return _butter_sos(int(order), float(fc), btype, float(fs_hz)).copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _butter_sos(order: int, fc: float, btype: str, fs: float) -> np.ndarray:
+    # A design costs about 0.4 ms (scipy's zpk2sos), as much as filtering a jump's joint
+    # angles; every trial of a session asks for the same few, so they are kept.
+    from scipy import signal as sps
+
+    return sps.butter(order, fc, btype=btype, fs=fs, output="sos")
 
 
 def default_padlen(sos: np.ndarray) -> int:

@@ -38,7 +38,7 @@ from labkit.signal.force_jump import PHASES as PHASES
 from labkit.signal.force_jump import JumpResult, cmj, cmj_batch, squat_jump
 from labkit.signal.force_jump import _jump_defaults as _jump_defaults
 from labkit.signal.force_limbs import ASYMMETRY_FORMULAS as ASYMMETRY_FORMULAS
-from labkit.signal.force_limbs import LimbResult, asymmetry, limbs, limbs_of
+from labkit.signal.force_limbs import LimbResult, asymmetry, limbs, limbs_batch, limbs_of
 from labkit.signal.force_plates import (
     centre_of_pressure,
     combine_plates,
@@ -68,6 +68,7 @@ __all__ = [
     "isometric_batch",
     "kistler_8ch",
     "limbs",
+    "limbs_batch",
     "limbs_of",
     "plate_6ch",
     "rebound_jumps",

@@ -34,12 +34,27 @@ from labkit.signal._force_common import (
 if TYPE_CHECKING:  # pandas is imported by the batch functions only, when called
     import pandas as pd
 
-__all__ = ["PHASES", "JumpResult", "cmj", "cmj_batch", "squat_jump"]
+__all__ = ["LIMB_WINDOWS", "PHASES", "JumpResult", "cmj", "cmj_batch", "squat_jump"]
 
 # --------------------------------------------------------------------------------------
 # jumps
 
 PHASES = ("unweighting", "braking", "propulsion", "flight", "landing")
+
+#: The windows the limbs of a jump are compared over, as (start, end) columns of
+#: :meth:`JumpResult.to_dict` (and of the :func:`cmj_batch` table): weight over the
+#: weighing window, peak force onset -> take-off, the net impulses of the phases and of
+#: the whole push, the mean propulsive force. Read by :meth:`JumpResult.limb_windows`
+#: and :func:`labkit.signal.force.limbs_batch`.
+LIMB_WINDOWS: dict[str, Any] = {
+    "weighing_s": ("weighing_start_s", "weighing_end_s"),
+    "peak_s": ("onset_s", "takeoff_s"),
+    "impulses_s": {"unweighting_impulse_ns": ("unweighting_start_s", "unweighting_end_s"),
+                   "braking_impulse_ns": ("braking_start_s", "braking_end_s"),
+                   "propulsive_impulse_ns": ("propulsion_start_s", "propulsion_end_s"),
+                   "push_impulse_ns": ("onset_s", "takeoff_s")},
+    "means_s": {"mean_propulsive_force_n": ("propulsion_start_s", "propulsion_end_s")},
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,14 +102,10 @@ class JumpResult:
 
     def limb_windows(self, end_s: float) -> dict[str, Any]:
         """Windows :func:`labkit.signal.force.limbs_of` compares the limbs over (``end_s``:
-        the trace's last sample)."""
-        ph = self.phases
-        on, to = self.onset_s, self.takeoff_s
-        return {"weighing_s": (self.weighing_start_s, self.weighing_end_s), "peak_s": (on, to),
-                "impulses_s": {"unweighting_impulse_ns": ph["unweighting"],
-                               "braking_impulse_ns": ph["braking"],
-                               "propulsive_impulse_ns": ph["propulsion"], "push_impulse_ns": (on, to)},
-                "means_s": {"mean_propulsive_force_n": ph["propulsion"]}}  # fmt: skip
+        the trace's last sample); :data:`LIMB_WINDOWS` names them."""
+        row = self.to_dict()
+        return {key: ({k: (row[a], row[b]) for k, (a, b) in spec.items()} if isinstance(spec, dict)
+                      else (row[spec[0]], row[spec[1]])) for key, spec in LIMB_WINDOWS.items()}
 
     def to_dict(self) -> dict[str, Any]:
         """Flat scalar metrics (one table row); phases become ``<phase>_start_s`` etc."""
@@ -552,12 +563,7 @@ def cmj_batch(
     F, lengths = pack_trials(trials)
     method = "squat_jump" if squat else "cmj"
     s = _jump_setup(fs, options, method)
-    lays = []
-    for t in range(F.shape[0]):
-        try:
-            lays.append(_jump_phases.layout(F[t, : lengths[t]], fs, s["params"]))
-        except SignalError as exc:
-            raise SignalError(f"trials[{t}]: {exc}") from None
+    lays = _jump_phases.layouts(F, lengths, fs, s["params"])
     col = {name: np.array([getattr(la, name) for la in lays]) for name in
            ("w0", "w1", "s0", "threshold_n", "flight_baseline_n", "band_n")}  # fmt: skip
     scal = np.empty((F.shape[0], _k.CMJ_NCOLS))

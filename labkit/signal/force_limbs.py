@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -22,14 +22,20 @@ from numpy.typing import ArrayLike
 from labkit._version import __version__
 from labkit.errors import SignalError
 from labkit.signal import _force_kernels as _k
+from labkit.signal import _limb_kernels as _lk
 from labkit.signal._checks import check_fs
-from labkit.signal._force_common import check_trace
+from labkit.signal._force_common import check_trace, pack_trials
 
-__all__ = ["ASYMMETRY_FORMULAS", "LimbResult", "asymmetry", "epoch_windows", "limbs", "limbs_of"]
+if TYPE_CHECKING:  # pandas is imported by limbs_batch only, when called
+    import pandas as pd
+
+__all__ = ["ASYMMETRY_FORMULAS", "LimbResult", "asymmetry", "epoch_windows", "limbs", "limbs_batch",
+           "limbs_of"]
 
 
+# The formulas take floats or arrays alike (limbs_batch applies them to whole columns).
 def _pct_max(left: float, right: float) -> float:
-    return 100.0 * (left - right) / max(left, right)
+    return 100.0 * (left - right) / np.maximum(left, right)
 
 
 def _pct_mean(left: float, right: float) -> float:
@@ -45,7 +51,7 @@ def _lsi(left: float, right: float) -> float:
 
 
 def _angle(left: float, right: float) -> float:
-    return 100.0 * (math.degrees(math.atan2(left, right)) - 45.0) / 90.0
+    return 100.0 * (np.degrees(np.arctan2(left, right)) - 45.0) / 90.0
 
 
 #: name -> (function of the left and right magnitudes, formula, source). Positive: left larger.
@@ -77,7 +83,18 @@ def asymmetry(left: float, right: float, formula: str = "percent_max") -> float:
     if not (math.isfinite(a) and math.isfinite(b)) or (a == 0.0 and b == 0.0) or \
             (formula == "limb_symmetry_index" and b == 0.0):  # fmt: skip
         return math.nan
-    return ASYMMETRY_FORMULAS[formula][0](a, b)
+    return float(ASYMMETRY_FORMULAS[formula][0](a, b))
+
+
+def _asymmetry_columns(left: np.ndarray, right: np.ndarray, formula: str) -> np.ndarray:
+    """:func:`asymmetry` of two columns, element by element (same NaN rules)."""
+    a, b = np.abs(left), np.abs(right)
+    bad = ~(np.isfinite(a) & np.isfinite(b)) | ((a == 0.0) & (b == 0.0))
+    if formula == "limb_symmetry_index":
+        bad |= b == 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = ASYMMETRY_FORMULAS[formula][0](a, b)
+    return np.where(bad, np.nan, out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +120,7 @@ class LimbResult:
         for k in self.left:
             d[f"left_{k}"] = self.left[k]
             d[f"right_{k}"] = self.right[k]
-            d[f"asym_{k.removesuffix('_n').removesuffix('_ns').removesuffix('_n_s')}_pct"] = \
-                self.asymmetry_pct[k]
+            d[f"asym_{_metric_key(k)}_pct"] = self.asymmetry_pct[k]
         d["asymmetry_formula"] = self.formula
         return d
 
@@ -242,6 +258,86 @@ def limbs_of(result: Any, f_left_n: ArrayLike, f_right_n: ArrayLike, fs_hz: floa
         raise SignalError(f"limbs_of takes a force result with limb_windows(), not {type(result).__name__}")
     n = np.asarray(f_left_n).shape[0]
     return limbs(f_left_n, f_right_n, fs, **windows((n - 1) / fs), formula=formula)
+
+
+def _metric_key(k: str) -> str:
+    return k.removesuffix('_n').removesuffix('_ns').removesuffix('_n_s')
+
+
+def limbs_batch(table: pd.DataFrame, f_left_n, f_right_n, fs_hz: float, *,
+                formula: str = "percent_max") -> pd.DataFrame:
+    """:func:`limbs_of` over the trials of a :func:`~labkit.signal.force.cmj_batch` table,
+    parallel over trials (numba).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``cmj_batch`` of ``f_left_n + f_right_n`` (its rows are the trials); its
+        landmark columns give the windows (:data:`labkit.signal.force_jump.LIMB_WINDOWS`).
+    f_left_n, f_right_n : ndarray (n_trials, n_samples) or sequences of 1-D arrays
+        The left (fp1) and right (fp2) plate of every trial, N.
+    fs_hz : float
+    formula : str, default "percent_max"
+        A name of :data:`ASYMMETRY_FORMULAS`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per trial with the columns of :meth:`LimbResult.to_dict` (``left_*``,
+        ``right_*``, ``asym_*_pct``, ``asymmetry_formula``), the same values as
+        :func:`limbs_of` on each trial; the parameters in ``df.attrs["params"]``.
+    """
+    import pandas as pd  # late: only the batch table needs pandas
+
+    from labkit.signal.force_jump import LIMB_WINDOWS
+
+    fs = check_fs(fs_hz)
+    if formula not in ASYMMETRY_FORMULAS:
+        raise SignalError(f"formula={formula!r} is unknown; use one of {', '.join(ASYMMETRY_FORMULAS)}")
+    method = table.attrs.get("params", {}).get("method")
+    if method not in ("cmj", "squat_jump"):
+        raise SignalError(f"limbs_batch takes a cmj_batch table, not one of method {method!r}")
+    FL, lengths = pack_trials(f_left_n)
+    FR, lengths_r = pack_trials(f_right_n)
+    if FL.shape != FR.shape or not np.array_equal(lengths, lengths_r) or FL.shape[0] != len(table):
+        raise SignalError(f"f_left_n, f_right_n and table must hold the same trials over the "
+                          f"same samples (got {FL.shape[0]} and {FR.shape[0]} trials, "
+                          f"{len(table)} rows); pass the plates of the trials in the table")  # fmt: skip
+    last = (lengths - 1).astype(np.float64)
+    wanted = sorted({c for spec in LIMB_WINDOWS.values()
+                     for pair in (spec.values() if isinstance(spec, dict) else [spec]) for c in pair})
+    # one selection (each column access deep-copies the table's attrs)
+    col = dict(zip(wanted, table[wanted].to_numpy(float).T, strict=True))
+
+    def span(a: str, b: str) -> tuple[np.ndarray, np.ndarray]:
+        # as limbs() does: positions a * fs and min(b * fs, n - 1)
+        return col[a] * fs, np.minimum(col[b] * fs, last)
+
+    wa, wb = span(*LIMB_WINDOWS["weighing_s"])
+    w0, w1 = np.round(wa).astype(np.int64), np.round(wb).astype(np.int64)
+    pa, pb = span(*LIMB_WINDOWS["peak_s"])
+    ok = np.isfinite(pa) & np.isfinite(pb)
+    pk0 = np.where(ok, np.ceil(np.where(ok, pa, 0.0) - 1e-9), -1).astype(np.int64)
+    pk1 = np.where(ok, np.floor(np.where(ok, pb, 0.0) + 1e-9), -1).astype(np.int64)
+    names = [*LIMB_WINDOWS["impulses_s"], *LIMB_WINDOWS["means_s"]]
+    kinds = np.array([0] * len(LIMB_WINDOWS["impulses_s"]) + [1] * len(LIMB_WINDOWS["means_s"]))
+    cols = {**LIMB_WINDOWS["impulses_s"], **LIMB_WINDOWS["means_s"]}
+    spans = np.stack([np.column_stack(span(*cols[k])) for k in names], axis=1)
+    out = np.empty((FL.shape[0], 2, 3 + len(names)))
+    _lk.limb_batch(FL, FR, lengths, fs, w0, w1, pk0, pk1, np.ascontiguousarray(spans), kinds, out)
+    metrics = ["weight_n", "peak_force_n", "net_peak_force_n", *names]
+    data: dict[str, Any] = {}
+    for c, k in enumerate(metrics):
+        data[f"left_{k}"] = out[:, 0, c]
+        data[f"right_{k}"] = out[:, 1, c]
+        data[f"asym_{_metric_key(k)}_pct"] = _asymmetry_columns(out[:, 0, c], out[:, 1, c], formula)
+    data["asymmetry_formula"] = formula
+    df = pd.DataFrame(data, index=table.index)
+    df.attrs["params"] = {"method": "limbs_batch", "fs_hz": fs, "windows": LIMB_WINDOWS,
+                          "formula": formula, "formula_expression": ASYMMETRY_FORMULAS[formula][1],
+                          "formula_source": ASYMMETRY_FORMULAS[formula][2],
+                          "labkit_version": __version__}  # fmt: skip
+    return df
 
 
 def epoch_windows(onset_s: float, epochs_ms, end_s: float) -> dict[float, tuple[float, float]]:

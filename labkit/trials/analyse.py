@@ -152,12 +152,15 @@ def _analyse_open(s: Any, trials: Sequence[TrialRecord], body_weight_n: float | 
 
 
 def aggregates_table(outcomes: Sequence[tuple[TrialRecord, TrialOutcome]]) -> pd.DataFrame:
-    """One row per test label: the headline metric aggregated over the valid trials; then
-    one row per ratio of the catalogue (:data:`~labkit.trials.catalogue.RATIOS`, e.g. the
-    dynamic strength index) whose two tests were run."""
+    """One row per test label: the headline metric aggregated over the valid trials; one
+    row per single-leg jump test run on both sides (``<test> left vs right``: the
+    asymmetry of the two sides' aggregates); then one row per ratio of the catalogue
+    (:data:`~labkit.trials.catalogue.RATIOS`, e.g. the dynamic strength index) whose two
+    tests were run."""
     from labkit.signal import force
 
     agg_rows = []
+    sides: dict[tuple[str, str | None], dict[str, Any]] = {}
     labels = dict.fromkeys(trial_label(t.step, t.side) for t, _ in outcomes)
     for key in labels:
         group = [(t, o) for t, o in outcomes if trial_label(t.step, t.side) == key]
@@ -173,8 +176,36 @@ def aggregates_table(outcomes: Sequence[tuple[TrialRecord, TrialOutcome]]) -> pd
         except Exception as exc:  # too few valid trials for the method: say so in the table
             row.update(value=float("nan"), n_used=0, repeat_needed=True, note=str(exc)[:200])
         agg_rows.append(row)
+        sides[(step.test, group[0][0].side)] = row
+    agg_rows.extend(_side_rows(sides))
     agg_rows.extend(_ratio_rows(outcomes))
     return pd.DataFrame(agg_rows)
+
+
+def _side_rows(rows: dict[tuple[str, str | None], dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per single-leg jump test run on both sides: the asymmetry of the left and right
+    aggregates by the default formula (labkit.trials.limbs.DEFAULT_FORMULA)."""
+    from labkit.signal import force
+    from labkit.trials.limbs import DEFAULT_FORMULA
+
+    out = []
+    for (test, side), left in rows.items():
+        right = rows.get((test, "right"))
+        if side != "left" or right is None or not (entry(test).sided and entry(test).kind == "jump"):
+            continue
+        metric = left["metric"]
+        key = metric.removesuffix("_m").removesuffix("_n")
+        value = force.asymmetry(left["value"], right["value"], DEFAULT_FORMULA)
+        row = {"label": f"{test} left vs right", "test": test, "metric": f"asym_{key}_pct",
+               "method": f"{DEFAULT_FORMULA} of the left and right {left['method']} "
+                         f"({force.ASYMMETRY_FORMULAS[DEFAULT_FORMULA][1]})",
+               "n_trials": left["n_trials"] + right["n_trials"],
+               "n_valid": left["n_valid"] + right["n_valid"], "value": value,
+               "n_used": 2 if math.isfinite(value) else 0, "repeat_needed": not math.isfinite(value)}
+        if not math.isfinite(value):
+            row["note"] = "needs an aggregate of both sides"
+        out.append(row)
+    return out
 
 
 def _best_valid(outcomes: Sequence[tuple[TrialRecord, TrialOutcome]], test: str,

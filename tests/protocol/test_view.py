@@ -145,3 +145,36 @@ def test_rich_view_on_a_real_run_shows_each_trials_own_signal_and_its_net_peak(t
     assert "live peak" not in shown  # an absolute peak is the IMTP's headline, not these tests'
     assert re.search(r"Rest: [12] s left", shown)
     assert "Stand still on the plates" in shown and "fp1.Fz+fp2.Fz" in shown
+
+
+def test_reactive_jumps_read_rsi_and_contact_time_as_the_catalogue_names_them():
+    """Drop jump and rebound jumps (simulated plates, known truth): the headline is the
+    catalogue's RSI, without a unit, and the line adds the ground contact in ms."""
+    import numpy as np
+
+    from labkit.config.protocol import TrialStep
+    from labkit.signal.window import Window
+    from labkit.trials.outcome import TrialRecord
+    from tests.signal.test_force_drop_jump import sim_drop_jump
+    from tests.signal.test_force_rebound import sim_rebounds
+
+    fs = 2000.0
+    lines: list[str] = []
+    v = View(lines.append)
+    fl, fr, t, truth = sim_drop_jump(fs)
+    hops = sim_rebounds(fs)
+    for test, (left, right, times, _) in (("drop_jump", (fl, fr, t, truth)), ("rebound_jumps", hops)):
+        w = Window(["fp1.Fz", "fp2.Fz"], np.column_stack([left, right]), times, fs, "force")
+        step = TrialStep(test=test, effort_s=float(times[-1] - times[0]) - 1.0)
+        out = analyse_trial(step, w, None)
+        assert out.valid, out.reasons
+        v.trial_done(TrialRecord(1, "1", step, None, 1, float(times[0]), float(times[-1]), True, "", out))
+    drop, rebound = lines
+    import re
+
+    rsi, contact = re.search(r": RSI ([\d.]+), contact time ([\d.]+) ms, VALID$", drop).groups()
+    assert abs(float(rsi) / truth["rsi"] - 1) < 0.02  # as shown, within 2 % of the truth
+    assert abs(float(contact) - 1000 * truth["contact_time_s"]) <= 2 * 1000 / fs  # 2 samples
+    assert " cm" not in drop and "peak force" not in drop
+    assert "RSI best 5 1.2" in rebound, rebound  # the simulated best hops score 1.250
+    assert ", contact time best 5 " in rebound and rebound.endswith(" ms, VALID"), rebound

@@ -191,7 +191,7 @@ def _ramp_ll_known_vb(e, j0, nr, m, dt, vb, pw=2.0):
 
 
 def refine_ramp_posterior(x, ch, lo, on, hi, m, dt, ramp_bins, min_pre, max_after,
-                          base_var, temperature, powers=(2.0,)):
+                          base_var, temperature, powers=(2.0,), weights=None):
     """Posterior over onset bins (flat priors, rise time and shape power summed out), then
     its median."""
     out = np.empty(len(lo), dtype=np.int64)
@@ -204,12 +204,13 @@ def refine_ramp_posterior(x, ch, lo, on, hi, m, dt, ramp_bins, min_pre, max_afte
         jc = (on[k] - lo[k]) // m
         j_last = min(max(jc + max_after, min_pre + 1), n - 3)
         vb = base_var[ch[k]]
+        w = [1.0] * len(powers) if weights is None else [float(v) for v in weights]  # shape prior
         logp = []
         for j0 in range(min_pre, j_last + 1):
             lls = np.array([
                 temperature * (_ramp_ll_known_vb(e, j0, r, m, dt, vb, pw) if vb > 0
-                               else _ramp_ll(e, j0, r, m, dt, pw))
-                for pw in powers for r in ramp_bins
+                               else _ramp_ll(e, j0, r, m, dt, pw)) + math.log(wi / sum(w))
+                for pw, wi in zip(powers, w, strict=True) for r in ramp_bins
             ])
             logp.append(np.logaddexp.reduce(lls) if np.isfinite(lls).any() else -np.inf)
         logp = np.array(logp)

@@ -237,3 +237,45 @@ def jump_trial(f, n, fs, w0, w1, s0, g, onset_k, two_sided, hold, backstep, thr,
         out[K.CMJ_LANDING_S] = j * dt
     out[K.CMJ_LAND_END_IDX] = next((i for i in range(ld + 1, n) if v[i] >= 0), -1)
     return out
+
+
+def limb_trial(f, n, fs, w0, w1, pk0, pk1, spans, kinds):
+    """Twin of _limb_kernels.limb_trial: [weight, peak, net peak, window metrics...]."""
+    weight = sum(float(x) for x in f[w0:w1]) / (w1 - w0)
+    peak = max(float(x) for x in f[pk0 : pk1 + 1]) if 0 <= pk0 <= pk1 else NAN
+    out = [weight, peak, peak - weight]
+    for (p0, p1), kind in zip(spans, kinds, strict=True):
+        if math.isnan(p0) or math.isnan(p1) or (kind == 1 and not p1 > p0):
+            out.append(NAN)
+        elif kind == 0:
+            out.append(net_impulse(f, n, p0, p1, weight) / fs)
+        else:
+            out.append(weight + net_impulse(f, n, p0, p1, weight) / (p1 - p0))
+    return out
+
+
+def record_segments(f, level, hold, longest):
+    """Twin of _landmark_kernels.record_segments: (p0, fa, fb, p1) from the list of runs."""
+    n = len(f)
+    low = [float(x) < level for x in f]
+    runs, i = [], 0
+    while i < n:
+        if low[i]:
+            j = i
+            while j < n and low[j]:
+                j += 1
+            runs.append((i, j))
+            i = j
+        else:
+            i += 1
+    p0, flight = 0, None
+    for a, b in runs:
+        if a == 0 or b - a > longest:
+            p0 = b
+        elif b - a >= hold or b == n:
+            flight = (a, b)
+            break
+    if flight is None:
+        return p0, -1, -1, n
+    later = [a for a, b in runs if a >= flight[1] and (b - a >= hold or b == n)]
+    return p0, flight[0], flight[1], later[0] if later else n

@@ -240,8 +240,9 @@ def test_refine_ramp(sig, m, step):
 
 @SETTINGS
 @given(burst_windows(), st.integers(1, 3), st.booleans(), st.sampled_from([0.3, 1.0]),
-       st.sampled_from([1e-5, 1.0, 1e3]), st.sampled_from([(2.0,), (2.0, 4.0), (3.0,)]))
-def test_refine_ramp_posterior(sig, m, known, temperature, scale, powers):
+       st.sampled_from([1e-5, 1.0, 1e3]),
+       st.sampled_from([((2.0,), None), ((2.0, 4.0), None), ((2.0, 4.0), (0.9, 0.1)), ((3.0,), None)]))
+def test_refine_ramp_posterior(sig, m, known, temperature, scale, shapes):
     """Kernel (chunked product of the ramp variances, one log per chunk) and reference
     (one log per bin) agree, at EMG scale (1e-5 V) and far from it."""
     x, t0 = sig
@@ -253,11 +254,13 @@ def test_refine_ramp_posterior(sig, m, known, temperature, scale, powers):
     hi = np.array([n, n - 7])
     ramps = np.array([1, 3, 8, 20], dtype=np.int64)
     vb = np.array([scale**2 if known else 0.0])
+    powers, weights = shapes
+    log_prior = np.zeros(len(powers)) if weights is None else np.log(np.array(weights) / sum(weights))
     out = np.empty(2, dtype=np.int64)
     K.refine_ramp_posterior(x, ch, lo, on, hi, m, m / 1000.0, ramps, 3, 10, vb, temperature,
-                            np.array(powers), out)
+                            np.array(powers), log_prior, out)
     ref = R.refine_ramp_posterior(x, ch, lo, on, hi, m, m / 1000.0, ramps, 3, 10, vb,
-                                  temperature, powers)
+                                  temperature, powers, weights)
     # the median bin may differ by one when the posterior CDF sits at 0.5 to rounding
     assert np.all(np.abs(out - ref) <= m)
 
@@ -304,7 +307,7 @@ def test_refine_ramp_posterior_finds_a_step():
     K.refine_ramp_posterior(x.reshape(-1, 1), np.array([0]), np.array([700]),
                             np.array([1010]), np.array([1300]), 3, 0.003,
                             np.array([1, 5, 20], dtype=np.int64), 7, 10, np.array([1.0]),
-                            0.3, np.array([2.0, 4.0]), out)
+                            0.3, np.array([2.0, 4.0]), np.zeros(2), out)
     assert abs(int(out[0]) - 1000) <= 3
 
 

@@ -100,3 +100,30 @@ def test_drop_jump_trial_reports_rsi_and_reasons():
     w = Window(["fp1.Fz", "fp2.Fz"], np.column_stack(slow[:2]), slow[2], fs, "force")
     assert analyse_trial(step, w, None).reasons == (
         "contact too long for a reactive test (0.400 s, max 0.25 s)",)
+
+
+@pytest.mark.parametrize("asym", [12.0, -12.0])
+def test_drop_jump_asymmetry_every_formula_within_1_point_of_truth(asym):
+    from tests.signal.test_force_limbs import truth_indices
+
+    fs = 2000.0
+    worst = 0.0
+    for seed in range(3):
+        fl, fr, _, tr = sim_drop_jump(fs, seed=seed, limb_asymmetry_pct=asym)
+        share = AthleteParams(limb_asymmetry_pct=asym).left_fraction  # the simulated split
+        truth = truth_indices(share, 1 - share)
+        assert truth["percent_max"] == pytest.approx(asym, abs=1e-9)
+        r = force.drop_jump(fl + fr, fs, drop_height_m=tr["box_height_m"])
+        assert r.valid, r.flags
+        # RSI and contact time of the asymmetric athlete stay within 2 % / 2 samples
+        assert abs(r.rsi / tr["rsi"] - 1) < 0.02
+        assert abs(r.contact_time_s - tr["contact_time_s"]) * fs <= 2
+        for name, want in truth.items():
+            lb = force.limbs_of(r, fl, fr, fs, formula=name)
+            assert set(lb.asymmetry_pct) == {"weight_n", "peak_force_n", "net_peak_force_n",
+                                             "contact_impulse_ns"}  # fmt: skip
+            for key, got in lb.asymmetry_pct.items():
+                worst = max(worst, abs(got - want))
+                assert abs(got - want) < 1.0, (seed, name, key, got, want)
+                assert np.sign(got - (100 if name == "limb_symmetry_index" else 0)) == np.sign(asym)
+    print(f"drop jump {asym:+.0f} %: worst asymmetry error {worst:.3f} percentage points")

@@ -201,3 +201,38 @@ def test_slow_deep_countermovement_with_a_small_force_dip():
     # zero tangentially and the crossing is ill-conditioned: 30 ms
     assert ph["braking"][1] == pytest.approx(j.onset_s + t1, abs=0.03)
     assert "wrong_jump_type" in force.squat_jump(j.f, fs).flags
+
+
+def test_batch_layout_equals_the_per_record_layout():
+    """jump_layouts (all records at once) gives every record the layout layout() gives it:
+    stepped on after an empty start, weighed after landing (a squat jump without a quiet
+    start: the per-record path), cropped after take-off, and a record without a flight; a
+    record with no quiet standing is refused naming its trial."""
+    from labkit.signal import _jump_phases
+    from labkit.signal.force_jump import _jump_defaults
+
+    fs, bw = 1000.0, 750.0
+    recs = [jump(fs=fs, seed=1).f,
+            jump(fs=fs, bw=bw, before=step_on(fs, 2.0, 0.3, bw), seed=2).f,
+            jump(fs=fs, bw=760.0, t1=1e-9, dip_frac=0.0, push=1500.0, quiet_s=0.4, after_s=1.42,
+                 seed=4).f,
+            jump(fs=fs, seed=6, phase=0.3).f[:2300],
+            np.full(3000, bw) + np.random.default_rng(3).normal(0.0, 2.0, 3000)]  # fmt: skip
+    n = max(r.size for r in recs)
+    F = np.zeros((len(recs), n))
+    for i, r in enumerate(recs):
+        F[i, : r.size] = r
+    lengths = np.array([r.size for r in recs], dtype=np.int64)
+    for kw in (_jump_defaults(), _jump_defaults(takeoff_n=20.0), _jump_defaults(weighing_s=0.5)):
+        got = _jump_phases.layouts(F, lengths, fs, kw)
+        want = [_jump_phases.layout(r, fs, kw) for r in recs]
+        assert [g.where for g in got] == ["before", "before", "after", "before", "before"]
+        for g, w in zip(got, want, strict=True):
+            assert g == w or (math.isnan(g.flight_sd_n) and g.__dict__.keys() == w.__dict__.keys()
+                              and all(a == b or (a != a and b != b) for a, b in
+                                      zip(g.__dict__.values(), w.__dict__.values(), strict=True)))
+    swaying = F.copy()
+    t = np.arange(n) / fs
+    swaying[4] += 120.0 * np.sin(2 * np.pi * 1.5 * t)
+    with pytest.raises(SignalError, match=r"trials\[4\]: no quiet standing"):
+        _jump_phases.layouts(swaying, lengths, fs, _jump_defaults())

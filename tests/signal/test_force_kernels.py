@@ -210,3 +210,46 @@ print(sum(len(k.stats.cache_hits) for k in ks), sum(len(k.stats.cache_misses) fo
         pytest.skip("NUMBA_DISABLE_JIT=1: kernels run as plain Python")
     hits, misses = map(int, out)
     assert hits >= 2 and misses == 0
+
+
+@SETTINGS
+@given(st.integers(0, 2**32 - 1), st.integers(1, 300), st.integers(1, 8), st.integers(2, 60))
+def test_record_segments_matches_reference(seed, n, hold, longest):
+    from labkit.signal import _landmark_kernels as LK
+
+    rng = np.random.default_rng(seed)
+    # loaded and unloaded stretches of random lengths (an empty plate, flights, step-offs)
+    f = np.repeat(rng.choice([0.0, 700.0], 40), rng.integers(1, 30, 40))[:n]
+    out = np.empty(4, np.int64)
+    LK.record_segments(f, 100.0, hold, longest, out)
+    assert tuple(out) == ref.record_segments(f, 100.0, hold, longest)
+
+
+@SETTINGS
+@given(st.integers(0, 2**32 - 1), st.integers(2, 400), st.integers(1, 4))
+def test_limb_kernel_matches_reference(seed, n, n_spans):
+    from labkit.signal import _limb_kernels as LMK
+
+    rng = np.random.default_rng(seed)
+    f = 400.0 + np.cumsum(rng.normal(0.0, 20.0, n))
+    w0 = int(rng.integers(0, n - 1))
+    w1 = int(rng.integers(w0 + 1, n + 1))
+    pk0, pk1 = sorted(int(x) for x in rng.integers(-1, n, 2))
+    spans = np.sort(rng.uniform(0, n - 1, (n_spans, 2)), axis=1)
+    spans[rng.random(n_spans) < 0.2] = np.nan
+    kinds = rng.integers(0, 2, n_spans)
+    out = np.empty(3 + n_spans)
+    LMK.limb_trial(f, n, 1000.0, w0, w1, pk0, pk1, spans, kinds, out)
+    _close(out, ref.limb_trial(f, n, 1000.0, w0, w1, pk0, pk1, [tuple(s) for s in spans], kinds))
+
+
+@SETTINGS
+@given(st.integers(0, 2**32 - 1), st.integers(1, 200))
+def test_median_mad_matches_numpy(seed, n):
+    from labkit.signal import _landmark_kernels as LK
+
+    x = np.random.default_rng(seed).normal(0.0, 3.0, n).round(1)  # rounded: ties too
+    out = np.empty(2)
+    LK.median_mad(x, out)
+    assert out[0] == np.median(x)
+    assert (np.isnan(out[1]) and n == 1) or out[1] == np.median(np.abs(x - np.median(x)))

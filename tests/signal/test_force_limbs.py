@@ -112,3 +112,27 @@ def test_athlete_asymmetry_parameter():
     a = Athlete(p)
     e = a.go("cmj", cue_s=1.0, trial=1)
     assert a.truth(e)[0]["left_fraction"] == pytest.approx(1 / 1.88, abs=1e-6)
+
+
+def test_limbs_batch_equals_limbs_of_on_every_trial():
+    trials = [_athlete_trial("cmj", asym, seed) for seed, asym in enumerate((12.0, -7.0, 0.0))]
+    n = min(fl.size for _, _, fl, _ in trials)
+    FL = np.stack([fl[:n] for _, _, fl, _ in trials])
+    FR = np.stack([fr[:n] for _, _, _, fr in trials])
+    table = force.cmj_batch(FL + FR, FS)
+    for formula in force.ASYMMETRY_FORMULAS:
+        lb = force.limbs_batch(table, FL, FR, FS, formula=formula)
+        assert lb.attrs["params"]["formula"] == formula
+        for t in range(len(table)):
+            want = force.limbs_of(force.cmj(FL[t] + FR[t], FS), FL[t], FR[t], FS, formula=formula).to_dict()
+            assert list(lb.columns) == list(want)
+            for key, value in want.items():
+                if isinstance(value, str):
+                    assert lb[key].iloc[t] == value
+                else:
+                    assert lb[key].iloc[t] == pytest.approx(value, rel=1e-12, abs=1e-9, nan_ok=True), key
+    assert lb["asym_propulsive_impulse_pct"].iloc[0] > 0 > lb["asym_propulsive_impulse_pct"].iloc[1]
+    with pytest.raises(SignalError, match="same trials"):
+        force.limbs_batch(table, FL[:2], FR[:2], FS)
+    with pytest.raises(SignalError, match="formula='ratio' is unknown"):
+        force.limbs_batch(table, FL, FR, FS, formula="ratio")
