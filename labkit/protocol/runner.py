@@ -31,6 +31,7 @@ import pandas as pd
 from labkit.config.hardware import HardwareConfig
 from labkit.config.protocol import Protocol, Step, TrialStep
 from labkit.errors import ConfigError, SessionError
+from labkit.protocol.resume import RUNNER_METHOD, read_resume_state
 from labkit.protocol.view import View
 from labkit.signal.window import Window
 from labkit.trials.analyse import (
@@ -42,7 +43,7 @@ from labkit.trials.analyse import (
 )
 from labkit.trials.catalogue import entry
 from labkit.trials.outcome import TrialRecord
-from labkit.trials.replay import step_at, with_side
+from labkit.trials.replay import with_side
 from labkit.trials.sequencing import summary_line as sequencing_summary
 
 __all__ = ["FAST_REST_S", "ProtocolRunner", "RunOptions", "TrialRecord", "View", "aggregate_metric",
@@ -205,75 +206,22 @@ class ProtocolRunner:
     # -- lifecycle ------------------------------------------------------------------------
     def _load_resume_state(self) -> None:
         """Completed steps and trials from the file being resumed."""
-        from labkit.session.reader import open_session
-        from labkit.session.repair import needs_repair, repair_session
-
-        path = self.options.out_path
-        if needs_repair(path):
-            report = repair_session(path)
-            self.view.message(f"repaired {path} ({report.message}); original kept as {report.backup}")
-        with open_session(path) as s:
-            self._check_resumable(s)
-            if s.status == "complete":
-                self._complete = self._stored_results(s)
-                return
-            events = s.events
-            trials = s.trials
-        proto = events[events["source"] == "protocol"]
-        self._done_steps = set(proto.loc[proto["label"] == "step_done", "value"])
-        by_path: dict[str, dict] = {}
-        for value in proto.loc[proto["label"] == "trial", "value"]:
-            info = json.loads(value)
-            by_path[info["path"]] = info
-        for _, row in trials.iterrows():
-            self._next_id = max(self._next_id, int(row["id"]) + 1)
-        self._aborted = [int(r["id"]) for _, r in trials.iterrows()
-                         if r["status"] in ("running", "recorded")]
-        for path_, info in by_path.items():
-            tid = int(info["id"])
-            if tid in trials.index and trials.loc[tid, "status"] in ("valid", "invalid", "failed"):
-                row = trials.loc[tid]
-                self._done_trials[path_] = TrialRecord(
-                    tid, path_, self._trial_step_at(path_), info.get("side"),
-                    int(row["attempt"]), float(row["start"]), float(row["end"]),
-                    row["status"] == "valid", str(row["reason"]))
-        for value in proto.loc[proto["label"] == "weigh", "value"]:
-            self.body_weight_n = float(json.loads(value)["body_weight_n"])
-        for value in proto.loc[proto["label"] == "tare", "value"]:
-            self.tare_n = {k: float(v) for k, v in json.loads(value).items()}
-
-    def _check_resumable(self, s: Any) -> None:
-        """Refuse to resume a file recorded with another protocol (its step paths would
-        name other trials), unless the options say so."""
-        stored = str(s.info.get("protocol", ""))
-        text = s.protocol_text
-        if self.options.resume_other_protocol or not text:
+        state = read_resume_state(self.options.out_path, self.protocol, self.protocol_text,
+                                  other_protocol=self.options.resume_other_protocol,
+                                  message=self.view.message)
+        if state.completed is not None:
+            done = state.completed
+            self.result_name, self.aggregates = done.result_name, done.aggregates
+            self.view.message(f"{self.options.out_path} is already complete ({len(done.trials)} "
+                              "trials); nothing to resume")
+            self._complete = done.trials
             return
-        if stored and stored != self.protocol.name:
-            raise SessionError(f"{s.path}: holds a run of protocol {stored!r}, not "
-                               f"{self.protocol.name!r}; resume it with `labkit run {stored} --resume "
-                               f"{s.path}`, or pass --resume-other-protocol")
-        if text != self.protocol_text:
-            raise SessionError(f"{s.path}: was recorded with a different text of protocol "
-                               f"{stored or self.protocol.name!r} (edited since?); resume with the "
-                               "protocol file it was run with, or pass --resume-other-protocol")
-
-    def _stored_results(self, s: Any) -> pd.DataFrame:
-        """The results of a complete session: resuming it is a no-op."""
-        names = [n for n in s.results if s.result(n).provenance.get("method") == "labkit.protocol.runner"]
-        if not names:
-            raise SessionError(f"{s.path}: the session is complete but holds no protocol results; "
-                               "analyse it with `labkit analyze`")
-        res = s.result(names[-1])
-        self.result_name = names[-1]
-        self.aggregates = res.tables.get("aggregates", pd.DataFrame())
-        self.view.message(f"{s.path} is already complete ({len(res.tables['trials'])} trials); "
-                          "nothing to resume")
-        return res.tables["trials"]
-
-    def _trial_step_at(self, path: str) -> TrialStep:
-        """The trial step a stored path names (``s2.a3.s0``): resume needs no copy."""
-        return step_at(self.protocol, path)
+        self._done_steps, self._done_trials = state.done_steps, state.done_trials
+        self._next_id, self._aborted = state.next_id, state.aborted
+        if state.body_weight_n is not None:
+            self.body_weight_n = state.body_weight_n
+        if state.tare_n:
+            self.tare_n = state.tare_n
 
     def _start(self) -> None:
         from labkit.lsl.streams import create_outlet
@@ -614,7 +562,7 @@ class ProtocolRunner:
         if len(aggregates):
             tables["aggregates"] = aggregates
         self.result_name = write_result(
-            self.options.out_path, "protocol", method="labkit.protocol.runner",
+            self.options.out_path, "protocol", method=RUNNER_METHOD,
             params={"protocol": self.protocol.name, "protocol_version": self.protocol.version,
                     "body_weight_n": self.body_weight_n, "tare_n": self.tare_n,
                     "analyses": params, "fast": self.options.fast},
