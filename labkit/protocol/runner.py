@@ -45,6 +45,7 @@ from labkit.trials.catalogue import entry
 from labkit.trials.outcome import TrialRecord
 from labkit.trials.replay import with_side
 from labkit.trials.sequencing import summary_line as sequencing_summary
+from labkit.trials.trunk_pairing import summary_line as pairing_summary
 
 __all__ = ["FAST_REST_S", "ProtocolRunner", "RunOptions", "TrialRecord", "View", "aggregate_metric",
            "analyse_session_trials", "default_out_path"]
@@ -524,9 +525,10 @@ class ProtocolRunner:
                              outcome.reason, outcome)
         self.trials.append(record)
         self.view.trial_done(record)
-        line = sequencing_summary(outcome.metrics)  # jumps with mocap: order and lags live
-        if line:
-            self.view.message(line)
+        # jumps with mocap: order and lags; trunk rotations: the obliques' pairing
+        for line in (sequencing_summary(outcome.metrics), pairing_summary(outcome.metrics)):
+            if line:
+                self.view.message(line)
         return record
 
     def _trial_phases(self, step: TrialStep, info: dict[str, Any], attempt: int) -> None:

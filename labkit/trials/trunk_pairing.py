@@ -32,7 +32,7 @@ from labkit.errors import SignalError
 from labkit.signal.window import Window
 from labkit.trials.outcome import TrialOutcome
 
-__all__ = ["CrossBodyPairing", "add_pairing", "cross_body_pairing", "expected_pair"]
+__all__ = ["CrossBodyPairing", "add_pairing", "cross_body_pairing", "expected_pair", "summary_line"]
 
 _EO, _IO = "external_oblique", "internal_oblique"
 
@@ -166,3 +166,17 @@ def add_pairing(outcome: TrialOutcome, step: TrialStep, emg: Window | None) -> T
                                    params={**outcome.params, "pairing": {"error": note}})
     return dataclasses.replace(outcome, metrics={**outcome.metrics, **r.to_dict()},
                                params={**outcome.params, "pairing": r.params})
+
+
+def summary_line(metrics: dict[str, Any]) -> str:
+    """One line for the live screen after a trunk rotation, e.g. ``pairing: external_oblique_r
+    + internal_oblique_l, index 0.82, onset lag 12 ms`` (``""`` without pairing metrics; the
+    note when it could not run)."""
+    index = metrics.get("pairing_index")
+    if isinstance(index, float) and "pair_muscles" in metrics:
+        lag = metrics.get("pair_onset_lag_ms", float("nan"))
+        tail = f", onset lag {lag:.0f} ms" if isinstance(lag, float) and math.isfinite(lag) else ""
+        shown = f"{index:.2f}" if math.isfinite(index) else "n/a"
+        return f"pairing: {metrics['pair_muscles'].replace('+', ' + ')}, index {shown}{tail}"
+    note = metrics.get("pairing_note")
+    return str(note) if note else ""

@@ -12,7 +12,7 @@ from labkit.devices.sim.athlete import Athlete, AthleteParams
 from labkit.errors import SignalError
 from labkit.signal.window import Window
 from labkit.trials.analyse import analyse_trial
-from labkit.trials.trunk_pairing import cross_body_pairing, expected_pair
+from labkit.trials.trunk_pairing import cross_body_pairing, expected_pair, summary_line
 
 LABELS = [f"{m}_{s}" for s in "lr" for m in (
     "gluteus_maximus", "gluteus_medius", "rectus_femoris", "tensor_fasciae_latae", "biceps_femoris",
@@ -55,6 +55,9 @@ def test_pairing_of_a_simulated_trunk_rotation(direction):
     assert abs(out.onset_time_s - e.onset_s) < 0.01
     p = out.params["pairing"]
     assert p["direction"] == direction and p["epoch_s"] == [0.0, 0.5] and p["ecg"] == "template"
+    # the live screen's line after the trial names the pair, the index and the lag
+    assert summary_line(m) == (f"pairing: {pair[0]} + {pair[1]}, index {m['pairing_index']:.2f}, "
+                               f"onset lag {m['pair_onset_lag_ms']:.0f} ms")
 
 
 def test_no_pairing_without_obliques_or_for_other_tests():
@@ -65,8 +68,9 @@ def test_no_pairing_without_obliques_or_for_other_tests():
     partial = Window([LABELS[i] for i in keep], emg.data[:, keep], emg.times, emg.rate_hz, "emg")
     out = analyse_trial(TrialStep(test="isometric_trunk_rotation", direction="left"), force, partial)
     assert out.valid and "internal_oblique_l" in out.metrics["pairing_note"]
+    assert summary_line(out.metrics) == out.metrics["pairing_note"]
     plain = analyse_trial(TrialStep(test="isometric_trunk_rotation", direction="left"), force, None)
-    assert "pairing_index" not in plain.metrics
+    assert "pairing_index" not in plain.metrics and summary_line(plain.metrics) == ""
     with pytest.raises(SignalError, match="direction='up'"):
         expected_pair("up")
     with pytest.raises(SignalError, match="no force onset"):
