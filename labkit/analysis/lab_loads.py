@@ -151,7 +151,7 @@ def plate_geometries(stream: Any, hardware_config: str = "") -> dict[str, PlateG
     """
     names = [str(lab)[:-3] for lab in stream.labels if str(lab).endswith(".Fx")]
     c3d = {p.get("name"): p for p in stream.device.get("c3d_plates", []) if isinstance(p, Mapping)}
-    hw = _hardware_plates(hardware_config, stream.name) if hardware_config else {}
+    hw = hardware_plate_entries(hardware_config, stream.name) if hardware_config else {}
     dev_origins = [o for o in str(stream.device.get("origins_m", "") or "").split(";") if o]
     out = {}
     for i, name in enumerate(names):
@@ -209,8 +209,11 @@ def lab_loads(session: Any, stream: str = "force", *, fz_min_n: float = 20.0) ->
     return out
 
 
-def _hardware_plates(text: str, stream: str) -> dict[str, dict[str, Any]]:
-    """Plate entries (``name``, ``corners_m``, ``origin_m``) of the stream's device in a hardware config."""
+def hardware_plate_entries(text: str, stream: str) -> dict[str, dict[str, Any]]:
+    """Plate entries (``name``, ``corners_m``, ``origin_m``) of the stream's device in a stored
+    hardware config (YAML text; ``{}`` when it is empty or no longer parses)."""
+    if not text.strip():
+        return {}
     import yaml
 
     try:

@@ -32,6 +32,7 @@ from labkit.analysis.c3d.parameters import (
     _unique,
     _unit_key,
 )
+from labkit.analysis.lab_loads import hardware_plate_entries
 from labkit.errors import ConfigError, LabkitWarning
 
 _SI_TO_C3D = {"rad": ("deg", 180.0 / math.pi), "N.m": ("Nmm", 1e3), "m": ("mm", 1e3)}
@@ -90,33 +91,13 @@ def _place(series: _Series, grid_t: np.ndarray, rate: float, *,
     return out, "interpolated"
 
 
-def _hardware_plates(session: Any, stream: str) -> dict[str, dict[str, Any]]:
-    """Plate geometry from the stored hardware config (``corners_m``, ``origin_m``, size)."""
-    text = session.hardware_config
-    if not text.strip():
-        return {}
-    import yaml
-
-    try:
-        cfg = yaml.safe_load(text)
-    except yaml.YAMLError:  # a stored config that no longer parses: no geometry (warned later)
-        return {}
-    out: dict[str, dict[str, Any]] = {}
-    for dev in (cfg or {}).get("devices", []) if isinstance(cfg, dict) else []:
-        if isinstance(dev, dict) and dev.get("name") == stream:
-            for p in dev.get("plates", []) or []:
-                if isinstance(p, dict) and "name" in p:
-                    out[str(p["name"])] = p
-    return out
-
-
 def _plate_geometry(session: Any, force: Any, names: list[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(corners (3, 4, n) m, origins (3, n) m, plates with placeholder geometry)."""
     n = len(names)
     corners = np.full((3, 4, n), np.nan)
     origins = np.full((3, n), np.nan)
     from_c3d = {p.get("name"): p for p in force.device.get("c3d_plates", []) if isinstance(p, Mapping)}
-    hw = _hardware_plates(session, force.name)
+    hw = hardware_plate_entries(session.hardware_config, force.name)
     dev_origins = str(force.device.get("origins_m", "")).split(";") if force.device.get("origins_m") else []
     placeholder = []
     for i, name in enumerate(names):
