@@ -222,7 +222,11 @@ def export_opensim(session_path: str | os.PathLike[str], *, trc_path: str | os.P
             # refusal leaves no half export behind
             from labkit.analysis.lab_loads import plate_geometries
 
-            plate_geometries(s.stream("force"), s.hardware_config)
+            _rotation(rotation)
+            if not (fz_min_n >= 0 and np.isfinite(fz_min_n)):
+                raise ConfigError(f"fz_min_n={fz_min_n!r} is invalid; give a threshold in N (>= 0)")
+            if not plate_geometries(s.stream("force"), s.hardware_config):
+                raise ConfigError("stream 'force' has no plates (fpN.Fx .. fpN.Mz channels)")
         if trc_path is not None:
             out.append(write_trc(s, trc_path, units=units, rotation=rotation))
         if mot_path is not None:

@@ -101,10 +101,12 @@ def serve(
         if run is not None and run.running:
             run.hub.request("abort")
             run.wait(30)
-        if record is not None and record.recording:
-            record.stop()
-        if rcs is not None:
+        if rcs is not None:  # first: no remote command may start a recording while we close
             rcs.stop()
+        for control in {id(c): c for c in (record, rcs.control if rcs is not None else None)
+                        if c is not None}.values():
+            if control.recording:  # the port's own recording (with --protocol) is closed too
+                control.stop()
         server.stop()
 
 

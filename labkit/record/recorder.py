@@ -84,6 +84,7 @@ class _InletWorker(threading.Thread):
                        np.empty((self.max_samples, len(spec.channels)), dtype=np.dtype(spec.dtype)))
         self.offset_s = 0.0
         self.error: BaseException | None = None
+        self._failed_taps: set[int] = set()
         # cue and marker streams are mirrored into /events (the stream keeps the full text)
         self.mirror_events = spec.is_string and spec.type.lower() == "markers"
 
@@ -140,7 +141,13 @@ class _InletWorker(threading.Thread):
         stamps = np.asarray(stamps, dtype=np.float64)
         self.recorder.writer.append(self.name_in_session, data, stamps)
         for tap in self.recorder._taps.get(self.name_in_session, ()):
-            tap(data, stamps + self.offset_s)
+            try:
+                tap(data, stamps + self.offset_s)
+            except Exception:  # a display's bug must never stop the recording of the stream
+                if id(tap) not in self._failed_taps:  # one traceback per tap, not one per chunk
+                    self._failed_taps.add(id(tap))
+                    log.exception("stream %s: a live tap failed; recording goes on",
+                                  self.name_in_session)
         if self.mirror_events:
             for value, stamp in zip(data[:, 0], stamps, strict=True):
                 self._mirror(str(value), float(stamp) + self.offset_s)

@@ -195,10 +195,17 @@ class LabApp:
         if what == "stop":
             path = await asyncio.to_thread(rec.stop)
             return JSONResponse({"file": str(path) if path else ""})
+        # off the event loop: both wait for a start that holds the control's lock while its
+        # streams resolve, and the screens must keep being served meanwhile
         if what == "select":
-            return JSONResponse({"selected": rec.select(data.get("streams", "all"))})
+            chosen = await asyncio.to_thread(rec.select, data.get("streams", "all"))
+            return JSONResponse({"selected": chosen})
         if what == "filename":
-            return JSONResponse({"next_file": str(rec.set_filename(**data))})
+            try:
+                path = await asyncio.to_thread(lambda: rec.set_filename(**data))
+            except TypeError as exc:  # an unknown or ill-typed field: the JSON error, not a 500
+                raise LabkitError(f"filename: {exc}; give root, template, run or a name field") from None
+            return JSONResponse({"next_file": str(path)})
         raise LabkitError(f"unknown recording action {what!r}; use start, stop, select or filename")
 
     async def sessions(self, request: Request) -> JSONResponse:

@@ -47,6 +47,12 @@ def expand_template(template: str, *, participant: str = "", session: str = "", 
     return text
 
 
+def _inside(path: Path, root: Path) -> bool:
+    """Whether ``path`` (relative paths taken from ``root``) resolves to ``root`` or below."""
+    full = (path if path.is_absolute() else root / path).resolve()
+    return full == root or root in full.parents
+
+
 class RecordControl:
     """A recording driven from outside: stream selection, file name and start/stop.
 
@@ -58,11 +64,16 @@ class RecordControl:
         Study root folder (LabRecorder's ``root``).
     template : str
         File name template (see :func:`expand_template`).
+
+    A remote ``root`` must lie inside the root given here (the study folder of the command
+    line) and the name fields may not hold path separators or ``..``: LabRecorder's port has
+    no password, so its commands must not place files anywhere else on the machine.
     """
 
     def __init__(self, config: Any, config_text: str, root: Path, template: str = BIDS_TEMPLATE) -> None:
         self.config, self.config_text = config, config_text
         self.root = Path(root)
+        self.base_root = Path(root).resolve()
         self.template = template
         self.names = {"participant": "P001", "session": "S001", "task": "Default", "acquisition": "",
                       "modality": "beh"}
@@ -105,16 +116,30 @@ class RecordControl:
                 self.run = int(run)
             except ValueError:
                 raise ConfigError(f"run {run!r} is not a whole number; give e.g. run:2") from None
+        for k, v in names.items():
+            if any(c in str(v) for c in "/\\") or ".." in str(v):
+                raise ConfigError(f"file name field {k}={v!r} holds a path separator or '..'; give a "
+                                  "plain name")
+        if template is not None and (".." in template or Path(template).is_absolute()):
+            raise ConfigError(f"template {template!r} climbs out of the study root; give a relative "
+                              "template without '..'")
+        if root is not None and not _inside(Path(root), self.base_root):
+            raise ConfigError(f"root {root!r} is outside the study root {self.base_root}; give a "
+                              "folder inside it (or start the recorder with that root)")
         with self._lock:
             if root is not None:
-                self.root = Path(root)
+                self.root = Path(root) if Path(root).is_absolute() else self.base_root / root
             if template is not None:
                 self.template = template
             self.names.update({k: str(v) for k, v in names.items()})
         return self.next_path()
 
     def next_path(self) -> Path:
-        return self.root / expand_template(self.template, run=self.run, **self.names)
+        path = self.root / expand_template(self.template, run=self.run, **self.names)
+        if not _inside(path, self.base_root):
+            raise ConfigError(f"{path} is outside the study root {self.base_root}; change root or "
+                              "template")
+        return path
 
     @property
     def recording(self) -> bool:
@@ -243,6 +268,9 @@ class RunControl:
             raise SessionError(f"a run is in progress ({self.runner.options.out_path}); abort it first")
         typed = check_answers(self.protocol, answers)
         code = str(typed.get("athlete", "") or "")
+        if out and (Path(out).name != out or out in (".", "..") or not out.lower().endswith(".h5")):
+            raise ConfigError(f"out={out!r}: give a file name ending in .h5 (no folders): sessions are "
+                              f"written into {self.folder}")
         path = self.folder / (out or self.default_name or default_out_path(self.protocol, code).name)
         if path.exists():
             raise SessionError(f"{path}: file exists; choose another name or resume it")
@@ -300,9 +328,12 @@ class RunControl:
             self.error = exc
             self.hub.update(status="interrupted", phase="done", cue="aborted; the session is saved",
                             error=str(exc))
-        except (LabkitError, Exception) as exc:  # the console shows it; the file is kept
+        except Exception as exc:  # the console shows it; the file is kept
             self.error = exc
-            log.debug("run failed", exc_info=True)
+            if isinstance(exc, LabkitError):  # a one-line reason: the console says it all
+                log.debug("run failed", exc_info=True)
+            else:  # a bug: its traceback goes to the log
+                log.exception("run failed")
             self.hub.update(status="failed", phase="done", cue="the run stopped", error=str(exc))
         finally:
             self.finished.set()

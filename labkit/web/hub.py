@@ -89,7 +89,10 @@ class LiveHub:
         with self._wake:
             if action == "resume":
                 self._requests.discard("pause")
-            self._requests.add(action)
+            # a resume while not paused only cancels a pending pause: kept, it would end the
+            # next pause at once
+            if action != "resume" or self._state.get("paused"):
+                self._requests.add(action)
             self.version += 1
             self._wake.notify_all()
 

@@ -16,8 +16,10 @@ LabRecorder's remote ``start`` does; the template is lower-cased and ``.xdf`` be
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+import socket
 import socketserver
 import threading
 from typing import Any
@@ -64,10 +66,15 @@ def handle_line(control: RecordControl, line: str, echo: Any = None) -> str:
         else:
             raise ConfigError(f"unknown command {text!r}; use select all|none, filename {{...}}, "
                               "start, stop or update")
-    except (LabkitError, TypeError) as exc:
+    except (LabkitError, TypeError, OSError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         _say(echo, f"remote: {text!r} failed: {first}")
         return f"ERROR {first}"
+    except Exception as exc:  # a bug: the script still gets its one reply, the log the traceback
+        log.exception("remote command %r failed", text)
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        _say(echo, f"remote: {text!r} failed: {type(exc).__name__}: {first}")
+        return f"ERROR {type(exc).__name__}: {first}"
     return "OK"
 
 
@@ -96,14 +103,26 @@ class LabRecorderPort:
                               "protocol has no password, so labkit serves it on 127.0.0.1 only; "
                               "reach it from another machine through an SSH tunnel")
         lock = threading.Lock()
+        port_self = self
+        self._closed = threading.Event()
+        self._connections: set[Any] = set()
 
         class Handler(socketserver.StreamRequestHandler):
             def handle(self) -> None:
+                port_self._connections.add(self.connection)
+                try:
+                    self._serve()
+                finally:
+                    port_self._connections.discard(self.connection)
+
+            def _serve(self) -> None:
                 for raw in self.rfile:
                     line = raw.decode("utf-8", "replace").strip()
                     if not line:
                         continue
                     with lock:
+                        if port_self._closed.is_set():  # stopped: no command may start a recording
+                            return
                         reply = handle_line(control, line, echo)
                     self.wfile.write(reply.encode())
                     self.wfile.flush()
@@ -116,6 +135,7 @@ class LabRecorderPort:
                               "choose another port") from None
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
+        self.control = control
         self._thread = threading.Thread(target=self._server.serve_forever, name="labkit-rcs", daemon=True)
 
     def start(self) -> LabRecorderPort:
@@ -123,5 +143,11 @@ class LabRecorderPort:
         return self
 
     def stop(self) -> None:
+        """Stop listening and end every client's connection (a command arriving after this
+        is not carried out)."""
+        self._closed.set()
         self._server.shutdown()
         self._server.server_close()
+        for conn in list(self._connections):
+            with contextlib.suppress(OSError):  # already closed by the client
+                conn.shutdown(socket.SHUT_RDWR)

@@ -90,7 +90,9 @@ class Guard:
         if not self.token and not is_loopback(hostname):
             return 403, f"host {host!r} is not this loopback server", False
         origin = headers.get("origin")
-        if origin and origin != "null" and urlsplit(origin).netloc != host:
+        # "null" is a sandboxed iframe's or a file:// page's origin: foreign too (a WebSocket
+        # is not covered by CORS, so any web page could otherwise read the live screens)
+        if origin and (origin == "null" or urlsplit(origin).netloc != host):
             return 403, f"requests from {origin} are not allowed (other origin)", False
         if (scope["type"] == "http" and scope.get("method") == "POST"
                 and not headers.get("content-type", "").startswith("application/json")):

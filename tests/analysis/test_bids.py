@@ -320,3 +320,26 @@ def test_segment_orientations_and_emg_in_millivolts(tmp_path):
     assert sig.physical_dimension == "uV" and sig.label == "vast_late_l"
     np.testing.assert_allclose(sig.data[: 2 * n], expected_uv, atol=step_uv / 2 + 1e-9)
     assert _issues(_validate(tmp_path / "bids"), "error") == []
+
+
+def test_a_refused_overwrite_keeps_the_previous_export(tmp_path):
+    """`--overwrite` deleted the run's old files before checking the new session: an EMG
+    stream that recorded nothing then failed with an unexpected ValueError and left neither
+    export. Now it is refused in one line and the old files stay as they were."""
+    from labkit.session.writer import SessionWriter
+    from labkit.spec import COUNTER, StreamSpec, emg_channel
+
+    rate = 29 / 0.0135
+    spec = StreamSpec("emg", "emg", [emg_channel("gluteus_maximus", "r", "1"), COUNTER], rate, "float32")
+    good, empty = tmp_path / "good.h5", tmp_path / "empty.h5"
+    idx = np.arange(2000)
+    with SessionWriter(good, [spec], subject="OW01", protocol="imtp", fsync=False) as w:
+        w.append("emg", np.c_[(1e-4 * np.sin(idx / 7.0)).astype(np.float32), idx], 100.0 + idx / rate)
+    with SessionWriter(empty, [spec], subject="OW01", protocol="imtp", fsync=False):
+        pass
+    export_bids(good, tmp_path / "bids")
+    emg_dir = tmp_path / "bids" / "sub-OW01" / "emg"
+    before = {p.name: p.read_bytes() for p in emg_dir.iterdir()}
+    with pytest.raises(labkit.errors.ConfigError, match="holds no samples"):
+        export_bids(empty, tmp_path / "bids", overwrite=True)
+    assert {p.name: p.read_bytes() for p in emg_dir.iterdir()} == before

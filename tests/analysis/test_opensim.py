@@ -151,6 +151,10 @@ def test_errors_are_one_line(pig_files, tmp_path):
     with pytest.raises(ConfigError, match=r"units='cm' is invalid; a TRC file is written in 'm' or 'mm'"):
         export_opensim(h5, trc_path=tmp_path / "r.trc", units="cm")
     assert not (tmp_path / "r.trc").exists()
+    # with both files asked for, what refuses the .mot refuses before the .trc is written
+    with pytest.raises(ConfigError, match=r"fz_min_n=-1.0 is invalid"):
+        export_opensim(h5, trc_path=tmp_path / "r.trc", mot_path=tmp_path / "r.mot", fz_min_n=-1.0)
+    assert not (tmp_path / "r.trc").exists() and not (tmp_path / "r.mot").exists()
 
 
 def test_cli_writes_the_opensim_files(pig_files, tmp_path, capsys):

@@ -7,9 +7,11 @@ import socket
 import time
 
 import numpy as np
+import pytest
 
 import labkit
 from labkit.devices.sim.lab import SimulatedLab
+from labkit.errors import ConfigError
 from labkit.web.control import RecordControl, expand_template
 from labkit.web.labrecorder import LabRecorderPort
 from tests.record.labs import lab_config
@@ -111,3 +113,29 @@ def test_labkit_record_with_rcs_port_is_driven_by_a_labrecorder_script(tmp_path)
         for name in ("force", "emg"):
             st = s.stream(name)
             assert np.all(np.diff(st.counter) == 1) and st.n_samples > 1.5 * st.rate_hz
+
+
+def test_remote_names_cannot_place_files_outside_the_study_root(tmp_path):
+    """LabRecorder's port has no password: `filename {participant:../../../../tmp/pwn}` once
+    expanded to a path outside the study root, and `{root:/anywhere}` was taken as given."""
+    config, text = lab_config(devices=("force",))
+    control = RecordControl(config, text, tmp_path / "study")
+    inside = control.set_filename(root=str(tmp_path / "study" / "pilot"), participant="P01")
+    assert inside.is_relative_to(tmp_path / "study" / "pilot")
+    assert control.set_filename(root="block2").is_relative_to(tmp_path / "study" / "block2")
+    for bad, match in (({"participant": "../../../../tmp/pwn"}, "participant"),
+                       ({"task": "a/b"}, "task"),
+                       ({"root": str(tmp_path / "elsewhere")}, "outside the study root"),
+                       ({"template": "../%p.xdf"}, "climbs out"),
+                       ({"template": "/tmp/%p.xdf"}, "climbs out")):
+        with pytest.raises(ConfigError, match=match):
+            control.set_filename(**bad)
+    assert control.next_path().is_relative_to(tmp_path / "study" / "block2")  # nothing changed
+    port = LabRecorderPort(control, port=0).start()
+    try:
+        with socket.create_connection(("127.0.0.1", port.port)) as sock:
+            reply = _send(sock, "filename {root:/} {participant:P02}")
+            assert reply.startswith("ERROR") and "outside the study root" in reply
+    finally:
+        port.stop()
+    assert not (tmp_path / "elsewhere").exists()

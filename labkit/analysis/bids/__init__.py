@@ -21,6 +21,7 @@ import os
 import warnings
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from labkit.analysis.bids.dataset import BIDS_VERSION, write_dataset_files
 from labkit.analysis.bids.events import event_rows, gap_rows, write_events
@@ -96,9 +97,6 @@ def export_bids(session: str | os.PathLike[str], root: str | os.PathLike[str], *
         session with no stream BIDS can hold.
     """
     from labkit._version import __version__
-    from labkit.analysis.bids.emg import write_emg
-    from labkit.analysis.bids.forceplates import write_force
-    from labkit.analysis.bids.motion import write_motion
     from labkit.session.reader import open_session
 
     root = Path(root)
@@ -140,10 +138,36 @@ def export_bids(session: str | os.PathLike[str], root: str | os.PathLike[str], *
                           "were exported before); pass --overwrite to replace them, or give another "
                           "--ses or --run")
     root.mkdir(exist_ok=True)
-    for path in existing:
-        path.unlink()
-    start_utc = _parse_utc(info.get("created_utc", ""))
+    # the run's old files are set aside, not deleted, until the new ones are all written: a
+    # refusal half way (an empty or unwritable stream) leaves the old export as it was
+    kept = [(path, path.with_name(path.name + ".labkit-old")) for path in existing]
+    for path, aside in kept:
+        path.replace(aside)
     written: list[Path] = []
+    try:
+        written = _write_run(streams, by_kind, folders, force_home, entities, events, trials,
+                             task_fields, _parse_utc(info.get("created_utc", "")), info, written)
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        for path, aside in kept:
+            aside.replace(path)
+        raise
+    for _, aside in kept:
+        aside.unlink()
+    return written + write_dataset_files(root, sub, labkit_version=__version__)
+
+
+def _write_run(streams: dict[str, Any], by_kind: dict[str, list[str]], folders: dict[str, Path],
+               force_home: str, entities: Any, events: Any, trials: Any, task_fields: dict[str, Any],
+               start_utc: datetime | None, info: Any, written: list[Path]) -> list[Path]:
+    """Write one run's EMG, motion, force and events files; ``written`` grows as they are
+    written (so a failure can remove them)."""
+    from labkit._version import __version__
+    from labkit.analysis.bids.emg import write_emg
+    from labkit.analysis.bids.forceplates import write_force
+    from labkit.analysis.bids.motion import write_motion
+
     starts: dict[str, float] = {}
     emg_labels = _labels(by_kind["emg"])
     for name in by_kind["emg"]:
@@ -153,16 +177,16 @@ def export_bids(session: str | os.PathLike[str], root: str | os.PathLike[str], *
                                 task_fields=task_fields, start_utc=start_utc, labkit_version=__version__)
         starts.setdefault("emg", grid.start_s)
         rows = event_rows(events, trials, grid.start_s) + gap_rows(grid.gaps, streams[name].rate_hz, name)
-        written += files + write_events(folders["emg"], entities.name(
-            "events", ".tsv", recording=recording), sorted(rows, key=lambda r: r[0]))
+        written.extend(files + write_events(folders["emg"], entities.name(
+            "events", ".tsv", recording=recording), sorted(rows, key=lambda r: r[0])))
     for name, label in _labels(by_kind["motion"]).items():
         folders["motion"].mkdir(parents=True, exist_ok=True)
         files, start_s = write_motion(streams[name], folders["motion"], entities, tracksys=label,
                                       task_fields=task_fields, in_lab_frame=not info.get("source_format"),
                                       labkit_version=__version__)
         starts.setdefault("motion", start_s)
-        written += files + write_events(folders["motion"], entities.name(
-            "events", ".tsv", tracksys=label), event_rows(events, trials, start_s))
+        written.extend(files + write_events(folders["motion"], entities.name(
+            "events", ".tsv", tracksys=label), event_rows(events, trials, start_s)))
     for name, label in _labels(by_kind["force"]).items():
         folders[force_home].mkdir(parents=True, exist_ok=True)
         files, start_s = write_force(streams[name], folders[force_home], entities, recording=label,
@@ -173,7 +197,7 @@ def export_bids(session: str | os.PathLike[str], root: str | os.PathLike[str], *
             starts["beh"] = start_s
             written += write_events(folders["beh"], entities.name("events", ".tsv"),
                                     event_rows(events, trials, start_s))
-    return written + write_dataset_files(root, sub, labkit_version=__version__)
+    return written
 
 
 def _parse_utc(text: str) -> datetime | None:

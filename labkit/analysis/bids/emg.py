@@ -115,6 +115,9 @@ def write_emg(stream: Stream, folder: Path, entities: RunEntities, *, recording:
     if stream.channel_format == "string" or not cols or stream.rate_hz <= 0:
         raise ConfigError(f"stream {stream.name!r} is not a regular numeric EMG stream; it cannot be "
                           "written as BIDS EMG")
+    if stream.n_samples == 0:
+        raise ConfigError(f"stream {stream.name!r} holds no samples; a BIDS EMG file needs data "
+                          "(record again, or leave the stream out of the session)")
     grid = sample_grid(stream.times, stream.rate_hz, stream.name)
     per_record, record_s = record_layout(stream.rate_hz)
     # whole records: zeros after the last sample (RecordingDuration says where data ends)
