@@ -112,7 +112,11 @@ def _busy_recording(tmp_path, *, seconds: float, until_dropped: bool) -> None:
     print(f"commits {len(gaps)}, largest gap {max(gaps):.3f} s, p95 {np.percentile(gaps, 95):.3f} s "
           f"(flush interval {FLUSH_S} s); trace frames per screen {min(counts)}-{max(counts)}; "
           f"recorded {recorded_s:.1f} s")
-    assert len(gaps) > 20 and max(gaps) < FLUSH_S + 0.35, (len(gaps), max(gaps), np.percentile(gaps, 95))
+    # a screen in the recorder's path would hold a flush for the seconds a stuck socket takes
+    # (its send timeout is 10 s); the flush's own time on a loaded 2-core machine is up to
+    # ~0.5 s (0.752 s seen at load 6.6); the cost of the screens, measured against the
+    # recording alone, is benchmarks/bench_web.py's ratio of commit gaps
+    assert len(gaps) > 20 and max(gaps) < FLUSH_S + 1.5, (len(gaps), max(gaps), np.percentile(gaps, 95))
     with labkit.open_session(path) as s:
         assert s.status == "complete"
         for name in ("force", "emg"):
