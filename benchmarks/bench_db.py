@@ -2,7 +2,7 @@
 reading workers, and one athlete's full history from the database vs from the HDF5 files.
 
     python benchmarks/bench_db.py [--sessions 2000] [--fill-trials 100000] [--dir DIR]
-                                  [--pg URL]
+                                  [--pg URL] [--no-ingest | --no-history]
 
 Ingest: ``--sessions`` simulated session files (no LSL): a few written by
 ``write_battery_session``, the rest copies with their own session id and athlete code
@@ -231,6 +231,7 @@ def main() -> None:
     ap.add_argument("--pg", default=None, help="PostgreSQL URL (default: a throwaway server)")
     ap.add_argument("--backends", default="sqlite,postgresql", help="comma-separated")
     ap.add_argument("--no-ingest", action="store_true", help="only the history benchmark")
+    ap.add_argument("--no-history", action="store_true", help="only the ingest benchmark")
     args = ap.parse_args()
     wanted = set(args.backends.split(","))
     root = args.dir or Path(tempfile.mkdtemp(prefix="labkit-bench-db-"))
@@ -245,8 +246,9 @@ def main() -> None:
     try:
         if not args.no_ingest:
             bench_ingest(files, kinds, pg, root)
-        mine = [str(p) for p in sorted(root.glob("files/base*.h5"))]
-        bench_history(mine, files[-1], args.fill_trials, kinds, pg, root, args.repeat)
+        if not args.no_history:
+            mine = [str(p) for p in sorted(root.glob("files/base*.h5"))]
+            bench_history(mine, files[-1], args.fill_trials, kinds, pg, root, args.repeat)
     finally:
         if server is not None:
             server.stop()
