@@ -216,7 +216,10 @@ class Database:
             Only valid trials.
         """
         codes = [athlete] if isinstance(athlete, str) else athlete
-        with self.engine.connect() as conn:
+        conn = self.engine.connect()
+        if self.engine.dialect.name == "postgresql":  # its queries read one snapshot (SQLite's do)
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn:
             table = query.history_table(conn, athletes=codes, test=test, metric=metric,
                                         all_versions=all_versions, valid_only=valid_only)
         return query.best_per_session(table) if best else table

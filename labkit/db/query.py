@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from labkit.errors import LabkitError
+
 __all__ = ["LOWER_IS_BETTER", "athletes_table", "best_per_session", "history_table", "lower_is_better"]
 
 #: metric-name prefixes where a smaller value is the better one (times, delays, steadiness)
@@ -29,6 +31,8 @@ def history_table(conn: Any, *, athletes: Sequence[str] | None = None, test: str
     Parameters
     ----------
     conn : sqlalchemy Connection
+        Its queries should read one snapshot (SQLite's transaction does; PostgreSQL needs
+        REPEATABLE READ, as :meth:`labkit.db.Database.history` opens it).
     athletes : sequence of str, optional
         Athlete codes (default: all).
     test, metric : str, optional
@@ -62,63 +66,136 @@ def history_table(conn: Any, *, athletes: Sequence[str] | None = None, test: str
         return q
 
     versions = R.join(S, R.c.session_id == S.c.id).join(A, S.c.athlete_id == A.c.id)
-    # each query fetches what differs at its level; the rows are joined here by id (a metric
-    # row carries 5 values, not 20: most of the time of a history is making Python values)
-    tq = chosen(select(T.c.id, R.c.id, T.c.test, T.c.label, T.c.side, T.c.trial, T.c.attempt,
-                       T.c.valid, T.c.valid_analysis, T.c.reason)
+    # each query fetches what differs at its level (a trial with its session and version, the
+    # metrics, the provenance); the rows are joined here by id. Most of the time of a history
+    # is making Python values, so a metric row carries as few as can be (PostgreSQL: none,
+    # see _metric_columns_pg), and every other column is taken by position from its few
+    # distinct values (per trial, per provenance) instead of being made per row.
+    tq = chosen(select(T.c.id, *(T.c[c] for c in _TRIAL_COLUMNS), S.c.path, S.c.session_uid, A.c.code,
+                       cast(S.c.date, String(10)), S.c.protocol, R.c.name, R.c.labkit_version)
                 .select_from(T.join(versions, T.c.result_id == R.c.id)))
     if test is not None:
         tq = tq.where(T.c.test == test)
     if valid_only:
         tq = tq.where(T.c.valid.is_(True))
     tq = tq.order_by(S.c.date, S.c.created_utc, S.c.session_uid, R.c.position, T.c.trial)
-    trial_rows = conn.execute(tq).all()
-    mq = select(M.c.id, M.c.trial_id, M.c.metric, M.c.value, M.c.unit, M.c.provenance_id).where(
-        M.c.trial_id.in_(tq.with_only_columns(T.c.id).order_by(None).scalar_subquery()))
+    trial_rows = _fetch(conn, tq)
+    where = M.c.trial_id.in_(tq.with_only_columns(T.c.id).order_by(None).scalar_subquery())
     if metric is not None:
-        mq = mq.where(M.c.metric.in_([metric] if isinstance(metric, str) else list(metric)))
-    result = conn.execute(mq)
-    metric_rows = result.cursor.fetchall()  # plain tuples: no Row objects for the many rows
-    result.close()
-    mcols = list(zip(*metric_rows, strict=True)) if metric_rows else [()] * 6
-    trial_ids = np.array([r[0] for r in trial_rows], dtype=np.int64)
-    at = pd.Index(trial_ids).get_indexer(np.asarray(mcols[1], dtype=np.int64))
-    order = np.lexsort((np.asarray(mcols[0], dtype=np.int64), at))  # trial order, then file order
+        where = where & M.c.metric.in_([metric] if isinstance(metric, str) else list(metric))
+    found = _metric_columns_pg(conn, where) if conn.dialect.name == "postgresql" else None
+    found = found or _metric_columns(conn, where)
+    prov = _fetch(conn, chosen(select(P.c.id, P.c.method, P.c.params).select_from(
+        P.join(versions, P.c.result_id == R.c.id))))
+    if not len(found["trial_id"]):
+        return pd.DataFrame({c: _EMPTY.get(c, np.array([], dtype=object)) for c in COLUMNS})
+    tcols = list(zip(*trial_rows, strict=True))
+    at = pd.Index(np.array(tcols[0], dtype=np.int64)).get_indexer(found["trial_id"])
+    order = np.argsort(at, kind="stable")  # trial order; within a trial, the file's order
     at = at[order]
-    cols: dict[str, Any] = {"metric": _take(mcols[2], order),
-                            "value": np.array(mcols[3], dtype=np.float64)[order],  # NULL -> NaN
-                            "unit": _take(mcols[4], order)}
-    trial_cols = ("result_id", "test", "label", "side", "trial", "attempt", "valid", "valid_analysis",
-                  "reason")
-    for k, name in enumerate(trial_cols, start=1):
-        cols[name] = np.array([r[k] for r in trial_rows], dtype=object)[at]
-    info = conn.execute(chosen(select(R.c.id, S.c.path, S.c.session_uid, A.c.code,
-                                      cast(S.c.date, String(10)), S.c.protocol, R.c.name,
-                                      R.c.labkit_version).select_from(versions))).all()
-    cols.update(_lookup(cols["result_id"], info, ("path", "session_id", "athlete", "date", "protocol",
-                                                  "result", "labkit_version")))
-    prov = conn.execute(chosen(select(P.c.id, P.c.method, P.c.params).select_from(
-        P.join(versions, P.c.result_id == R.c.id)))).all()
-    cols.update(_lookup(_take(mcols[5], order), prov, ("method", "params")))
-    cols["date"] = np.where(pd.isna(cols["date"]), "", cols["date"]) if len(order) else cols["date"]
-    for name in ("trial", "attempt"):
-        cols[name] = cols[name].astype(np.int64)
-    for name in ("valid", "valid_analysis"):
-        cols[name] = cols[name].astype(bool)
+    cols: dict[str, Any] = {name: found[name][order] for name in ("metric", "value", "unit")}
+    for name, values in zip(_TRIAL_COLUMNS + _SESSION_COLUMNS, tcols[1:], strict=True):
+        if name == "date":
+            values = ["" if v is None else v for v in values]
+        if name in ("trial", "attempt"):
+            cols[name] = np.array(values, dtype=np.int64)[at]
+        elif name in ("valid", "valid_analysis"):
+            cols[name] = np.array(values, dtype=bool)[at]
+        else:
+            cols[name] = _strings(values).take(at)
+    pcols = list(zip(*prov, strict=True)) if prov else [(), (), ()]
+    by_prov = pd.Index(np.array(pcols[0], dtype=np.int64)).get_indexer(found["provenance_id"][order])
+    for name, values in zip(("method", "params"), pcols[1:], strict=True):
+        cols[name] = _strings([*values, None]).take(by_prov)  # -1 (none found): the None
     return pd.DataFrame({c: cols[c] for c in COLUMNS})
 
 
-def _take(values: Sequence[Any], order: np.ndarray) -> np.ndarray:
-    return np.array(values, dtype=object)[order] if len(order) else np.array([], dtype=object)
+#: trial columns of the tidy table, and those of its session and result version
+_TRIAL_COLUMNS = ("test", "label", "side", "trial", "attempt", "valid", "valid_analysis", "reason")
+_SESSION_COLUMNS = ("path", "session_id", "athlete", "date", "protocol", "result", "labkit_version")
+_EMPTY = {"value": np.array([], dtype=np.float64), "trial": np.array([], dtype=np.int64),
+          "attempt": np.array([], dtype=np.int64), "valid": np.array([], dtype=bool),
+          "valid_analysis": np.array([], dtype=bool)}
 
 
-def _lookup(keys: np.ndarray, table: list[Any], names: Sequence[str]):
-    """Columns ``names`` of ``table`` (rows of id, *values) for each key."""
-    ids = pd.Index([r[0] for r in table])
-    where = ids.get_indexer(np.asarray(keys, dtype=np.int64)) if len(keys) else np.array([], dtype=int)
-    for k, name in enumerate(names, start=1):
-        column = np.array([r[k] for r in table] + [None], dtype=object)
-        yield name, column[where]
+def _fetch(conn: Any, statement: Any) -> list[tuple[Any, ...]]:
+    """The rows as plain tuples (no Row objects for the many rows)."""
+    result = conn.execute(statement)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
+
+
+def _strings(values: Sequence[Any]) -> Any:
+    """The array pandas makes of these values in a table column (``str`` in pandas 3,
+    object before), as ``labkit.analyze``'s tidy table has them."""
+    return pd.Series(np.array(values, dtype=object), copy=False).array
+
+
+def _metric_columns(conn: Any, where: Any) -> dict[str, Any]:
+    """The metric rows ``where`` selects, as columns in (trial id, id) order: ``trial_id``,
+    ``provenance_id`` (int64), ``value`` (float64, NULL -> NaN), ``metric``, ``unit``.
+
+    The rows come sorted, and each trial's id once with its number of rows (a second, small
+    query in the same transaction): a row's Python values are most of the cost, so a row
+    carries 4 of them, not 6."""
+    from sqlalchemy import func, select
+
+    from labkit.db.schema import metrics as M
+
+    counts = _fetch(conn, select(M.c.trial_id, func.count()).where(where).group_by(M.c.trial_id)
+                    .order_by(M.c.trial_id))
+    rows = _fetch(conn, select(M.c.metric, M.c.value, M.c.unit, M.c.provenance_id).where(where)
+                  .order_by(M.c.trial_id, M.c.id))
+    cols = list(zip(*rows, strict=True)) if rows else [()] * 4
+    per = list(zip(*counts, strict=True)) if counts else [(), ()]
+    trial_id = np.repeat(np.array(per[0], dtype=np.int64), np.array(per[1], dtype=np.int64))
+    if len(trial_id) != len(rows):  # the two read different snapshots (never in one transaction)
+        raise LabkitError("the metrics changed while the history was read; read it again")
+    return {"trial_id": trial_id, "provenance_id": np.array(cols[3], dtype=np.int64),
+            "value": np.array(cols[1], dtype=np.float64), "metric": _strings(cols[0]),
+            "unit": _strings(cols[2])}
+
+
+#: separator of the metric and unit names PostgreSQL joins (never in a name: checked)
+_SEP = "\x1f"
+
+
+#: a metric row as PostgreSQL packs it for :func:`_metric_columns_pg` (big-endian, as sent)
+_PG_ROW = np.dtype([("id", ">i4"), ("trial_id", ">i4"), ("provenance_id", ">i4"), ("value", ">f8")])
+
+
+def _metric_columns_pg(conn: Any, where: Any) -> dict[str, Any] | None:
+    """:func:`_metric_columns` as PostgreSQL gives it in one row of three values: the
+    numbers of every metric row packed in their binary form (exact, and no Python value
+    per row; :data:`_PG_ROW`), and the metric and unit names joined by :data:`_SEP`.
+    ``None`` when a name holds the separator. The aggregates of one row see the rows in the
+    same order, so the columns line up; the (trial id, id) order is made here (an ORDER BY
+    in the aggregates would sort the rows once per aggregate)."""
+    from sqlalchemy import Float, LargeBinary, cast, func, literal, select
+
+    from labkit.db.schema import metrics as M
+
+    value = func.coalesce(M.c.value, cast(literal("NaN"), Float))
+    packed = (func.int4send(M.c.id).op("||")(func.int4send(M.c.trial_id))
+              .op("||")(func.int4send(M.c.provenance_id)).op("||")(func.float8send(value)))
+    sep = literal(_SEP)
+    row = conn.execute(select(func.count(), func.string_agg(packed, literal(b"", LargeBinary)),
+                              func.string_agg(M.c.metric.op("||")(sep).op("||")(M.c.unit), sep))
+                       .where(where)).one()
+    n = int(row[0])
+    if not n:
+        return {"trial_id": np.array([], dtype=np.int64)}
+    names = str(row[2]).split(_SEP)
+    if len(names) != 2 * n:
+        return None
+    rows = np.frombuffer(bytes(row[1]), dtype=_PG_ROW)
+    ids, trial_id = rows["id"].astype(np.int64), rows["trial_id"].astype(np.int64)
+    order = np.lexsort((ids, trial_id))
+    return {"trial_id": trial_id[order], "provenance_id": rows["provenance_id"].astype(np.int64)[order],
+            "value": rows["value"].astype(np.float64)[order],
+            "metric": _strings(names[0::2])[order], "unit": _strings(names[1::2])[order]}
 
 
 def best_per_session(history: pd.DataFrame) -> pd.DataFrame:

@@ -63,6 +63,25 @@ def test_a_reanalysis_adds_a_result_version_and_keeps_the_old(db_url, few_sessio
     assert db.add([path]).unchanged == [str(path)]
 
 
+def test_history_keeps_missing_values_and_any_metric_name_exactly(db_url, few_sessions):
+    """A NaN value, a unit with a non-ASCII sign and a name holding the character PostgreSQL's
+    packed read joins names with (it falls back to one row per metric) come back as stored."""
+    from labkit.db.ingest import read_session_file, store_session
+
+    payload = read_session_file(few_sessions[0])
+    table = payload["results"][-1]["table"].copy()
+    table.loc[0, "value"] = np.nan
+    table.loc[1, "metric"] = "odd\x1fname"
+    table.loc[2, "unit"] = "µV·s"
+    payload["results"][-1]["table"] = table
+    db = connect(db_url, init=True)
+    assert store_session(db.engine, payload) == "added"
+    history = db.history(payload["session"]["athlete"])
+    _same(history, table)
+    assert np.isnan(history["value"].iloc[0]) and history["metric"].iloc[1] == "odd\x1fname"
+    _same(db.history(payload["session"]["athlete"], metric=["odd\x1fname"]), table.iloc[[1]])
+
+
 def test_a_corrupt_file_is_one_line_and_the_rest_are_added(db_url, few_sessions, tmp_path, capsys):
     bad = tmp_path / "corrupt.h5"
     bad.write_bytes(few_sessions[0].read_bytes()[:40000])  # a truncated copy
