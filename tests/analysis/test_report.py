@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import base64
 import re
-import shutil
-import subprocess
 
 import pytest
 
 from labkit.cli import main
+from tests.chromium_shot import screenshot
 
 
 @pytest.fixture(scope="module")
@@ -54,19 +53,7 @@ def test_report_html_has_plots_and_table_and_renders_in_chromium(recorded, tmp_p
     assert "joint angles not drawn" not in text
     assert "names=" not in text and "pass it" not in text
     assert "<h2>Per test</h2>" in text and re.search(r"<td class=\"num\">\d{4} N</td>", text)
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("chromium not installed (apt-get install chromium): HTML checked, rendering not")
-    shot = tmp_path / "shot.png"
-    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                    "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
-                    "--window-size=1200,2000", html_path.as_uri()],
-                   capture_output=True, timeout=90, check=False)
-    assert shot.exists(), "chromium wrote no screenshot"
-    import matplotlib.image as mpimg
-
-    img = mpimg.imread(shot)
+    img = screenshot(html_path, tmp_path, height_px=2000)
     assert img.shape[0] >= 1000 and img.shape[1] >= 1000
     grey = img[..., :3].mean(axis=2)
     assert grey.std() > 0.05  # not blank: text, tables and plots

@@ -7,8 +7,6 @@ out; headless Chromium renders the page."""
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
@@ -20,6 +18,7 @@ from labkit.analysis.figures_limbs import asymmetry_figure, dsi_figure
 from labkit.analysis.report import plot_trial, write_report
 from labkit.analysis.synthetic import write_protocol_session
 from labkit.analysis.tidy import stored_result_name
+from tests.chromium_shot import screenshot
 
 
 @pytest.fixture(scope="module")
@@ -90,17 +89,5 @@ def test_report_with_the_limb_figures_renders_in_chromium(battery, tmp_path):
     kinds = set(re.findall(r"<img alt='(\w+) (?:session|trial \d+)'", text))
     assert {"asymmetry", "dsi", "angles", "force"} <= kinds, kinds
     assert "<h2>Asymmetry and strength ratio</h2>" in text and "hip-&gt;knee" in text
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("chromium not installed (apt-get install chromium): HTML checked, rendering not")
-    shot = tmp_path / "shot.png"
-    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                    "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
-                    "--window-size=1200,2400", html_path.as_uri()],
-                   capture_output=True, timeout=90, check=False)
-    assert shot.exists(), "chromium wrote no screenshot"
-    import matplotlib.image as mpimg
-
-    grey = mpimg.imread(shot)[..., :3].mean(axis=2)
+    grey = screenshot(html_path, tmp_path, height_px=2400)[..., :3].mean(axis=2)
     assert grey.std() > 0.05 and (grey < 0.5).mean() > 0.005  # drawn: text, tables, plots

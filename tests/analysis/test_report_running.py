@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import base64
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from labkit.analysis.synthetic import write_protocol_session
 from labkit.cli import main
+from tests.chromium_shot import screenshot
 
 PROTOCOL = Path(__file__).parents[2] / "protocols" / "treadmill_run.yaml"
 
@@ -35,19 +34,7 @@ def test_report_has_the_running_section_and_renders_in_chromium(tmp_path):
     for speed in ("3", "4", "5"):
         assert f"trial {int(speed) - 2}: run at {speed} m/s" in text
     assert text.count("lower hip extension: left") == 3 and text.count("larger pelvic drop: left") == 3
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("chromium not installed (apt-get install chromium): HTML checked, rendering not")
-    shot = tmp_path / "shot.png"
-    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                    "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
-                    "--window-size=1200,2400", html_path.as_uri()],
-                   capture_output=True, timeout=90, check=False)
-    assert shot.exists(), "chromium wrote no screenshot"
-    import matplotlib.image as mpimg
-
-    img = mpimg.imread(shot)
+    img = screenshot(html_path, tmp_path, height_px=2400)
     grey = img[..., :3].mean(axis=2)
     assert img.shape[0] >= 2000 and grey.std() > 0.05  # not blank: tables and plots
     # the running section's bars (blue left, orange right) are drawn on the page

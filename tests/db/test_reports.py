@@ -4,29 +4,15 @@ trend plots, SWC bands and traffic lights, rendered by headless Chromium (non-bl
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 
 import pytest
 
 from labkit.cli import main
+from tests.chromium_shot import screenshot
 
 
 def _screenshot(html_path, tmp_path):
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("chromium not installed (apt-get install chromium): HTML checked, rendering not")
-    shot = tmp_path / f"{html_path.stem}.png"
-    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                    "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                    "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
-                    "--window-size=1200,1600", html_path.as_uri()],
-                   capture_output=True, timeout=90, check=False)
-    assert shot.exists(), "chromium wrote no screenshot"
-    import matplotlib.image as mpimg
-
-    grey = mpimg.imread(shot)[..., :3]
-    return grey
+    return screenshot(html_path, tmp_path, height_px=1600)[..., :3]
 
 
 @pytest.fixture
