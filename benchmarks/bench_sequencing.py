@@ -5,16 +5,20 @@ lower-body markers, Plug-in Gait plus medial knee and ankle, and 40 other marker
 also labels, e.g. upper body and clusters; 0.3 mm noise). Prints medians of repeats
 and the ratio measured in the same run:
 
-  * labkit: ``labkit.trials.sequencing.jump_sequencing`` per trial (marker set found
-    by its labels, Plug-in Gait frames and YXZ angles, both legs, 10 Hz zero-lag low-pass,
-    peak extension velocities, lags, order), against
+  * labkit: ``labkit.trials.sequencing.jump_sequencing_table`` over all trials (marker
+    set found by its labels, Plug-in Gait frames and YXZ angles, both legs, 10 Hz zero-lag
+    low-pass, peak extension velocities, onsets, lags, order, take-off angles: the
+    ``seq_*`` metrics of the trials table, from the fused kernel of
+    ``labkit.signal.kinematics.triple_extension_batch``), against
   * a straightforward vectorised numpy implementation over all trials at once:
     sagittal-plane segment angles in the pelvis frame from the same markers (Harrington
     hip centres, mid-epicondyle knee and mid-malleolus ankle centres), the same low-pass,
     central differences, peak extension velocity with parabolic sub-frame timing.
     Checked to agree with labkit (same order in every trial, lags close).
 
-Target: labkit >= 5x faster. Then a profile of the labkit per-trial path.
+Target: labkit >= 5x faster. Also printed: ``jump_sequencing`` one trial at a time (the
+composed path that ``labkit analyze`` runs per trial, also the batch's reference; checked
+equal to the batch), and a profile of the batch.
 
 Usage: .venv/bin/python benchmarks/bench_sequencing.py [--trials 1000] [--repeats 3]
 """
@@ -39,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from labkit.devices.sim.athlete import STREAMED_MARKERS, Athlete, AthleteParams  # noqa: E402
 from labkit.signal.window import Window  # noqa: E402
-from labkit.trials.sequencing import jump_sequencing  # noqa: E402
+from labkit.trials.sequencing import jump_sequencing, jump_sequencing_table  # noqa: E402
 
 FS = 200.0
 N_OTHER = 40  # markers beside the lower body, which the analysis must skip
@@ -121,9 +125,32 @@ def numpy_sequencing(labels, data, t, takeoffs, *, lowpass_hz=10.0, search_befor
 
 # ---- labkit -----------------------------------------------------------------------------
 
-def labkit_sequencing(labels, data, t, takeoffs):
+def labkit_per_trial(labels, data, t, takeoffs):
     return [jump_sequencing(Window(labels, data[i], t, FS, "mocap"), float(takeoffs[i])).metrics
             for i in range(data.shape[0])]  # fmt: skip
+
+
+def labkit_batch(labels, data, t, takeoffs):
+    return jump_sequencing_table(labels, data, t, takeoffs, fs_hz=FS)
+
+
+def check_batch_equals_per_trial(df, per_trial) -> float:
+    """The batch's row of every trial equals jump_sequencing's metrics; returns the
+    largest numeric difference."""
+    worst = 0.0
+    for i, m in enumerate(per_trial):
+        for k, v in m.items():
+            if isinstance(v, str):
+                assert df.at[i, k] == v, (i, k)
+            elif np.isfinite(v):
+                worst = max(worst, abs(float(df.at[i, k]) - v))
+    return worst
+
+
+def _threads() -> int:
+    import numba
+
+    return numba.get_num_threads()
 
 
 def timed(fn, repeats: int) -> tuple[float, list[float]]:
@@ -156,27 +183,33 @@ def main() -> None:
           f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
     labels, data, t, takeoffs = make_trials(a.trials)
     print(f"{a.trials} CMJs x {t.size / FS:g} s at {FS:g} Hz, {len(labels) // 3} markers")
-    lab = labkit_sequencing(labels, data[:2], t, takeoffs[:2])  # warm-up
-    lab = labkit_sequencing(labels, data, t, takeoffs)
-    worst = check_agreement(lab, numpy_sequencing(labels, data, t, takeoffs))
+    labkit_batch(labels, data[:2], t, takeoffs[:2])  # warm-up (compiles or loads the kernel)
+    df = labkit_batch(labels, data, t, takeoffs)
+    per_trial = labkit_per_trial(labels, data, t, takeoffs)
+    worst = check_agreement(df.to_dict("records"), numpy_sequencing(labels, data, t, takeoffs))
     print(f"numpy and labkit agree: the same order in every trial, lags within {worst:.2f} ms")
-    t_lab, all_lab = timed(lambda: labkit_sequencing(labels, data, t, takeoffs), a.repeats)
+    diff = check_batch_equals_per_trial(df, per_trial)
+    print(f"labkit batch equals jump_sequencing trial by trial (largest difference {diff:.1e})")
+    t_lab, all_lab = timed(lambda: labkit_batch(labels, data, t, takeoffs), max(a.repeats, 5))
     t_np, all_np = timed(lambda: numpy_sequencing(labels, data, t, takeoffs), a.repeats)
+    t_one, _ = timed(lambda: labkit_per_trial(labels, data, t, takeoffs), 1)
 
     def fmt(ts):
-        return ", ".join(f"{x:.2f}" for x in ts)
+        return ", ".join(f"{x:.3f}" for x in ts)
 
-    print(f"labkit per trial: median {t_lab:.2f} s  [{fmt(all_lab)}]  {1000 * t_lab / a.trials:.2f} ms/trial")
-    print(f"numpy vectorised: median {t_np:.2f} s  [{fmt(all_np)}]  {1000 * t_np / a.trials:.2f} ms/trial")
+    print(f"labkit batch (jump_sequencing_table): median {t_lab:.3f} s  [{fmt(all_lab)}]  "
+          f"{1000 * t_lab / a.trials:.3f} ms/trial, {_threads()} threads")
+    print(f"numpy vectorised: median {t_np:.3f} s  [{fmt(all_np)}]  {1000 * t_np / a.trials:.3f} ms/trial")
+    print(f"labkit per trial (jump_sequencing): {t_one:.2f} s  {1000 * t_one / a.trials:.2f} ms/trial")
     ratio = t_np / t_lab
     print(f"RATIO labkit vs numpy: {ratio:.2f}x  (target >= 5x{'' if ratio >= 5 else ': MISSED'})")
     prof = cProfile.Profile()
     prof.enable()
-    labkit_sequencing(labels, data[:100], t, takeoffs[:100])
+    labkit_batch(labels, data, t, takeoffs)
     prof.disable()
     s = io.StringIO()
     pstats.Stats(prof, stream=s).sort_stats("tottime").print_stats(12)
-    print("labkit profile, 100 trials, by own time:")
+    print(f"labkit batch profile, {a.trials} trials, by own time:")
     print("\n".join(line for line in s.getvalue().splitlines() if line.strip())[:3000])
 
 

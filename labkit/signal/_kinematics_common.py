@@ -67,9 +67,8 @@ def _check_1d(x: Any, name: str, *, allow_nan: bool = True) -> np.ndarray:
     return arr
 
 
-def _lowpass(x: np.ndarray, fs: float, cutoff_hz: float | None, order: int = 2) -> np.ndarray:
-    if cutoff_hz is None:
-        return x.copy()
+def _lowpass_design(fs: float, cutoff_hz: float, order: int = 2) -> tuple[np.ndarray, int]:
+    """SOS and padding of kinematics' zero-lag low-pass (:func:`_lowpass`)."""
     if not (0 < cutoff_hz < fs / 2):
         raise SignalError(f"lowpass_hz={cutoff_hz!r} must be within (0, {fs / 2:g}) Hz (Nyquist)")
     # zero-lag: a Butterworth of this order run forwards and backwards (twice the order
@@ -82,4 +81,11 @@ def _lowpass(x: np.ndarray, fs: float, cutoff_hz: float | None, order: int = 2) 
     c = (2 ** (1 / (2 * order)) - 1) ** -0.25
     wc = min(cutoff_hz * c, 0.499 * fs)
     sos = butterworth_sos(fs, wc, order=order, zero_phase=False)
-    return zero_phase_filter(sos, x, axis=0, padlen=3 * (2 * sos.shape[0] + 1))
+    return sos, 3 * (2 * sos.shape[0] + 1)
+
+
+def _lowpass(x: np.ndarray, fs: float, cutoff_hz: float | None, order: int = 2) -> np.ndarray:
+    if cutoff_hz is None:
+        return x.copy()
+    sos, padlen = _lowpass_design(fs, cutoff_hz, order)
+    return zero_phase_filter(sos, x, axis=0, padlen=padlen)

@@ -54,6 +54,7 @@ from labkit.signal.kinematics_angles import (
     lower_limb_angles,
     pelvis_angles,
 )
+from labkit.signal.kinematics_batch import TripleExtensionBatch, triple_extension_batch
 from labkit.signal.kinematics_frames import (
     FOOT_FORWARD_TO_PIG,
     GIMBAL_LOCK_POLICIES,
@@ -66,6 +67,7 @@ from labkit.signal.kinematics_frames import (
     frames_from_points,
     frames_from_quaternions,
     hip_centres,
+    marker_roles,
     marker_set,
     rotation_yxz,
 )
@@ -93,6 +95,7 @@ __all__ = [
     "GaitSummary",
     "JointAngles",
     "TripleExtension",
+    "TripleExtensionBatch",
     "cardan_yxz",
     "foot_contacts_from_force",
     "foot_contacts_from_markers",
@@ -104,10 +107,12 @@ __all__ = [
     "hip_centres",
     "joint_angles",
     "lower_limb_angles",
+    "marker_roles",
     "marker_set",
     "peak_hip_extension",
     "pelvis_angles",
     "rotation_yxz",
     "triple_extension",
+    "triple_extension_batch",
 ]
 

@@ -27,6 +27,7 @@ __all__ = [
     "frames_from_points",
     "frames_from_quaternions",
     "hip_centres",
+    "marker_roles",
     "marker_set",
     "rotation_yxz",
 ]
@@ -90,7 +91,23 @@ def marker_set(labels: Any) -> str:
                       f"{best!r} misses {missing[best]}; map your labels with names={{role: label}}")
 
 
-def _names(markers: Mapping[str, Any], names: Mapping[str, str] | str | None) -> dict[str, str]:
+def marker_roles(markers: Any, names: Mapping[str, str] | str | None = "auto") -> dict[str, str]:
+    """Role -> marker name template (``{S}`` = ``L``/``R``) of the simple marker set.
+
+    Parameters
+    ----------
+    markers : iterable of str or mapping
+        The marker names present (a mapping's keys).
+    names : mapping, str or None
+        Role -> name overrides of :data:`SIMPLE_MARKERS`; a key of :data:`MARKER_SETS`;
+        ``"auto"`` (default): the first complete set (:func:`marker_set`); None: the
+        simple set as it is.
+
+    Returns
+    -------
+    dict
+        Every role of :data:`SIMPLE_MARKERS`.
+    """
     if names is None:
         return dict(SIMPLE_MARKERS)
     if isinstance(names, str):
@@ -373,7 +390,7 @@ def hip_centres(markers: Mapping[str, Any], *, method: str = "harrington",
     """
     if method not in HIP_CENTRE_METHODS:
         raise SignalError(f"method={method!r} is not one of {sorted(HIP_CENTRE_METHODS)}")
-    nm = _names(markers, names)
+    nm = marker_roles(markers, names)
     al = _marker(markers, nm, "asis", "l", None)
     n = al.shape[0]
     ar, pl, pr = (_marker(markers, nm, r, s, n) for r, s in (("asis", "r"), ("psis", "l"), ("psis", "r")))
@@ -415,7 +432,7 @@ def frames_from_markers(markers: Mapping[str, Any], *, hip_centre: Mapping[str, 
     dict
         Segment name (:data:`SEGMENTS`) -> frames ``(n, 3, 3)``.
     """
-    nm = _names(markers, names)
+    nm = marker_roles(markers, names)
     al = _marker(markers, nm, "asis", "l", None)
     n = al.shape[0]
     ar, pl, pr = (_marker(markers, nm, r, s, n) for r, s in (("asis", "r"), ("psis", "l"), ("psis", "r")))

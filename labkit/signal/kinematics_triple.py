@@ -132,6 +132,25 @@ def _crp(th_p, th_d, w_p, w_d) -> np.ndarray:
     return _wrap(phase(th_d, w_d) - phase(th_p, w_p))
 
 
+def _check_options(onset, lag_event, tolerance_frames, onset_fraction, peak_fit_fraction) -> None:
+    if onset not in ONSET_METHODS:
+        raise SignalError(f"onset={onset!r} is not one of {sorted(ONSET_METHODS)}")
+    if lag_event not in ("peak_velocity", "onset"):
+        raise SignalError(f"lag_event={lag_event!r} must be 'peak_velocity' or 'onset'")
+    if not (np.isfinite(tolerance_frames) and tolerance_frames >= 1):
+        raise SignalError(f"tolerance_frames={tolerance_frames!r} must be >= 1 (one frame is the "
+                          "data's time resolution)")
+    if not 0 < onset_fraction < 1:
+        raise SignalError(f"onset_fraction={onset_fraction!r} must be within (0, 1)")
+    if peak_fit_fraction is not None and not 0 < peak_fit_fraction < 1:
+        raise SignalError(f"peak_fit_fraction={peak_fit_fraction!r} must be within (0, 1) or None")
+
+
+def _filter_reach(fs: float, lowpass_hz: float | None) -> int:
+    """Frames filtered beyond the search window, so that the filter's edges stay outside it."""
+    return int(np.ceil(3 * fs / lowpass_hz)) if lowpass_hz else 2
+
+
 def _search_window(n: int, fs: float, takeoff_s, t0_s, search_before_s, search_after_s):
     """Frames ``[lo, hi)`` searched for the peaks (the whole record without take-off)."""
     if takeoff_s is not None:
@@ -305,17 +324,7 @@ def triple_extension(hip_flex_deg: Any, knee_flex_deg: Any, ankle_dorsi_deg: Any
     (('hip', 'knee', 'ankle'), True, 40)
     """
     fs = check_fs(fs_hz)
-    if onset not in ONSET_METHODS:
-        raise SignalError(f"onset={onset!r} is not one of {sorted(ONSET_METHODS)}")
-    if lag_event not in ("peak_velocity", "onset"):
-        raise SignalError(f"lag_event={lag_event!r} must be 'peak_velocity' or 'onset'")
-    if not (np.isfinite(tolerance_frames) and tolerance_frames >= 1):
-        raise SignalError(f"tolerance_frames={tolerance_frames!r} must be >= 1 (one frame is the "
-                          "data's time resolution)")
-    if not 0 < onset_fraction < 1:
-        raise SignalError(f"onset_fraction={onset_fraction!r} must be within (0, 1)")
-    if peak_fit_fraction is not None and not 0 < peak_fit_fraction < 1:
-        raise SignalError(f"peak_fit_fraction={peak_fit_fraction!r} must be within (0, 1) or None")
+    _check_options(onset, lag_event, tolerance_frames, onset_fraction, peak_fit_fraction)
     angles = {}
     for j, x in zip(JOINTS, (hip_flex_deg, knee_flex_deg, ankle_dorsi_deg), strict=True):
         angles[j] = _check_1d(x, f"{j} angle")
@@ -324,7 +333,7 @@ def triple_extension(hip_flex_deg: Any, knee_flex_deg: Any, ankle_dorsi_deg: Any
         if x.size != n:
             raise SignalError(f"{j} angle has {x.size} frames and hip {n}; pass equal lengths")
     lo, hi = _search_window(n, fs, takeoff_s, t0_s, search_before_s, search_after_s)
-    reach = int(np.ceil(3 * fs / lowpass_hz)) if lowpass_hz else 2
+    reach = _filter_reach(fs, lowpass_hz)
     g0, g1 = max(0, lo - reach), min(n, hi + reach)
     filt, vel = _extension_kinematics(angles, fs, g0, g1, lowpass_hz, filter_order)
     ref = float(takeoff_s) if takeoff_s is not None else 0.0

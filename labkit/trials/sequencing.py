@@ -27,7 +27,8 @@ from labkit.signal import kinematics as kin
 from labkit.signal.window import Window
 from labkit.trials.outcome import TrialOutcome
 
-__all__ = ["SEQUENCED_KINDS", "JumpSequencing", "add_sequencing", "jump_sequencing", "summary_line"]
+__all__ = ["SEQUENCED_KINDS", "JumpSequencing", "add_sequencing", "jump_sequencing", "jump_sequencing_table",
+           "summary_line"]
 
 #: catalogue kinds whose trials get sequencing metrics when a mocap window is there
 SEQUENCED_KINDS = ("jump",)
@@ -157,6 +158,82 @@ def jump_sequencing(mocap: Window, takeoff_time_s: float, *, sides: Sequence[str
               "lag": "distal - proximal peak extension velocity time (ms, positive = proximal first)",
               "takeoff_angle": "unfiltered angle interpolated at take-off"}
     return JumpSequencing(results, at_to, to_ms, float(takeoff_time_s), metrics, params)
+
+
+def jump_sequencing_table(labels: Sequence[str], data: Any, times_s: Any, takeoff_times_s: Any, *,
+                          fs_hz: float, sides: Sequence[str] = ("l", "r"), lowpass_hz: float | None = 10.0,
+                          search_before_s: float = 1.0, tolerance_frames: float = 1.0, onset: str = "zero",
+                          marker_names: Mapping[str, str] | str | None = "auto",
+                          hip_centre_method: str = "harrington"):
+    """The ``seq_*`` metrics of many jumps at once, one row per trial.
+
+    Each row holds what :func:`jump_sequencing` gives that trial's mocap window and
+    take-off (to rounding), computed for all trials in one pass by
+    :func:`labkit.signal.kinematics.triple_extension_batch` (labelled markers; for
+    rigid-body streams call :func:`jump_sequencing` per trial).
+
+    Parameters
+    ----------
+    labels : sequence of str
+        Mocap channel labels (``<MARKER>.x/y/z`` in metres), one per column of ``data``.
+    data : array_like, shape (T, n, n_channels)
+        ``T`` trials' mocap windows of equal length ``n`` (e.g. the same window around
+        each take-off).
+    times_s : array_like, shape (n,) or (T, n)
+        Frame times (the session clock of each trial, or one row for all).
+    takeoff_times_s : array_like, shape (T,)
+        Each trial's take-off on its frame times.
+    fs_hz : float
+        Frame rate (Hz).
+    sides, lowpass_hz, search_before_s, tolerance_frames, onset, marker_names, hip_centre_method
+        As :func:`jump_sequencing`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``seq_*`` columns of :func:`jump_sequencing` (index ``trial``) and
+        ``seq_note`` (``""``, or why the trial was not analysed; its metrics are then
+        NaN); the parameters in ``df.attrs["params"]``.
+    """
+    import pandas as pd  # late: only the batch table needs pandas
+
+    for s in sides:
+        if s not in ("l", "r"):
+            raise SignalError(f"sides has {s!r}; use 'l' and/or 'r'")
+    b = kin.triple_extension_batch(labels, data, times_s, takeoff_times_s, fs_hz=fs_hz, lowpass_hz=lowpass_hz,
+                                   search_before_s=search_before_s, tolerance_frames=tolerance_frames,
+                                   onset=onset, marker_names=marker_names,
+                                   hip_centre_method=hip_centre_method)
+    failed = np.array([e is not None for e in b.errors])
+    cols: dict[str, Any] = {}
+    for s in sides:
+        si = "lr".index(s)
+        order = b.order[:, si]
+        for j_i, j in enumerate(kin.JOINTS):
+            rank = b.rank[:, si, j_i]
+            cols[f"seq_{j}_rank_{s}"] = np.where(failed, np.nan, rank) if failed.any() else rank
+        for j_i, j in enumerate(kin.JOINTS):
+            cols[f"seq_{j}_peak_velocity_{s}_deg_s"] = b.peak_velocity_deg_s[:, si, j_i]
+            cols[f"seq_{j}_peak_velocity_time_{s}_ms"] = 1000.0 * b.peak_velocity_s[:, si, j_i]
+            cols[f"seq_{j}_takeoff_angle_{s}_deg"] = b.takeoff_angle_deg[:, si, j_i]
+            cols[f"seq_{j}_extension_to_takeoff_{s}_ms"] = -1000.0 * b.onset_s[:, si, j_i]
+        for p_i, k in enumerate(_PAIRS):
+            cols[f"seq_{k}_lag_{s}_ms"] = b.lags_ms[:, si, p_i]
+        cols[f"seq_order_{s}"] = order
+        cols[f"seq_proximal_to_distal_{s}"] = b.proximal_to_distal[:, si]
+    cols["seq_note"] = ["" if e is None else f"sequencing not computed: {e}"[:300] for e in b.errors]
+    df = pd.DataFrame(cols)
+    df.index.name = "trial"
+    df.attrs["params"] = {"function": "labkit.trials.sequencing.jump_sequencing_table",
+                          "labkit_version": __version__, "sides": list(sides), "lowpass_hz": lowpass_hz,
+                          "search_before_s": search_before_s, "tolerance_frames": tolerance_frames,
+                          "onset": onset, "marker_names": marker_names,
+                          "hip_centre_method": hip_centre_method, "rate_hz": float(fs_hz),
+                          "source": "markers", "batch": b.params,
+                          "lag": "distal - proximal peak extension velocity time (ms, positive = proximal "
+                                 "first)",
+                          "takeoff_angle": "unfiltered angle interpolated at take-off"}
+    return df
 
 
 def add_sequencing(outcome: TrialOutcome, mocap: Window | None) -> TrialOutcome:
