@@ -74,9 +74,10 @@ def contacts_from_force(fz_n: Any, fs_hz: float, *, threshold_n: float = 20.0, m
     (runs above ``threshold_n``); each strike is then carried back from the threshold
     to 0 N along the least-squares line through the first ``fit_samples`` samples above
     the threshold, each toe-off forward along the line through the last ones (at most
-    :data:`MAX_EXTRAPOLATION_S` from the crossing): the time the foot touches and leaves, not when the
-    force passes the threshold, which would shorten every contact by the rise and fall
-    times to 20 N.
+    :data:`MAX_EXTRAPOLATION_S` from the crossing, and never past the sample where the
+    measured force reaches 0 N): the time the foot touches and leaves, not when the force
+    passes the threshold, which would shorten every contact by the rise and fall times to
+    20 N.
 
     Parameters
     ----------
@@ -131,7 +132,34 @@ def _to_zero(f: np.ndarray, idx: np.ndarray, x_cross: float, direction: int, max
         return x_cross
     x0 = -icpt / slope
     lo, hi = (x_cross - max_shift, x_cross) if direction < 0 else (x_cross, x_cross + max_shift)
+    # never past where the measured force itself reaches 0 N: a walk's slow, convex
+    # roll-off puts the fitted line's zero beyond it (PiG_Motion3_FF: 8.531 s against the
+    # plate's own 8.520 s)
+    zero = _measured_zero(f, x_cross, direction)
+    if direction < 0:
+        lo = max(lo, zero)
+    else:
+        hi = min(hi, zero)
     return float(min(max(x0, lo), hi))
+
+
+def _measured_zero(f: np.ndarray, x_cross: float, direction: int) -> float:
+    """The fractional sample where ``f`` first reaches 0 going from the threshold crossing
+    ``x_cross`` outwards (``direction`` -1: backwards to the strike), interpolated between
+    the last positive and the first non-positive sample; +-inf when it never does."""
+    if direction > 0:
+        i = math.floor(x_cross) + 1
+        tail = np.flatnonzero(f[i:] <= 0)
+        if not tail.size:
+            return math.inf
+        j = i + int(tail[0])
+        return j - f[j] / (f[j] - f[j - 1]) if j > 0 and f[j - 1] > 0 else float(j)
+    i = math.ceil(x_cross) - 1
+    head = np.flatnonzero(f[: i + 1] <= 0)
+    if not head.size:
+        return -math.inf
+    j = int(head[-1])
+    return j + f[j] / (f[j] - f[j + 1]) if j + 1 < f.size and f[j + 1] > 0 else float(j)
 
 
 def stride_table(contacts: Mapping[str, Contacts]):

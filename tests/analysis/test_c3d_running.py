@@ -53,8 +53,9 @@ def test_pig_walk_strikes_and_toe_offs_match_vicons_events(shared_data, tmp_path
             on_plate = any(s == side and abs(t - w) < 0.02 for s, t in plate)
             assert d <= (1.0 if on_plate else 2.0), (side, w, d)
         # toe-offs from the markers within 2 frames of the file's; on a plate, where the
-        # force reaches 0 N, up to 3.5 frames after Vicon's event (which sits where Fz is
-        # still 20-80 N: Vicon's foot-off rule is not a force threshold here)
+        # force reaches 0 N: 1.0 and 1.3 frames after Vicon's event on fp1 and fp3, 3.0 on
+        # fp2, where Vicon's event sits at Fz = 85.6 N, 2.4 frames before even the 20 N
+        # crossing (its foot-off rule is not a force threshold there)
         for w in want[(side, "off")]:
             fin = offs[np.isfinite(offs)]
             if not fin.size or np.min(np.abs(fin - w)) > 0.1:
@@ -62,7 +63,7 @@ def test_pig_walk_strikes_and_toe_offs_match_vicons_events(shared_data, tmp_path
             k = int(np.argmin(np.abs(fin - w)))
             d = (fin[k] - w) / FRAME_S
             on_plate = any(s == side and 0 < fin[k] - t < 1.0 for s, t in plate)
-            assert (0 <= d <= 3.5) if on_plate else abs(d) <= 2.0, (side, w, d)
+            assert (0 <= d <= 3.05) if on_plate else abs(d) <= 2.0, (side, w, d)
     m = o.metrics
     assert m["walking"] == 1.0 and m["flight_time_s"] == 0.0
     assert 100 < m["cadence_steps_min"] < 125  # a walk: Vicon's events give 111.1
