@@ -16,6 +16,12 @@ and the ratio measured in the same run:
     central differences, peak extension velocity with parabolic sub-frame timing.
     Checked to agree with labkit (same order in every trial, lags close).
 
+Fairness: the peer does less per trial (planar angles, no onsets or take-off angles)
+but over the whole 3 s record, while labkit reads only the frames its analysis uses (the
+1 s search window plus the filter's reach, about 320 of 600 frames; the peer could window
+too). labkit runs numba's threads (2 here), the peer one; the one-thread ratio is printed
+by ``NUMBA_NUM_THREADS=1``. Both are timed the same number of times.
+
 Target: labkit >= 5x faster. Also printed: ``jump_sequencing`` one trial at a time (the
 composed path that ``labkit analyze`` runs per trial, also the batch's reference; checked
 equal to the batch), and a profile of the batch.
@@ -135,15 +141,20 @@ def labkit_batch(labels, data, t, takeoffs):
 
 
 def check_batch_equals_per_trial(df, per_trial) -> float:
-    """The batch's row of every trial equals jump_sequencing's metrics; returns the
-    largest numeric difference."""
+    """The batch's row of every trial equals jump_sequencing's metrics (NaN where it has
+    NaN, within 1e-9 elsewhere); returns the largest numeric difference."""
     worst = 0.0
     for i, m in enumerate(per_trial):
+        assert df.at[i, "seq_note"] == "", (i, df.at[i, "seq_note"])
         for k, v in m.items():
+            got = df.at[i, k]
             if isinstance(v, str):
-                assert df.at[i, k] == v, (i, k)
-            elif np.isfinite(v):
-                worst = max(worst, abs(float(df.at[i, k]) - v))
+                assert got == v, (i, k, got, v)
+                continue
+            assert np.isnan(got) == np.isnan(v), (i, k, got, v)
+            if not np.isnan(v):
+                worst = max(worst, abs(float(got) - v))
+    assert worst < 1e-9, worst
     return worst
 
 
@@ -163,21 +174,26 @@ def timed(fn, repeats: int) -> tuple[float, list[float]]:
 
 
 def check_agreement(lab, npo) -> float:
-    """Same order in every trial; returns the largest |lag difference| (ms)."""
+    """Same order in every trial and lags within 5 ms (one frame is 5 ms; the peer's
+    planar angles and three-frame peaks differ from labkit's a little); returns the
+    largest |lag difference| (ms)."""
     worst = 0.0
     for i, m in enumerate(lab):
         for s in ("l", "r"):
             order = ">".join(sorted(("hip", "knee", "ankle"), key=lambda j: npo[f"{j}_{s}"][i]))
             assert m[f"seq_order_{s}"] == order, (i, s, m[f"seq_order_{s}"], order)
             for k in ("hip_knee", "knee_ankle"):
-                worst = max(worst, abs(m[f"seq_{k}_lag_{s}_ms"] - npo[f"{k}_{s}"][i]))
+                d = abs(m[f"seq_{k}_lag_{s}_ms"] - npo[f"{k}_{s}"][i])
+                assert np.isfinite(d), (i, s, k)
+                worst = max(worst, d)
+    assert worst <= 5.0, worst
     return worst
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--trials", type=int, default=1000)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     a = ap.parse_args()
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
@@ -190,7 +206,7 @@ def main() -> None:
     print(f"numpy and labkit agree: the same order in every trial, lags within {worst:.2f} ms")
     diff = check_batch_equals_per_trial(df, per_trial)
     print(f"labkit batch equals jump_sequencing trial by trial (largest difference {diff:.1e})")
-    t_lab, all_lab = timed(lambda: labkit_batch(labels, data, t, takeoffs), max(a.repeats, 5))
+    t_lab, all_lab = timed(lambda: labkit_batch(labels, data, t, takeoffs), a.repeats)
     t_np, all_np = timed(lambda: numpy_sequencing(labels, data, t, takeoffs), a.repeats)
     t_one, _ = timed(lambda: labkit_per_trial(labels, data, t, takeoffs), 1)
 

@@ -201,7 +201,7 @@ def _bracket(xp, x):
 
 
 @jit(parallel=True)
-def sequencing_batch(data, cols, times, takeoff_s, fs, search_before_s, reach, hip_method,
+def sequencing_batch(data, cols, times, takeoff_s, fs, search_before_s, reach, hip_method, sides,
                      lowpass, sos, zi, padlen, subframe, fit_fraction, onset_method,
                      onset_fraction, peak_pos, peak_vel, onset_pos, takeoff_deg, err, err_at):
     """Triple-extension events of every trial.
@@ -222,6 +222,9 @@ def sequencing_batch(data, cols, times, takeoff_s, fs, search_before_s, reach, h
         Frames filtered beyond the search window (the filter's reach).
     hip_method, onset_method : int
         ``HIP_*`` and ``ONSET_*`` codes.
+    sides : (2,) bool
+        Sides analysed (left, right); the other side's NaN does not stop a trial and its
+        outputs stay NaN.
     lowpass : bool
         Zero-lag filter with ``sos``/``zi``/``padlen`` (scipy's sosfiltfilt) or none.
     subframe : bool
@@ -261,6 +264,8 @@ def sequencing_batch(data, cols, times, takeoff_s, fs, search_before_s, reach, h
                 ang[i, c] = one[c]
         first_bad = -1
         for c in range(N_ANGLES):  # the reference checks side by side, joint by joint
+            if not sides[c // 3]:
+                continue
             for i in range(m):
                 if not math.isfinite(ang[i, c]):
                     first_bad = (g0 + i) * N_ANGLES + c
@@ -271,7 +276,7 @@ def sequencing_batch(data, cols, times, takeoff_s, fs, search_before_s, reach, h
             err[t] = ERR_NAN
             err_at[t] = first_bad
             continue
-        # unfiltered angles at take-off: numpy.interp on the frame times
+        # unfiltered angles at take-off, as numpy.interp gives them (the reference)
         x = takeoff_s[t]
         if x <= tt[0] or x >= tt[n - 1]:
             sagittal_angles(data, t, 0 if x <= tt[0] else n - 1, cols, hip_method, one)
@@ -296,6 +301,9 @@ def sequencing_batch(data, cols, times, takeoff_s, fs, search_before_s, reach, h
         vel = np.empty(n)
         res = np.empty(2)
         for c in range(N_ANGLES):
+            if not sides[c // 3]:
+                takeoff_deg[t, c] = np.nan
+                continue
             # extension velocity: minus numpy.gradient of the filtered angle, times fs
             vel[g0] = -(filt[1, c] - filt[0, c]) * fs
             vel[g1 - 1] = -(filt[m - 1, c] - filt[m - 2, c]) * fs

@@ -13,7 +13,7 @@ frames the analysis uses. The continuous relative phase is left to
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,6 +101,8 @@ def _role_columns(labels: list[str], names: Mapping[str, str] | str | None) -> n
 
 
 def _trial_errors(err, err_at, takeoff, times, fs, n, search_before_s) -> list:
+    """Per trial None or the one-line reason of its kernel error code, worded as the
+    one-trial path words it."""
     out: list = []
     for t, code in enumerate(err):
         row = times[t if times.shape[0] > 1 else 0]
@@ -114,7 +116,7 @@ def _trial_errors(err, err_at, takeoff, times, fs, n, search_before_s) -> list:
         elif code == _k.ERR_WINDOW_SHORT:
             i_to = (takeoff[t] - row[0]) * fs
             held = min(n, int(np.ceil(i_to)) + 1) - max(0, int(np.floor(i_to - search_before_s * fs)))
-            out.append(f"search window holds {held} frames; widen search_before_s/search_after_s")
+            out.append(f"search window holds {held} frames; widen search_before_s")
         else:
             frame, c = divmod(int(err_at[t]), _k.N_ANGLES)
             out.append(f"{JOINTS[c % 3]} angle[{frame}] of side {SIDES[c // 3]} is NaN inside the search "
@@ -128,7 +130,8 @@ def triple_extension_batch(labels: Any, data: Any, times_s: Any, takeoff_s: Any,
                            lag_event: str = "peak_velocity", tolerance_frames: float = 1.0,
                            subframe: bool = True, peak_fit_fraction: float | None = 0.8,
                            marker_names: Mapping[str, str] | str | None = "auto",
-                           hip_centre_method: str = "harrington") -> TripleExtensionBatch:
+                           hip_centre_method: str = "harrington",
+                           sides: Sequence[str] = SIDES) -> TripleExtensionBatch:
     """Hip, knee and ankle triple extension of many jumps from their markers.
 
     The result of each trial is that of :func:`frames_from_markers` (``names``,
@@ -157,6 +160,9 @@ def triple_extension_batch(labels: Any, data: Any, times_s: Any, takeoff_s: Any,
         ``names`` of :func:`frames_from_markers` (default ``"auto"``, :func:`marker_roles`).
     hip_centre_method : {"harrington", "bell"}
         Hip joint centre regression.
+    sides : sequence of {"l", "r"}
+        Sides analysed (default both). Arrays keep both sides; the other side's entries
+        are NaN (order ``""``, rank 0), and its gaps do not stop a trial.
 
     Returns
     -------
@@ -169,10 +175,13 @@ def triple_extension_batch(labels: Any, data: Any, times_s: Any, takeoff_s: Any,
         problem, such as NaN in its window, is reported in ``errors`` instead).
     """
     fs = check_fs(fs_hz)
-    _check_options(onset, lag_event, tolerance_frames, onset_fraction, peak_fit_fraction)
+    _check_options(onset, lag_event, tolerance_frames, onset_fraction, peak_fit_fraction, search_before_s)
     if hip_centre_method not in HIP_CENTRE_METHODS:
         raise SignalError(f"hip_centre_method={hip_centre_method!r} is not one of "
                           f"{sorted(HIP_CENTRE_METHODS)}")
+    side_mask = np.array([s in sides for s in SIDES])
+    if not side_mask.any() or any(s not in SIDES for s in sides):
+        raise SignalError(f"sides={tuple(sides)!r}; pass 'l' and/or 'r'")
     labels = list(labels)
     arr = np.asarray(data)
     if arr.dtype not in (np.float32, np.float64):
@@ -181,6 +190,8 @@ def triple_extension_batch(labels: Any, data: Any, times_s: Any, takeoff_s: Any,
         raise SignalError(f"data has shape {np.shape(data)} for {len(labels)} labels; pass "
                           "(trials, frames >= 10, n_labels)")
     n_trials, n = arr.shape[:2]
+    if n_trials == 0:
+        raise SignalError("data holds no trials; pass at least one (trials, frames, channels) window")
     times = np.atleast_2d(np.asarray(times_s, dtype=np.float64))
     if times.ndim != 2 or times.shape[1] != n or times.shape[0] not in (1, n_trials):
         raise SignalError(f"times_s has shape {np.shape(times_s)}; pass ({n},) or ({n_trials}, {n})")
@@ -198,9 +209,11 @@ def triple_extension_batch(labels: Any, data: Any, times_s: Any, takeoff_s: Any,
     shape = (n_trials, _k.N_ANGLES)
     peak_pos, peak_vel, onset_pos, at_to = (np.empty(shape) for _ in range(4))
     err, err_at = np.empty(n_trials, dtype=np.int64), np.empty(n_trials, dtype=np.int64)
-    _k.sequencing_batch(arr, cols, np.broadcast_to(times, (n_trials, n)), takeoff, fs, float(search_before_s),
-                        _filter_reach(fs, lowpass_hz), _HIP[hip_centre_method], bool(lowpass_hz), sos, zi,
-                        padlen, bool(subframe),
+    # one array layout for the times, so that the kernel compiles once
+    times_all = np.ascontiguousarray(np.broadcast_to(times, (n_trials, n)))
+    _k.sequencing_batch(arr, cols, times_all, takeoff, fs, float(search_before_s),
+                        _filter_reach(fs, lowpass_hz), _HIP[hip_centre_method], side_mask, bool(lowpass_hz),
+                        sos, zi, padlen, bool(subframe),
                         -1.0 if peak_fit_fraction is None else float(peak_fit_fraction), _ONSET[onset],
                         float(onset_fraction), peak_pos, peak_vel, onset_pos, at_to, err, err_at)  # fmt: skip
     t0 = times[:, :1] if times.shape[0] > 1 else times[0, 0]
@@ -219,16 +232,18 @@ def triple_extension_batch(labels: Any, data: Any, times_s: Any, takeoff_s: Any,
     tol_ms = 1000.0 * float(tolerance_frames) / fs
     p2d = np.where(np.any(lags < -tol_ms, axis=2), 0.0, np.where(np.all(lags > tol_ms, axis=2), 1.0, np.nan))
     failed = err != 0
-    order[failed] = ""
-    rank[failed] = 0
-    p2d[failed] = np.nan
+    off = failed[:, None] | ~side_mask[None, :]  # (trial, side) not analysed
+    order[off] = ""
+    rank[off] = 0
+    p2d[off] = np.nan
     params = _provenance("triple_extension_batch", {
         "fs_hz": fs, "lowpass_hz": lowpass_hz, "filter_order": filter_order,
         "search_before_s": search_before_s, "search_after_s": 0.0, "onset": onset,
         "onset_fraction": onset_fraction, "lag_event": lag_event, "tolerance_frames": tolerance_frames,
         "tolerance_ms": tol_ms, "subframe": subframe, "peak_fit_fraction": peak_fit_fraction,
         "marker_names": marker_names if not isinstance(marker_names, Mapping) else dict(marker_names),
-        "hip_centre_method": hip_centre_method, "sides": list(SIDES), "joints": list(JOINTS),
+        "hip_centre_method": hip_centre_method, "sides": [s for s in SIDES if s in sides],
+        "joints": list(JOINTS),
         "angles": "Plug-in Gait YXZ; hip/knee flexion +, ankle dorsiflexion +",
         "velocity": "central differences of the filtered angle, extension +"})
     return TripleExtensionBatch(onset_t, peak_t, peak_vel.reshape(n_trials, 2, 3),

@@ -132,7 +132,9 @@ def _crp(th_p, th_d, w_p, w_d) -> np.ndarray:
     return _wrap(phase(th_d, w_d) - phase(th_p, w_p))
 
 
-def _check_options(onset, lag_event, tolerance_frames, onset_fraction, peak_fit_fraction) -> None:
+def _check_options(onset, lag_event, tolerance_frames, onset_fraction, peak_fit_fraction,
+                   search_before_s) -> None:
+    """SignalError naming the first bad option (shared by the one-trial and batch paths)."""
     if onset not in ONSET_METHODS:
         raise SignalError(f"onset={onset!r} is not one of {sorted(ONSET_METHODS)}")
     if lag_event not in ("peak_velocity", "onset"):
@@ -142,6 +144,8 @@ def _check_options(onset, lag_event, tolerance_frames, onset_fraction, peak_fit_
                           "data's time resolution)")
     if not 0 < onset_fraction < 1:
         raise SignalError(f"onset_fraction={onset_fraction!r} must be within (0, 1)")
+    if not (np.isfinite(search_before_s) and search_before_s >= 0):
+        raise SignalError(f"search_before_s={search_before_s!r} must be a finite number of seconds >= 0")
     if peak_fit_fraction is not None and not 0 < peak_fit_fraction < 1:
         raise SignalError(f"peak_fit_fraction={peak_fit_fraction!r} must be within (0, 1) or None")
 
@@ -324,7 +328,7 @@ def triple_extension(hip_flex_deg: Any, knee_flex_deg: Any, ankle_dorsi_deg: Any
     (('hip', 'knee', 'ankle'), True, 40)
     """
     fs = check_fs(fs_hz)
-    _check_options(onset, lag_event, tolerance_frames, onset_fraction, peak_fit_fraction)
+    _check_options(onset, lag_event, tolerance_frames, onset_fraction, peak_fit_fraction, search_before_s)
     angles = {}
     for j, x in zip(JOINTS, (hip_flex_deg, knee_flex_deg, ankle_dorsi_deg), strict=True):
         angles[j] = _check_1d(x, f"{j} angle")
@@ -350,7 +354,9 @@ def triple_extension(hip_flex_deg: Any, knee_flex_deg: Any, ankle_dorsi_deg: Any
     onset_lags = {k: 1000.0 * (onset_t[b] - onset_t[a]) for k, a, b in pairs}
     lags = peak_lags if lag_event == "peak_velocity" else onset_lags
     ev = peak_t if lag_event == "peak_velocity" else onset_t
-    order = tuple(sorted(JOINTS, key=lambda j: (ev[j], JOINTS.index(j))))
+    # a joint without the event (NaN, e.g. no onset found) goes last: NaN does not sort
+    order = tuple(sorted(JOINTS, key=lambda j: (bool(np.isnan(ev[j])), ev[j] if np.isfinite(ev[j]) else 0.0,
+                                                JOINTS.index(j))))
     sequence, p2d = _sequence(lags, tol_ms)
     # continuous relative phase from the earliest extension onset to take-off (or the
     # last peak extension velocity without take-off)

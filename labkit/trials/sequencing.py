@@ -192,15 +192,13 @@ def jump_sequencing_table(labels: Sequence[str], data: Any, times_s: Any, takeof
     -------
     pandas.DataFrame
         The ``seq_*`` columns of :func:`jump_sequencing` (index ``trial``) and
-        ``seq_note`` (``""``, or why the trial was not analysed; its metrics are then
-        NaN); the parameters in ``df.attrs["params"]``.
+        ``seq_note`` (``""``, or why the trial was not analysed; its numbers are then
+        NaN and its orders ``""``); the parameters in ``df.attrs["params"]``.
     """
     import pandas as pd  # late: only the batch table needs pandas
 
-    for s in sides:
-        if s not in ("l", "r"):
-            raise SignalError(f"sides has {s!r}; use 'l' and/or 'r'")
     b = kin.triple_extension_batch(labels, data, times_s, takeoff_times_s, fs_hz=fs_hz, lowpass_hz=lowpass_hz,
+                                   sides=sides,
                                    search_before_s=search_before_s, tolerance_frames=tolerance_frames,
                                    onset=onset, marker_names=marker_names,
                                    hip_centre_method=hip_centre_method)

@@ -142,3 +142,38 @@ def test_a_bad_trial_is_reported_and_the_others_kept():
         kin.triple_extension_batch(labels, data, times, takeoffs[:2], fs_hz=FS)
     with pytest.raises(SignalError, match=r"times_s has shape \(3,\)"):
         kin.triple_extension_batch(labels, data, times[0, :3], takeoffs, fs_hz=FS)
+
+
+def test_one_side_ignores_the_other_sides_gap_and_missing_events_sort_last():
+    """sides=("l",) analyses a trial whose right knee has a gap, as jump_sequencing does;
+    with onsets as the lag event and a record that starts after some joints' onsets
+    (NaN), the order puts those joints last in both paths."""
+    labels, clean, times, takeoffs, _ = _trials(2, extra=False)
+    data = clean.copy()
+    i_to = int((takeoffs[0] - times[0, 0]) * FS)
+    data[0, i_to - 20, labels.index("RKNM.y")] = np.nan
+    df = jump_sequencing_table(labels, data, times, takeoffs, fs_hz=FS, sides=("l",))
+    window = Window(labels, data[0], times[0], FS, "mocap")
+    m = jump_sequencing(window, float(takeoffs[0]), sides=("l",)).metrics
+    assert df.at[0, "seq_note"] == "" and not any(c.endswith("_r") or "_r_" in c for c in df.columns)
+    for k, v in m.items():
+        assert df.at[0, k] == (v if isinstance(v, str) else pytest.approx(v, abs=1e-9)), k
+    both = kin.triple_extension_batch(labels, data, times, takeoffs, fs_hz=FS)
+    assert "side r is NaN" in both.errors[0] and both.errors[1] is None
+    # a record that starts 0.225 s before take-off (45 frames): the hip's and knee's
+    # extension onsets lie before it, the ankle's inside
+    start = [int((to - t[0]) * FS) - 45 for to, t in zip(takeoffs, times, strict=True)]
+    short = np.stack([d[s:s + 75] for d, s in zip(clean, start, strict=True)])
+    t_short = np.stack([t[s:s + 75] for t, s in zip(times, start, strict=True)])
+    b = kin.triple_extension_batch(labels, short, t_short, takeoffs, fs_hz=FS, lag_event="onset",
+                                   search_before_s=0.2, sides=("l",))
+    assert np.isnan(b.onset_s[:, 0, :2]).all() and np.isfinite(b.onset_s[:, 0, 2]).all()
+    for i in range(2):
+        ref = _reference(labels, short[i], t_short[i], float(takeoffs[i]), lag_event="onset",
+                         search_before_s=0.2)
+        assert b.order[i, 0] == ">".join(ref["l"][0].order) == "ankle>hip>knee"
+        assert b.order[i, 1] == "" and np.all(np.isnan(b.peak_velocity_s[i, 1]))
+    with pytest.raises(SignalError, match="search_before_s=nan"):
+        kin.triple_extension_batch(labels, data, times, takeoffs, fs_hz=FS, search_before_s=float("nan"))
+    with pytest.raises(SignalError, match="sides="):
+        kin.triple_extension_batch(labels, data, times, takeoffs, fs_hz=FS, sides=("x",))
