@@ -110,7 +110,7 @@ def report_context(session: Any) -> ReportContext:
         pass
     name = stored_result_name(session)
     try:
-        table = session.result(name).tables["trials"] if name else reanalyse(session)[0]
+        table = session.result(name).tables["trials"] if name else reanalyse(session)[0]["trials"]
     except LabkitError:
         table = pd.DataFrame()
     if len(table) and "trial" in table.columns:

@@ -215,7 +215,7 @@ def _write(path: Path, protocol, protocol_text: str, plan, rng, athlete_params: 
     from labkit.devices.sim.athlete import MEDIAL_MARKERS, Athlete, AthleteParams
     from labkit.session.results import write_result
     from labkit.session.writer import SessionWriter
-    from labkit.trials.analyse import analyse_session_trials
+    from labkit.trials.analyse import analyse_session_trials, result_tables
     from labkit.trials.catalogue import entry, side_of
     from labkit.trials.outcome import TrialRecord
     from labkit.trials.replay import with_side
@@ -277,11 +277,11 @@ def _write(path: Path, protocol, protocol_text: str, plan, rng, athlete_params: 
             w.add_event(go, "truth", json.dumps(msg), "truth")
     records = [TrialRecord(k, trial_path, step, side, attempt, s, e, True, "")
                for k, trial_path, step, side, attempt, s, _, e in windows]
-    table, aggregates, analyses = analyse_session_trials(path, records, bw, {})
+    table, aggregates, analyses, details = analyse_session_trials(path, records, bw, {})
     write_result(path, "protocol", method="labkit.protocol.runner",
                  params={"protocol": protocol.name, "protocol_version": protocol.version,
                          "body_weight_n": bw, "tare_n": {}, "analyses": analyses, "fast": True},
                  inputs={"streams": ["force", "emg"], "trials": [k for k, *_ in windows],
                          "windows": "trial start..end, session clock (synchronised times)"},
-                 tables={"trials": table, "aggregates": aggregates})
+                 tables=result_tables(table, aggregates, details))
     return path

@@ -163,7 +163,7 @@ def _meta(session: Any, result: str, version: str) -> dict[str, Any]:
 
 
 def reanalyse(session: Any, params: Mapping[str, Any] | None = None, *, write: bool = False
-              ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], str]:
+              ) -> tuple[dict[str, pd.DataFrame], dict[str, Any], str]:
     """Analyse every trial of a session again from its stored data.
 
     Parameters
@@ -177,15 +177,16 @@ def reanalyse(session: Any, params: Mapping[str, Any] | None = None, *, write: b
 
     Returns
     -------
-    trials, aggregates : DataFrame
-        As the runner's ``protocol`` results group.
+    tables : dict of str to DataFrame
+        As the runner's ``protocol`` results group: ``trials``, ``aggregates`` (when any),
+        ``strides`` (when the session has run trials).
     provenance : dict
         ``method``, ``params``, ``inputs`` as stored (or as would be stored).
     name : str
         The results group written, or ``""``.
     """
     from labkit._version import __version__
-    from labkit.trials.analyse import STREAMS, analyse_session_trials
+    from labkit.trials.analyse import STREAMS, analyse_session_trials, result_tables
     from labkit.trials.replay import apply_overrides, session_trials
 
     st = session_trials(session)
@@ -193,7 +194,9 @@ def reanalyse(session: Any, params: Mapping[str, Any] | None = None, *, write: b
     if not records:
         raise SessionError(f"{session.path}: no finished trials to analyse (trials table: "
                            f"{len(session.trials)} rows); record a protocol with `labkit run`")
-    table, aggregates, analyses = analyse_session_trials(session, records, st.body_weight_n, st.tare_n)
+    table, aggregates, analyses, details = analyse_session_trials(session, records, st.body_weight_n,
+                                                                  st.tare_n)
+    tables = result_tables(table, aggregates, details)
     based_on = stored_result_name(session)
     prov = {"method": METHOD,
             "params": {"protocol": st.protocol_name, "body_weight_n": st.body_weight_n,
@@ -207,12 +210,9 @@ def reanalyse(session: Any, params: Mapping[str, Any] | None = None, *, write: b
     if write:
         from labkit.session.results import write_result
 
-        tables = {"trials": table}
-        if len(aggregates):
-            tables["aggregates"] = aggregates
         name = write_result(session.path, "analysis", method=METHOD, params=prov["params"],
                             inputs=prov["inputs"], tables=tables)
-    return table, aggregates, prov, name
+    return tables, prov, name
 
 
 def session_metrics(source: Any, params: Mapping[str, Any] | None = None, *, write: bool = False,
@@ -245,16 +245,13 @@ def session_metrics(source: Any, params: Mapping[str, Any] | None = None, *, wri
         with open_session(source) as s:
             return _session_metrics(s, params, write=False, result=result)
     with open_session(source) as s:  # analyse, then close: writing needs the file to itself
-        table, aggregates, prov, _ = reanalyse(s, params, write=False)
+        tables, prov, _ = reanalyse(s, params, write=False)
         meta = _meta(s, "", prov["labkit_version"])
     from labkit.session.results import write_result
 
-    tables = {"trials": table}
-    if len(aggregates):
-        tables["aggregates"] = aggregates
     meta["result"] = write_result(source, "analysis", method=METHOD, params=prov["params"],
                                   inputs=prov["inputs"], tables=tables)
-    return _tidy(table, prov["params"]["analyses"], meta)
+    return _tidy(tables["trials"], prov["params"]["analyses"], meta)
 
 
 def _session_metrics(s: Any, params: Mapping[str, Any] | None, *, write: bool,
@@ -267,8 +264,8 @@ def _session_metrics(s: Any, params: Mapping[str, Any] | None, *, write: bool,
             res = s.result(name)
             return _tidy(res.tables["trials"], res.provenance.get("params", {}).get("analyses", {}),
                          _meta(s, name, str(res.provenance.get("labkit_version", ""))), _trial_sides(s))
-    table, _, prov, name = reanalyse(s, params or None, write=False)
-    return _tidy(table, prov["params"]["analyses"], _meta(s, name, prov["labkit_version"]),
+    tables, prov, name = reanalyse(s, params or None, write=False)
+    return _tidy(tables["trials"], prov["params"]["analyses"], _meta(s, name, prov["labkit_version"]),
                  _trial_sides(s))
 
 

@@ -39,6 +39,7 @@ from labkit.trials.analyse import (
     aggregate_metric,
     analyse_session_trials,
     analyse_trial,
+    result_tables,
     trial_label,
 )
 from labkit.trials.catalogue import entry
@@ -553,16 +554,14 @@ class ProtocolRunner:
     # -- results --------------------------------------------------------------------------
     def finish(self) -> pd.DataFrame:
         """Analyse every trial again from the session file and store results with provenance."""
-        table, aggregates, params = analyse_session_trials(self.options.out_path, self.trials,
-                                                           self.body_weight_n, self.tare_n)
+        table, aggregates, params, details = analyse_session_trials(self.options.out_path, self.trials,
+                                                                    self.body_weight_n, self.tare_n)
         from labkit.session.results import write_result
 
         inputs = {"streams": [s for s in STREAMS if s in self.config.recording.streams],
                   "trials": [int(t.trial_id) for t in self.trials],
                   "windows": "trial start..end, session clock (synchronised times)"}
-        tables = {"trials": table}
-        if len(aggregates):
-            tables["aggregates"] = aggregates
+        tables = result_tables(table, aggregates, details)
         self.result_name = write_result(
             self.options.out_path, "protocol", method=RUNNER_METHOD,
             params={"protocol": self.protocol.name, "protocol_version": self.protocol.version,

@@ -23,8 +23,8 @@ from labkit.trials.outcome import TrialOutcome, TrialRecord
 from labkit.trials.sequencing import SEQUENCED_KINDS, add_sequencing
 from labkit.trials.trunk_pairing import add_pairing
 
-__all__ = ["aggregate_metric", "aggregates_table", "analyse_session_trials", "analyse_trial",
-           "trial_label"]
+__all__ = ["aggregate_metric", "aggregates_table", "analyse_session_trials", "analyse_trial", "detail_tables",
+           "result_tables", "trial_label"]
 
 #: the streams trial analysis reads from a session (mocap: jump sequencing)
 STREAMS = ("force", "emg", "mocap")
@@ -103,7 +103,8 @@ def _trial_row(trial: TrialRecord, outcome: TrialOutcome) -> dict[str, Any]:
 
 
 def analyse_session_trials(source: Any, trials: Sequence[TrialRecord], body_weight_n: float | None,
-                           tare_n: Mapping[str, float]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+                           tare_n: Mapping[str, float]
+                           ) -> tuple[pd.DataFrame, pd.DataFrame, dict, dict[str, pd.DataFrame]]:
     """Per-trial metrics from the stored data (synchronised times) and per-test aggregates.
 
     Parameters
@@ -123,6 +124,10 @@ def analyse_session_trials(source: Any, trials: Sequence[TrialRecord], body_weig
         One row per trial (identity, verdicts, metrics); one row per test label.
     params : dict
         Per label: the method and every parameter of its analysis.
+    details : dict of str to pandas.DataFrame
+        Per-trial detail tables, rows tagged with ``trial_id``: ``strides`` (one row per
+        stride and side of every run trial, :attr:`RunningResult.strides
+        <labkit.signal.gait_running.RunningResult>`) when the session has run trials.
     """
     from labkit.session.reader import Session, open_session
 
@@ -135,7 +140,7 @@ def analyse_session_trials(source: Any, trials: Sequence[TrialRecord], body_weig
 
 
 def _analyse_open(s: Any, trials: Sequence[TrialRecord], body_weight_n: float | None,
-                  tare_n: Mapping[str, float]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+                  tare_n: Mapping[str, float]) -> tuple[pd.DataFrame, pd.DataFrame, dict, dict]:
     streams = {n: s.stream(n).window() for n in STREAMS if n in s.streams}
     rows, params, outcomes = [], {}, []
     for trial in trials:
@@ -148,7 +153,32 @@ def _analyse_open(s: Any, trials: Sequence[TrialRecord], body_weight_n: float | 
         outcomes.append((trial, outcome))
         params[trial_label(trial.step, trial.side)] = {"method": outcome.method, **outcome.params}
         rows.append(_trial_row(trial, outcome))
-    return pd.DataFrame(rows), aggregates_table(outcomes), params
+    return pd.DataFrame(rows), aggregates_table(outcomes), params, detail_tables(outcomes)
+
+
+def detail_tables(outcomes: Sequence[tuple[TrialRecord, TrialOutcome]]) -> dict[str, pd.DataFrame]:
+    """The per-trial tables a results group keeps beside the trials table: ``strides``
+    (every run trial's strides, first column ``trial_id``); empty without run trials."""
+    parts = []
+    for trial, outcome in outcomes:
+        strides = getattr(outcome.result, "strides", None)
+        if isinstance(strides, pd.DataFrame) and len(strides):
+            parts.append(strides.reset_index(drop=True).assign(trial_id=int(trial.trial_id)))
+    if not parts:
+        return {}
+    df = pd.concat(parts, ignore_index=True)
+    return {"strides": df[["trial_id", *(c for c in df.columns if c != "trial_id")]]}
+
+
+def result_tables(trials: pd.DataFrame, aggregates: pd.DataFrame,
+                  details: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The tables of a results group: ``trials``, ``aggregates`` (when any) and the
+    detail tables (:func:`detail_tables`)."""
+    tables = {"trials": trials}
+    if len(aggregates):
+        tables["aggregates"] = aggregates
+    tables.update(details)
+    return tables
 
 
 def aggregates_table(outcomes: Sequence[tuple[TrialRecord, TrialOutcome]]) -> pd.DataFrame:

@@ -31,6 +31,7 @@ def test_treadmill_run_protocol_live_matches_the_published_truth(tmp_path):
         msgs = [json.loads(x) for x in s.stream("truth").data[:, 0]]
         result = s.result("protocol")
         table = result.tables["trials"]
+        strides = result.tables["strides"]
     runs = {m["trial"]: m for m in msgs if m["event"] == "run"}
     assert len(table) == 3 and table["valid"].all()
     assert sorted(table["speed_m_s"]) == [3.0, 4.0, 5.0]
@@ -57,3 +58,11 @@ def test_treadmill_run_protocol_live_matches_the_published_truth(tmp_path):
             assert abs(row[f"{name}_pelvic_drop_peak_deg"] - tg["pelvic_drop_deg"]) < 1.0
         assert row["hip_extension_deficit_side"] == deficit
         assert row["pelvic_drop_side"] == deficit
+        # the per-stride table is stored: its strikes are the contacts found, and its
+        # per-side means are the trial's metrics
+        mine = strides[strides["trial_id"] == int(row["trial"])]
+        for s, name in (("l", "left"), ("r", "right")):
+            side = mine[mine["side"] == s]
+            assert np.allclose(np.sort(side["strike_s"]), np.sort(found[s]["strike_s"])[:len(side)])
+            for m in ("contact_time_s", "peak_hip_extension_deg"):
+                assert abs(side[m].mean() - row[f"{name}_{m}"]) < 1e-9, (s, m)
