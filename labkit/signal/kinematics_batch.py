@@ -23,7 +23,7 @@ from labkit.errors import SignalError
 from labkit.signal import _sequencing_kernels as _k
 from labkit.signal._checks import check_fs
 from labkit.signal._kinematics_common import JOINTS, SIDES, _lowpass_design, _provenance
-from labkit.signal.kinematics_frames import HIP_CENTRE_METHODS, marker_roles
+from labkit.signal.kinematics_frames import HIP_CENTRE_METHODS, marker_channels, marker_roles
 from labkit.signal.kinematics_triple import _check_options, _filter_reach
 
 __all__ = ["TripleExtensionBatch", "triple_extension_batch"]
@@ -85,8 +85,7 @@ def _role_columns(labels: list[str], names: Mapping[str, str] | str | None) -> n
         raise SignalError("triple_extension_batch reads labelled markers and these channels are rigid "
                           "bodies (pelvis.qw ...); analyse rigid-body trials one by one with "
                           "frames_from_channels and triple_extension")
-    markers = [lb[:-2] for lb in labels
-               if lb.endswith(".x") and f"{lb[:-2]}.y" in col and f"{lb[:-2]}.z" in col]
+    markers = marker_channels(labels)
     roles = marker_roles(markers, names)
     have = set(markers)
     cols = np.empty((len(_k.ROLES), 3), dtype=np.int64)

@@ -498,9 +498,13 @@ def frames_from_channels(labels: Any, data: Any, *, foot_offset: Any = FOOT_FORW
             off = foot_offset if seg.startswith("foot") else None
             frames[seg] = frames_from_quaternions(arr[:, cols], offset=off)
         return frames
-    markers = {}
-    for lb in labels:
-        name, _, axis = lb.rpartition(".")
-        if axis == "x" and f"{name}.y" in col and f"{name}.z" in col:
-            markers[name] = arr[:, [col[lb], col[f"{name}.y"], col[f"{name}.z"]]]
+    markers = {name: arr[:, [col[f"{name}.{a}"] for a in "xyz"]] for name in marker_channels(labels)}
     return frames_from_markers(markers, **dict(marker_options or {}))
+
+
+def marker_channels(labels: Any) -> list[str]:
+    """The markers of a mocap stream's channel labels: every ``NAME`` with all of
+    ``NAME.x``, ``NAME.y`` and ``NAME.z``, in the order of their ``.x`` channels."""
+    have = set(labels)
+    return [lb[:-2] for lb in labels
+            if lb.endswith(".x") and f"{lb[:-2]}.y" in have and f"{lb[:-2]}.z" in have]
