@@ -28,6 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._timing import machine_line, timed  # noqa: E402
 from labkit.signal import force  # noqa: E402
 from tests.reference import force_reference as ref  # noqa: E402
 
@@ -95,15 +96,6 @@ def numpy_isometric(F: np.ndarray, fs: float, *, weighing_s=1.0, k=5.0, hold_s=0
     return out
 
 
-def timed(fn, repeats: int) -> tuple[float, list[float]]:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), times
-
-
 STARTUP = """
 import time; t0 = time.perf_counter()
 import numpy as np
@@ -131,10 +123,7 @@ def main() -> None:
     ap.add_argument("--ref-trials", type=int, default=4)
     a = ap.parse_args()
 
-    import numba
-
-    print(f"python {sys.version.split()[0]}, numpy {np.__version__}, numba {numba.__version__}, "
-          f"{os.cpu_count()} CPUs, numba threads {numba.get_num_threads()}")  # fmt: skip
+    print(machine_line())
     F = make_trials(a.trials, a.seconds)
     n_samples = F.size
     print(f"{a.trials} IMTP trials x {a.seconds:g} s at {FS:g} Hz = {n_samples:,} samples")

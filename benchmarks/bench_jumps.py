@@ -20,8 +20,6 @@ Usage: .venv/bin/python benchmarks/bench_jumps.py [--trials 2000] [--repeats 5]
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -31,6 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._timing import machine_line, timed  # noqa: E402
 from labkit.signal import _force_kernels as K  # noqa: E402
 from labkit.signal import _jump_phases, force  # noqa: E402
 from labkit.signal.force_jump import _jump_setup  # noqa: E402
@@ -217,15 +216,6 @@ def reference_trial(left, right, fs, params, args, tail):
                  for x in (left, right)]  # fmt: skip
 
 
-def timed(fn, repeats: int) -> tuple[float, list[float]]:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), times
-
-
 def check_agreement(table, limbs, npo) -> None:
     """The numpy implementation computes the same numbers as labkit on these trials."""
     assert table["valid"].all(), table["flags"].value_counts()
@@ -271,11 +261,7 @@ def main() -> None:
     ap.add_argument("--ref-trials", type=int, default=10)
     a = ap.parse_args()
 
-    import numba
-
-    print(f"python {sys.version.split()[0]}, numpy {np.__version__}, numba {numba.__version__}, "
-          f"{os.cpu_count()} CPUs, numba threads {numba.get_num_threads()}, "
-          f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+    print(machine_line())
     L, R = make_trials(a.trials, a.seconds)
     print(f"{a.trials} CMJs x {a.seconds:g} s at {FS:g} Hz on two plates = {L.size:,} samples per plate")
 

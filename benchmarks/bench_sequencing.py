@@ -34,11 +34,8 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import os
 import pstats
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +44,7 @@ from scipy import signal as sps
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._timing import machine_line, timed  # noqa: E402
 from labkit.devices.sim.athlete import STREAMED_MARKERS, Athlete, AthleteParams  # noqa: E402
 from labkit.signal.window import Window  # noqa: E402
 from labkit.trials.sequencing import jump_sequencing, jump_sequencing_table  # noqa: E402
@@ -158,21 +156,6 @@ def check_batch_equals_per_trial(df, per_trial) -> float:
     return worst
 
 
-def _threads() -> int:
-    import numba
-
-    return numba.get_num_threads()
-
-
-def timed(fn, repeats: int) -> tuple[float, list[float]]:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), times
-
-
 def check_agreement(lab, npo) -> float:
     """Same order in every trial and lags within 5 ms (one frame is 5 ms; the peer's
     planar angles and three-frame peaks differ from labkit's a little); returns the
@@ -195,8 +178,7 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=1000)
     ap.add_argument("--repeats", type=int, default=5)
     a = ap.parse_args()
-    print(f"python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
+    print(machine_line())
     labels, data, t, takeoffs = make_trials(a.trials)
     print(f"{a.trials} CMJs x {t.size / FS:g} s at {FS:g} Hz, {len(labels) // 3} markers")
     labkit_batch(labels, data[:2], t, takeoffs[:2])  # warm-up (compiles or loads the kernel)
@@ -214,7 +196,7 @@ def main() -> None:
         return ", ".join(f"{x:.3f}" for x in ts)
 
     print(f"labkit batch (jump_sequencing_table): median {t_lab:.3f} s  [{fmt(all_lab)}]  "
-          f"{1000 * t_lab / a.trials:.3f} ms/trial, {_threads()} threads")
+          f"{1000 * t_lab / a.trials:.3f} ms/trial")
     print(f"numpy vectorised: median {t_np:.3f} s  [{fmt(all_np)}]  {1000 * t_np / a.trials:.3f} ms/trial")
     print(f"labkit per trial (jump_sequencing): {t_one:.2f} s  {1000 * t_one / a.trials:.2f} ms/trial")
     ratio = t_np / t_lab
