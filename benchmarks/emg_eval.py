@@ -48,6 +48,8 @@ LABKIT = {  # name -> detect_onsets keyword arguments
     "labkit threshold+posterior (default)": {},
     "labkit ... refined on zero-phase (old default)": {"refine_on": "zero_phase"},
     "labkit ... causal, no delay correction": {"causal_delay_hz": None},
+    "labkit ... weight 0.3 per sample at every rate (old)": {
+        "refine_options": {"temperature": 0.3}},
     "labkit ... posterior, shape powers 2+4": {
         "refine_options": {"shape_powers": (2.0, 4.0),
                            "rise_grid_s": (0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.07, 0.1,
