@@ -11,6 +11,10 @@ Marker events: a strike when the heel marker's speed falls below ``heel_speed_m_
 furthest position behind the pelvis (Zeni et al. 2008). Zeni's strike (heel furthest
 forward) comes 50-60 ms before the heel lands in walking, so it is not used for strikes.
 
+:func:`plate_ap_reaction` gives a plate contact's antero-posterior ground reaction
+(braking and propulsion) without the plate's place in the lab: the foot's centre of
+pressure travels from heel to toe, so its path on the plate is the forward direction.
+
 Numpy in, numbers out; definitions in ``docs/science.md``.
 """
 
@@ -28,7 +32,7 @@ from labkit.signal._checks import check_fs
 from labkit.signal._kinematics_common import _check_points, _lowpass
 from labkit.signal.kinematics_gait import Contacts, foot_contacts_from_markers
 
-__all__ = ["heel_strikes_from_speed", "marker_contacts", "overground_contacts"]
+__all__ = ["heel_strikes_from_speed", "marker_contacts", "overground_contacts", "plate_ap_reaction"]
 
 
 def _finite_span(*arrays: np.ndarray) -> slice:
@@ -163,3 +167,62 @@ def overground_contacts(markers: Mapping[str, Contacts], plates: Sequence[Contac
         out[s] = Contacts(np.asarray(strike[s])[o], np.asarray(off[s])[o],
                           {"method": "markers with force plates", "plates": len(plates)})
     return out, assigned
+
+
+def plate_ap_reaction(fx_n: Any, fy_n: Any, fz_n: Any, mx_nm: Any, my_nm: Any, *,
+                      fz_min_n: float = 50.0, min_travel_m: float = 0.03) -> tuple[np.ndarray, np.ndarray]:
+    """Antero-posterior ground reaction of one foot's contact on a plate, + forward.
+
+    The forward direction is the centre of pressure's travel on the plate during the
+    contact (heel to toe), from its median over 15-35 % of the loaded samples to its
+    median over 65-85 %: no lab geometry is needed, and a plate turned any way round in
+    the walkway gives the same answer.
+
+    Parameters
+    ----------
+    fx_n, fy_n, fz_n : array_like
+        The load on the plate in the plate's frame over one contact (labkit's force
+        channels ``fpN.Fx``, ``fpN.Fy``, ``fpN.Fz``; Fz > 0 under the foot), N.
+    mx_nm, my_nm : array_like
+        Its moments about the plate's measurement origin, N.m (``fpN.Mx``, ``fpN.My``).
+    fz_min_n : float
+        Samples with less vertical load are not used for the centre of pressure.
+    min_travel_m : float
+        Shortest centre-of-pressure travel that gives a direction.
+
+    Returns
+    -------
+    ap_n : numpy.ndarray
+        The ground reaction on the foot along the forward direction (N; negative:
+        braking), one value per sample.
+    forward : numpy.ndarray
+        (2,) the unit forward direction in the plate's x-y frame.
+
+    Raises
+    ------
+    labkit.errors.SignalError
+        Fewer than 10 loaded samples, or a centre of pressure that travels less than
+        ``min_travel_m`` (a foot standing still has no forward direction).
+    """
+    fx, fy, fz, mx, my = (np.asarray(v, dtype=np.float64).reshape(-1)
+                          for v in (fx_n, fy_n, fz_n, mx_nm, my_nm))
+    if not fx.size == fy.size == fz.size == mx.size == my.size:
+        raise SignalError(f"plate_ap_reaction: channels of different lengths "
+                          f"({fx.size}, {fy.size}, {fz.size}, {mx.size}, {my.size}); "
+                          "pass one contact's samples")
+    loaded = np.flatnonzero(np.isfinite(fz) & (fz >= fz_min_n))
+    if loaded.size < 10:
+        raise SignalError(f"plate_ap_reaction: {loaded.size} samples above fz_min_n={fz_min_n} N; "
+                          "a contact needs at least 10")
+    cop = np.column_stack([-my[loaded] / fz[loaded], mx[loaded] / fz[loaded]])
+    n = loaded.size
+    early = np.nanmedian(cop[int(0.15 * n):max(int(0.35 * n), int(0.15 * n) + 1)], axis=0)
+    late = np.nanmedian(cop[int(0.65 * n):max(int(0.85 * n), int(0.65 * n) + 1)], axis=0)
+    travel = late - early
+    dist = float(np.hypot(*travel))
+    if not math.isfinite(dist) or dist < min_travel_m:
+        raise SignalError(f"plate_ap_reaction: the centre of pressure travels {dist:.3f} m "
+                          f"(< min_travel_m={min_travel_m} m), so the contact has no forward direction")
+    forward = travel / dist
+    # the reaction on the foot is minus the load on the plate
+    return -(fx * forward[0] + fy * forward[1]), forward

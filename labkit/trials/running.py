@@ -11,6 +11,7 @@ Metric definitions: ``docs/science.md`` (Running and gait strides).
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -127,14 +128,27 @@ def _overground(mocap: Window | None, on_plates: list, step: TrialStep):
 
 
 def _plate_forces(force: Window, plates: list[str], assigned: list[dict]) -> dict:
-    """Per foot, the vertical force of the plates during the contacts given to it (NaN
-    elsewhere: a stride off the plates has no force metrics)."""
+    """Per foot, the vertical force of the plates during the contacts given to it and,
+    where the plate has its horizontal loads and moments, the antero-posterior reaction
+    along the centre of pressure's travel (NaN elsewhere: a stride off the plates has no
+    force metrics)."""
+    from labkit.signal import gait_events
+
     t = force.times
     out = {}
     for a in assigned:
-        fz = out.setdefault(a["side"], {"fz": np.full(t.size, np.nan)})["fz"]
+        f = out.setdefault(a["side"], {"fz": np.full(t.size, np.nan), "fap": np.full(t.size, np.nan)})
+        plate = plates[a["plate"]]
         m = (t >= a["strike_s"] - 0.01) & (t <= a["off_s"] + 0.01)
-        fz[m] = force.column(f"{plates[a['plate']]}.Fz")[m]
+        f["fz"][m] = force.column(f"{plate}.Fz")[m]
+        chans = [f"{plate}.{c}" for c in ("Fx", "Fy", "Fz", "Mx", "My")]
+        if all(c in force.labels for c in chans):
+            # a foot that did not roll over the plate has no direction, so no AP force
+            with contextlib.suppress(SignalError):
+                f["fap"][m] = gait_events.plate_ap_reaction(*(force.column(c)[m] for c in chans))[0]
+    for f in out.values():
+        if not np.isfinite(f["fap"]).any():
+            f["fap"] = None
     return out
 
 
