@@ -61,6 +61,7 @@ from labkit.signal.kinematics_frames import (
     HIP_CENTRE_METHODS,
     MARKER_SETS,
     SIMPLE_MARKERS,
+    THORAX_MARKERS,
     cardan_yxz,
     frames_from_channels,
     frames_from_markers,
@@ -70,6 +71,7 @@ from labkit.signal.kinematics_frames import (
     marker_roles,
     marker_set,
     rotation_yxz,
+    thorax_frame,
 )
 from labkit.signal.kinematics_gait import (
     Contacts,
@@ -91,6 +93,7 @@ __all__ = [
     "ONSET_METHODS",
     "SEGMENTS",
     "SIMPLE_MARKERS",
+    "THORAX_MARKERS",
     "Contacts",
     "GaitSummary",
     "JointAngles",
@@ -112,6 +115,7 @@ __all__ = [
     "peak_hip_extension",
     "pelvis_angles",
     "rotation_yxz",
+    "thorax_frame",
     "triple_extension",
     "triple_extension_batch",
 ]

@@ -21,6 +21,7 @@ __all__ = [
     "HIP_CENTRE_METHODS",
     "MARKER_SETS",
     "SIMPLE_MARKERS",
+    "THORAX_MARKERS",
     "cardan_yxz",
     "frames_from_channels",
     "frames_from_markers",
@@ -30,6 +31,7 @@ __all__ = [
     "marker_roles",
     "marker_set",
     "rotation_yxz",
+    "thorax_frame",
 ]
 
 # Simple marker set (docs/kinematics.md): role -> default marker name ({S} = L or R)
@@ -360,6 +362,41 @@ def _long_axis_frame(z_vec: np.ndarray, y_ref: np.ndarray) -> np.ndarray:
     return np.stack([x, y, z], axis=2)
 
 
+#: Plug-in Gait trunk markers (spinous processes of C7 and T10, the incisura jugularis and
+#: the xiphoid process of the sternum): with all four, :func:`frames_from_markers` adds a
+#: ``thorax`` frame.
+THORAX_MARKERS = ("C7", "T10", "CLAV", "STRN")
+
+
+def thorax_frame(markers: Mapping[str, Any]) -> np.ndarray:
+    """Thorax frames from the Plug-in Gait trunk markers (:data:`THORAX_MARKERS`).
+
+    Plug-in Gait's thorax axes turned to the pelvis' convention: Z from the middle of
+    STRN and T10 up to the middle of CLAV and C7, X from the back (mid C7, T10) to the
+    front (mid CLAV, STRN) made orthogonal to Z, Y = Z x X (left). PiG itself points Z
+    down and Y right (the same frame turned 180 deg about X); labkit reads the thorax's
+    rotation as the pelvis', so it needs the same axes.
+
+    Parameters
+    ----------
+    markers : mapping of str to array_like (n, 3)
+        Holding ``C7``, ``T10``, ``CLAV`` and ``STRN`` (m; NaN = missing).
+
+    Returns
+    -------
+    numpy.ndarray
+        (n, 3, 3) frames, columns X, Y, Z.
+    """
+    missing = [m for m in THORAX_MARKERS if m not in markers]
+    if missing:
+        raise SignalError(f"thorax_frame needs the trunk markers {list(THORAX_MARKERS)}; missing {missing}")
+    c7 = _check_points(markers["C7"], "C7", None)
+    t10, clav, strn = (_check_points(markers[m], m, c7.shape[0]) for m in THORAX_MARKERS[1:])
+    z = 0.5 * (clav + c7) - 0.5 * (strn + t10)
+    forward = 0.5 * (clav + strn) - 0.5 * (c7 + t10)
+    return _long_axis_frame(z, np.cross(z, forward))
+
+
 def _marker(markers: Mapping[str, Any], names: Mapping[str, str], role: str, side: str, n: int | None):
     name = names[role].replace("{S}", side.upper())
     if name not in markers:
@@ -410,7 +447,10 @@ def frames_from_markers(markers: Mapping[str, Any], *, hip_centre: Mapping[str, 
     * shank: Z from the ankle centre (mid malleoli) to the knee centre; Y from the
       malleoli as for the thigh;
     * foot: Z from the toe to the heel marker (PiG foot: Z toward the heel, X up); Y
-      from the shank's Y made orthogonal to Z.
+      from the shank's Y made orthogonal to Z;
+    * thorax, when the markers hold all of :data:`THORAX_MARKERS`: Z up from mid
+      STRN-T10 to mid CLAV-C7, X from mid C7-T10 to mid CLAV-STRN made orthogonal, Y left
+      (Plug-in Gait's thorax with the pelvis' axis directions).
 
     Parameters
     ----------
@@ -430,7 +470,7 @@ def frames_from_markers(markers: Mapping[str, Any], *, hip_centre: Mapping[str, 
     Returns
     -------
     dict
-        Segment name (:data:`SEGMENTS`) -> frames ``(n, 3, 3)``.
+        Segment name (:data:`SEGMENTS`, and ``thorax``) -> frames ``(n, 3, 3)``.
     """
     nm = marker_roles(markers, names)
     al = _marker(markers, nm, "asis", "l", None)
@@ -454,6 +494,8 @@ def frames_from_markers(markers: Mapping[str, Any], *, hip_centre: Mapping[str, 
         shank = _long_axis_frame(kjc - ajc, sgn * (al_ - am))
         out[f"shank_{side}"] = shank
         out[f"foot_{side}"] = _long_axis_frame(heel - toe, shank[:, :, 1])
+    if all(m in markers for m in THORAX_MARKERS):
+        out["thorax"] = thorax_frame(markers)
     return out
 
 
@@ -497,6 +539,9 @@ def frames_from_channels(labels: Any, data: Any, *, foot_offset: Any = FOOT_FORW
                                   "of the lower limbs")
             off = foot_offset if seg.startswith("foot") else None
             frames[seg] = frames_from_quaternions(arr[:, cols], offset=off)
+        cols = [col.get(f"thorax.{a}") for a in ("qw", "qx", "qy", "qz")]
+        if None not in cols:  # a trunk rigid body (x forward, y left, z up)
+            frames["thorax"] = frames_from_quaternions(arr[:, cols])
         return frames
     markers = {name: arr[:, [col[f"{name}.{a}"] for a in "xyz"]] for name in marker_channels(labels)}
     return frames_from_markers(markers, **dict(marker_options or {}))

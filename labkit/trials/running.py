@@ -90,7 +90,8 @@ def stride_emg_bursts(emg: Window, options: Mapping[str, Any] | None = None) -> 
 def _frames(mocap: Window) -> dict[str, np.ndarray]:
     """Segment frames from the mocap window: Plug-in Gait's own segment points (origin,
     anterior, lateral, proximal: ``PELO``, ``LFEA``, ...) when the file has them, else the
-    labelled markers or rigid bodies (:func:`labkit.signal.kinematics.frames_from_channels`)."""
+    labelled markers or rigid bodies (:func:`labkit.signal.kinematics.frames_from_channels`);
+    the thorax from the trunk markers (``C7``, ``T10``, ``CLAV``, ``STRN``) when they are there."""
     from labkit.signal import kinematics as kin
 
     have = set(mocap.labels)
@@ -99,7 +100,10 @@ def _frames(mocap: Window) -> dict[str, np.ndarray]:
     if all(f"{p}{c}.x" in have for p in pig.values() for c in "OALP"):
         def pt(name):
             return np.column_stack([mocap.column(f"{name}.{a}") for a in "xyz"])
-        return {seg: kin.frames_from_points(*(pt(p + c) for c in "OALP")) for seg, p in pig.items()}
+        frames = {seg: kin.frames_from_points(*(pt(p + c) for c in "OALP")) for seg, p in pig.items()}
+        if all(f"{m}.x" in have for m in kin.THORAX_MARKERS):
+            frames["thorax"] = kin.thorax_frame({m: pt(m) for m in kin.THORAX_MARKERS})
+        return frames
     return kin.frames_from_channels(mocap.labels, mocap.data)
 
 

@@ -175,3 +175,40 @@ def test_bad_options_say_what_to_pass():
         gr.running_analysis(c, formula="x")
     with pytest.raises(SignalError, match="angles_fs_hz"):
         gr.running_analysis(c, angles={"hip_flexion_r": np.zeros(10)})
+
+
+def test_thorax_from_the_trunk_markers_counter_rotates_with_a_known_lag():
+    """The simulated run's markers plus Plug-in Gait trunk markers (C7, T10, CLAV, STRN)
+    on a thorax turning about the vertical against the pelvis: 1.5 x the pelvis' rotation,
+    reversed, 30 ms later. Truth: range 1.5 x 12 = 18 deg; phase 180 - 360 x 0.03 / T."""
+    from labkit.devices.sim.athlete_run import run_angles_deg
+    from labkit.trials.running import angle_series
+
+    sim = simulate(3.8)
+    tm, rs = sim["tm"], sim["strides"]
+    lag_s = 0.03
+    theta = -1.5 * np.deg2rad(run_angles_deg(sim["athlete"].params, rs, tm - lag_s)["rotation_r"])
+    rot = kin.rotation_yxz(np.zeros_like(theta), np.zeros_like(theta), theta)
+    mk = dict(sim["markers"])
+    origin = 0.5 * (mk["LASI"] + mk["RASI"]) + np.array([0.0, 0.0, 0.45])
+    local = {"C7": (-0.08, 0, 0.30), "CLAV": (0.08, 0, 0.30),
+             "T10": (-0.10, 0, 0.05), "STRN": (0.10, 0, 0.05)}
+    for name, p in local.items():
+        mk[name] = origin + np.einsum("nij,j->ni", rot, np.asarray(p))
+    frames = kin.frames_from_markers(mk)
+    series = angle_series(frames, progression="+x")
+    run = np.isfinite(series["thorax_rotation"])
+    np.testing.assert_allclose(series["thorax_rotation"][run], np.rad2deg(theta)[run], atol=1e-6)
+    r = gr.running_analysis(contacts_of(sim), angles=series, angles_fs_hz=FS_MOCAP, angles_t0_s=float(tm[0]))
+    stride_s = float(np.mean(rs.stride_s["r"]))
+    for side in ("left", "right"):  # each side's strides
+        rng_deg = r.metrics[f"{side}_thorax_rotation_range_deg"]
+        phase = r.metrics[f"{side}_pelvis_thorax_phase_deg"]
+        print(f"{side}: thorax range {rng_deg:.2f} deg, phase {phase:.1f} deg, truth "
+              f"{180 - 360 * lag_s / stride_s:.1f}")
+        assert rng_deg == pytest.approx(18.0, abs=0.3)
+        assert phase == pytest.approx(180 - 360 * lag_s / stride_s, abs=2.0)
+    # without the trunk markers there is no thorax and no thorax metric
+    assert "thorax" not in kin.frames_from_markers(sim["markers"])
+    with pytest.raises(SignalError, match=r"missing \['T10'\]"):
+        kin.thorax_frame({k: mk[k] for k in ("C7", "CLAV", "STRN")})
