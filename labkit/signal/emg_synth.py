@@ -61,6 +61,11 @@ class SynthEMG:
     offset_s: np.ndarray
     rise_s: np.ndarray
     params: dict = field(default_factory=dict)
+    #: The muscle-activity amplitude profile (V RMS per sample; 0 at rest) and the
+    #: instrumentation-noise RMS (V): what an ideal observer would know
+    #: (benchmarks/emg_onset_bound.py).
+    envelope_v: np.ndarray | None = None
+    noise_rms_v: float | None = None
 
 
 def _shaped_noise(rng, n, fs, fl=50.0, fh=150.0):
@@ -207,7 +212,8 @@ def synth_emg(
         "heart_rate_bpm": heart_rate_bpm, "mains_ratio": mains_ratio, "mains_hz": mains_hz,
         "seed": seed,
     }
-    return SynthEMG(x, fs, np.array(onsets), np.array(offsets), np.array(rises), params)
+    return SynthEMG(x, fs, np.array(onsets), np.array(offsets), np.array(rises), params,
+                    envelope_v=amp, noise_rms_v=noise_rms)
 
 
 @dataclass(frozen=True)

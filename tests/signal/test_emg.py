@@ -231,6 +231,16 @@ def test_synthetic_rise_shapes_start_at_the_true_onset(shape):
     i0 = int(np.ceil(sim.onset_s[0] * 1000.0))
     assert np.all(np.abs(sim.x[i0 - 200:i0]) < 1e-12)  # nothing before the onset
     assert sim.params["shape"] == shape
+    # the stored truth profile: 0 before the onset, the shape over the rise, and the
+    # signal is that profile times unit-variance activity (noise 300 dB down)
+    env = sim.envelope_v
+    assert np.all(env[:i0] == 0.0) and env[i0 + 1] > 0.0
+    u = (np.arange(i0 + 1, i0 + 100) / 1000.0 - sim.onset_s[0]) / 0.1
+    ratio = env[i0 + 1:i0 + 100] / RISE_SHAPES[shape](u)  # plateau x the 15 % modulation
+    assert ratio.max() / ratio.min() < 1.15 / 0.85
+    on = env > 0
+    assert np.mean((sim.x[on] / env[on]) ** 2) == pytest.approx(1.0, rel=0.05)
+    assert sim.noise_rms_v == pytest.approx(1e-4 * 10 ** (-300 / 20))
     with pytest.raises(SignalError, match="shape='ramp'"):
         synth_emg(1000.0, 8.0, shape="ramp")
 
