@@ -368,7 +368,7 @@ def run_peers(snrs, seeds, duration, tune_seeds, log):
                 a = Acc()
                 for sim in signals(snr, seeds, duration):
                     a.add(sim.onset_s, _safe(fn, sim.x, sim.fs_hz, h) / sim.fs_hz)
-                table[(vname, snr)] = a.stats()
+                table[(vname, snr)] = (*a.stats(), a.signed_median_ms())
         log(f"  {name}: {time.perf_counter() - t0:.0f} s"
             + (f", tuned h = {_fmt(chosen[name])}" if name in chosen else ""))
     return table, chosen
