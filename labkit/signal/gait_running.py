@@ -342,8 +342,13 @@ def stride_forces(table, forces: Mapping[str, Mapping[str, Any]], fs_hz: float, 
 
     fs = check_fs(fs_hz)
     out = table.copy()
-    cols: dict[str, list[float]] = {}
-    for row in table.itertuples(index=False):
+    # a stride without force (its foot off the plates, or a side without a plate) keeps NaN
+    cols: dict[str, np.ndarray] = {}
+
+    def put(name: str, i: int, value: float) -> None:
+        cols.setdefault(name, np.full(len(table), np.nan))[i] = value
+
+    for i, row in enumerate(table.itertuples(index=False)):
         f = forces.get(row.side)
         if f is None:
             continue
@@ -352,20 +357,17 @@ def stride_forces(table, forces: Mapping[str, Mapping[str, Any]], fs_hz: float, 
         m = (t >= row.strike_s) & (t <= row.off_s)
         if not m.any():
             continue
-        vals = {"vertical_peak_n": float(np.max(fz[m])),
-                "vertical_impulse_ns": float(trapezoid(np.clip(fz[m], 0, None), dx=1 / fs))}
+        put("vertical_peak_n", i, float(np.max(fz[m])))
+        put("vertical_impulse_ns", i, float(trapezoid(np.clip(fz[m], 0, None), dx=1 / fs)))
         if f.get("fap") is not None:
             fap = np.asarray(f["fap"], dtype=float)[m]
             back, fwd = np.clip(-fap, 0, None), np.clip(fap, 0, None)
-            vals.update(braking_peak_n=float(np.max(back)),
-                        braking_impulse_ns=float(trapezoid(back, dx=1 / fs)),
-                        propulsive_peak_n=float(np.max(fwd)),
-                        propulsive_impulse_ns=float(trapezoid(fwd, dx=1 / fs)))
-        for k, v in vals.items():
-            cols.setdefault(k, []).append(v)
+            put("braking_peak_n", i, float(np.max(back)))
+            put("braking_impulse_ns", i, float(trapezoid(back, dx=1 / fs)))
+            put("propulsive_peak_n", i, float(np.max(fwd)))
+            put("propulsive_impulse_ns", i, float(trapezoid(fwd, dx=1 / fs)))
     for name, values in cols.items():
-        if len(values) == len(out):
-            out[name] = values
+        out[name] = values
     out.attrs["params"] = {**table.attrs.get("params", {}), "forces": _provenance(
         "stride_forces", {"fs_hz": fs, "t0_s": t0_s, "sides": sorted(forces)})}
     return out

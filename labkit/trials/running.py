@@ -3,8 +3,10 @@ glute, hip-flexor and oblique timing from the EMG (treadmill runs and imported g
 
 Each foot has its own vertical force: an instrumented treadmill's left belt is ``fp1``,
 the right ``fp2`` (the order of :data:`~labkit.trials.isometric.SIDE_PLATE`). The
-antero-posterior force is the plates' ``Fx`` (+ forward: the running direction on the
-lab's +x axis). Angles follow Plug-in Gait (:mod:`labkit.signal.kinematics`); the
+antero-posterior reaction is minus the belts' ``Fx`` (a plate channel is the load on the
+plate; the belt's +x is the running direction); over ground it is taken along the
+centre of pressure's travel (:func:`labkit.signal.gait_events.plate_ap_reaction`).
+Angles follow Plug-in Gait (:mod:`labkit.signal.kinematics`); the
 pelvis' progression frame is found from the pelvis itself (``progression="auto"``).
 Metric definitions: ``docs/science.md`` (Running and gait strides).
 """
@@ -150,8 +152,8 @@ def _plate_forces(force: Window, plates: list[str], assigned: list[dict]) -> dic
             # a foot that did not roll over the plate has no direction, so no AP force
             with contextlib.suppress(SignalError):
                 f["fap"][m] = gait_events.plate_ap_reaction(*(force.column(c)[m] for c in chans))[0]
-    for f in out.values():
-        if not np.isfinite(f["fap"]).any():
+    if not any(np.isfinite(f["fap"]).any() for f in out.values()):
+        for f in out.values():  # no plate gave a direction: no antero-posterior metrics
             f["fap"] = None
     return out
 
@@ -159,6 +161,13 @@ def _plate_forces(force: Window, plates: list[str], assigned: list[dict]) -> dic
 def _belt(force: Window, side: str, axis: str) -> np.ndarray | None:
     label = f"{BELTS[side]}.{axis}"
     return force.column(label) if label in force.labels else None
+
+
+def _belt_reaction_ap(force: Window, side: str) -> np.ndarray | None:
+    """The antero-posterior reaction on the foot (+ forward: the belt's +x is the running
+    direction): minus the belt's ``Fx``, which is the load on the belt."""
+    fx = _belt(force, side, "Fx")
+    return None if fx is None else -fx
 
 
 def analyse_run(step: TrialStep, force: Window | None, emg: Window | None, body_weight_n: float | None,
@@ -198,7 +207,7 @@ def analyse_run(step: TrialStep, force: Window | None, emg: Window | None, body_
     belts = plates == sorted(BELTS.values()) and (all(len(c) >= 2 for c in on_plates) or not feet_seen)
     if belts:  # an instrumented treadmill: each belt holds every contact of its foot
         contacts = {s: on_plates[plates.index(BELTS[s])] for s in BELTS}
-        forces = {s: {"fz": fz[s], "fap": _belt(force, s, "Fx")} for s in BELTS}
+        forces = {s: {"fz": fz[s], "fap": _belt_reaction_ap(force, s)} for s in BELTS}
         inputs["signal"] = "fp1.Fz (left belt), fp2.Fz (right belt)"
     else:  # over ground: strides from the markers, contacts on a plate from its force
         contacts, assigned = _overground(mocap, on_plates, step)

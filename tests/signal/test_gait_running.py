@@ -108,12 +108,17 @@ def test_hip_extension_and_pelvic_drop_within_a_degree_and_the_deficit_side(spee
 def test_forces_braking_equals_propulsion_on_a_steady_run():
     sim = simulate(3.8)
     t0 = float(sim["tf"][0])
-    forces = {s: {"fz": sim["fz"][:, i], "fap": sim["fx"][:, i]} for i, s in enumerate("lr")}
+    # the belts' Fx is the load on the belt: the reaction on the foot is minus it
+    forces = {s: {"fz": sim["fz"][:, i], "fap": -sim["fx"][:, i]} for i, s in enumerate("lr")}
     r = gr.running_analysis(contacts_of(sim), forces=forces, force_fs_hz=FS_FORCE, force_t0_s=t0)
     bw = sim["athlete"].params.body_weight_n
     m = r.metrics
+    truth = sim["truth"][1]
     assert m["left_vertical_peak_n"] == pytest.approx(2.5 * bw, rel=0.01)
     assert m["left_braking_impulse_ns"] == pytest.approx(m["left_propulsive_impulse_ns"], rel=0.05)
+    for side in ("left", "right"):  # braking peaks higher than propulsion (0.3 vs 0.2 BW)
+        assert m[f"{side}_braking_peak_n"] == pytest.approx(truth["braking_peak_n"], rel=0.02)
+        assert m[f"{side}_propulsive_peak_n"] == pytest.approx(truth["propulsive_peak_n"], rel=0.02)
     ct = sim["strides"].contact_s("l").mean()
     # a half sine over the contact: impulse = 2 / pi x peak x contact
     assert m["left_vertical_impulse_ns"] == pytest.approx(2 / np.pi * 2.5 * bw * ct, rel=0.01)

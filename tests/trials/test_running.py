@@ -56,6 +56,13 @@ def test_simulated_treadmill_runs_at_three_speeds_match_their_truth(tmp_path, si
         assert abs(row["cadence_steps_min"] - 60 / steps.mean()) < 1.0
         assert abs(row["cadence_steps_min"] - t["cadence_steps_min"]) < 1.0
         assert abs(row["contact_time_s"] - contact) * FORCE_HZ < 1.0
+        # braking and propulsion each of its own size (0.3 and 0.2 body weights; a swapped
+        # sign of the belts' Fx would swap them), within the plates' own sway shear (1 % of
+        # Fz: up to about 10 % of these peaks)
+        for s in ("left", "right"):
+            assert row[f"{s}_braking_peak_n"] == pytest.approx(t["braking_peak_n"], rel=0.12)
+            assert row[f"{s}_propulsive_peak_n"] == pytest.approx(t["propulsive_peak_n"], rel=0.12)
+            assert row[f"{s}_braking_peak_n"] > 1.2 * row[f"{s}_propulsive_peak_n"]
         found = analyses[row["label"]]["contacts"]  # every contact: strike within 2 samples,
         for s in "lr":  # contact time within one sample of the force rate
             for a, b in zip(found[s]["strike_s"], found[s]["off_s"], strict=True):

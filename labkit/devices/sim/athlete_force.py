@@ -336,9 +336,11 @@ def plate_forces(p: AthleteParams, loads: dict[str, np.ndarray], sway: tuple[np.
         fy = 0.01 * fz[i] * np.sin(2 * np.pi * f[3] * t + ph[3] + i)
         if i < 2 and n_pl >= 2:  # the rotation couple also shows as opposite shear
             fx = fx + (0.5 if i == 0 else -0.5) * mzs[i] / 0.2
-            fx = fx + loads.get("fx_l" if i == 0 else "fx_r", 0.0)  # a run's braking/propulsion
+            # a run's braking/propulsion: the channel is the load on the plate, minus the
+            # antero-posterior reaction on the foot
+            fx = fx - loads.get("fx_l" if i == 0 else "fx_r", 0.0)
         elif n_pl == 1:
-            fx = fx + loads.get("fx_l", 0.0) + loads.get("fx_r", 0.0)
+            fx = fx - loads.get("fx_l", 0.0) - loads.get("fx_r", 0.0)
         a = az0_m[i]
         out[:, i, 0], out[:, i, 1], out[:, i, 2] = fx, fy, fz[i]
         out[:, i, 3] = cy * fz[i] - fy * a

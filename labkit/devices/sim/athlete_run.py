@@ -6,8 +6,10 @@ left foot strikes half a stride after the right. Every stride of one side has th
 shape over its own phase, so the ground truth of each stride is exact:
 
 * vertical force per foot: a half sine over the contact, peak ``run_peak_force_bw`` body
-  weights; antero-posterior force ``-A sin(2 pi u)`` (braking in the first half of the
-  contact, propulsion in the second, equal impulses: a steady speed);
+  weights; antero-posterior reaction (:func:`ap_reaction_bw`): braking over the first
+  40 % of the contact (peak ``run_braking_force_bw``), propulsion over the rest with the
+  same impulse (a steady speed), so a lower peak; the plates' ``Fx`` is the load on the
+  belt, minus that reaction;
 * hip flexion ``c + a cos(2 pi (phi - phi_min))`` with its minimum (the peak hip
   extension, ``run_hip_extension_deg``, less ``run_hip_extension_deficit_deg`` on the
   ``run_deficit_side``) at 90 % of the contact;
@@ -35,15 +37,31 @@ from labkit.signal.kinematics_frames import rotation_yxz
 if TYPE_CHECKING:
     from labkit.devices.sim.athlete_params import AthleteParams, Effort
 
-__all__ = ["RunStrides", "cadence_steps_min", "contact_fraction", "run_angles_deg", "run_emg_envelope",
-           "run_loads", "run_markers", "run_rigid_bodies", "run_segment_frames", "run_strides", "run_truth",
-           "side_targets"]
+__all__ = [
+    "BRAKING_FRACTION",
+    "RunStrides",
+    "ap_reaction_bw",
+    "cadence_steps_min",
+    "contact_fraction",
+    "propulsive_peak_bw",
+    "run_angles_deg",
+    "run_emg_envelope",
+    "run_loads",
+    "run_markers",
+    "run_rigid_bodies",
+    "run_segment_frames",
+    "run_strides",
+    "run_truth",
+    "side_targets",
+]
 
 #: start of the first stride after the run's onset (s): the athlete hops on the belts
 FIRST_STRIKE_AFTER_S = 0.1
 _PELVIS_HEIGHT_M = 0.95
 _HIP_HALF_WIDTH_M = 0.1
 _TILT_DEG, _TILT_RANGE_DEG, _ROTATION_DEG = 12.0, 4.0, 6.0
+#: share of the contact that brakes (the rest propels)
+BRAKING_FRACTION = 0.4
 _HIP_FLEX_AT_PEAK_DEG = 38.0  # peak hip flexion in late swing
 _KNEE_AT_CONTACT_DEG, _KNEE_STANCE_DEG, _KNEE_SWING_DEG = 15.0, 25.0, 85.0
 _ANKLE_AT_CONTACT_DEG = 5.0
@@ -271,10 +289,27 @@ def run_loads(p: AthleteParams, rs: RunStrides, t: np.ndarray) -> dict[str, np.n
             m = (t >= a) & (t < b)
             u = (t[m] - a) / (b - a)
             fz[m] += p.run_peak_force_bw * bw * np.sin(np.pi * u)
-            fx[m] += -p.run_braking_force_bw * bw * np.sin(2 * np.pi * u)
+            fx[m] += ap_reaction_bw(p, u) * bw
         out[f"fz_{side}"], out[f"fx_{side}"] = fz, fx
     out["stand"] = (~_in_run(rs, t)).astype(float)
     return out
+
+
+def ap_reaction_bw(p: AthleteParams, u: np.ndarray) -> np.ndarray:
+    """Antero-posterior reaction on the foot (body weights, + forward) over the contact,
+    ``u`` = time since the strike / contact time: braking as a half sine of peak
+    ``run_braking_force_bw`` over the first :data:`BRAKING_FRACTION` of the contact, then
+    propulsion as a half sine over the rest with the same impulse (a steady speed), so its
+    peak is lower: ``run_braking_force_bw * BRAKING_FRACTION / (1 - BRAKING_FRACTION)``."""
+    b = p.run_braking_force_bw
+    brake = u < BRAKING_FRACTION
+    return np.where(brake, -b * np.sin(np.pi * u / BRAKING_FRACTION),
+                    propulsive_peak_bw(p) * np.sin(np.pi * (u - BRAKING_FRACTION) / (1 - BRAKING_FRACTION)))
+
+
+def propulsive_peak_bw(p: AthleteParams) -> float:
+    """Peak propulsive reaction (body weights) of :func:`ap_reaction_bw`."""
+    return p.run_braking_force_bw * BRAKING_FRACTION / (1 - BRAKING_FRACTION)
 
 
 def _bursts(p: AthleteParams, rs: RunStrides, side: str, muscle: str) -> list[tuple[float, float]]:
@@ -321,6 +356,8 @@ def run_truth(p: AthleteParams, e: Effort) -> list[dict[str, Any]]:
            "deficit_side": p.run_deficit_side,
            "targets": {s: {k: round(v, 6) for k, v in d.items()} for s, d in side_targets(p).items()},
            "glute_onset_rel_strike_s": -p.run_glute_lead_s,
+           "braking_peak_n": round(p.run_braking_force_bw * p.body_weight_n, 6),
+           "propulsive_peak_n": round(propulsive_peak_bw(p) * p.body_weight_n, 6),
            "stand_s": round(rs.stand_s, 6)}
     out = [msg]
     for side in ("r", "l"):
