@@ -170,13 +170,14 @@ def overground_contacts(markers: Mapping[str, Contacts], plates: Sequence[Contac
 
 
 def plate_ap_reaction(fx_n: Any, fy_n: Any, fz_n: Any, mx_nm: Any, my_nm: Any, *,
-                      fz_min_n: float = 50.0, min_travel_m: float = 0.03) -> tuple[np.ndarray, np.ndarray]:
+                      fz_min_n: float = 50.0, min_travel_m: float = 0.02) -> tuple[np.ndarray, np.ndarray]:
     """Antero-posterior ground reaction of one foot's contact on a plate, + forward.
 
-    The forward direction is the centre of pressure's travel on the plate during the
-    contact (heel to toe), from its median over 15-35 % of the loaded samples to its
-    median over 65-85 %: no lab geometry is needed, and a plate turned any way round in
-    the walkway gives the same answer.
+    The line is the principal axis of the horizontal load over the contact (it swings
+    from braking to propulsion along the line of progression); its forward sense is the
+    way the centre of pressure travels (heel to toe), from its median over 15-35 % of the
+    loaded samples to its median over 65-85 %. No lab geometry is needed, and a plate
+    turned any way round in the walkway gives the same answer.
 
     Parameters
     ----------
@@ -188,7 +189,7 @@ def plate_ap_reaction(fx_n: Any, fy_n: Any, fz_n: Any, mx_nm: Any, my_nm: Any, *
     fz_min_n : float
         Samples with less vertical load are not used for the centre of pressure.
     min_travel_m : float
-        Shortest centre-of-pressure travel that gives a direction.
+        Shortest centre-of-pressure travel along that line that gives the sense.
 
     Returns
     -------
@@ -202,7 +203,7 @@ def plate_ap_reaction(fx_n: Any, fy_n: Any, fz_n: Any, mx_nm: Any, my_nm: Any, *
     ------
     labkit.errors.SignalError
         Fewer than 10 loaded samples, or a centre of pressure that travels less than
-        ``min_travel_m`` (a foot standing still has no forward direction).
+        ``min_travel_m`` along the line (a foot standing still has no forward sense).
     """
     fx, fy, fz, mx, my = (np.asarray(v, dtype=np.float64).reshape(-1)
                           for v in (fx_n, fy_n, fz_n, mx_nm, my_nm))
@@ -219,10 +220,20 @@ def plate_ap_reaction(fx_n: Any, fy_n: Any, fz_n: Any, mx_nm: Any, my_nm: Any, *
     early = np.nanmedian(cop[int(0.15 * n):max(int(0.35 * n), int(0.15 * n) + 1)], axis=0)
     late = np.nanmedian(cop[int(0.65 * n):max(int(0.85 * n), int(0.65 * n) + 1)], axis=0)
     travel = late - early
-    dist = float(np.hypot(*travel))
-    if not math.isfinite(dist) or dist < min_travel_m:
-        raise SignalError(f"plate_ap_reaction: the centre of pressure travels {dist:.3f} m "
-                          f"(< min_travel_m={min_travel_m} m), so the contact has no forward direction")
-    forward = travel / dist
+    # the line: the principal axis of the horizontal load, which swings from braking to
+    # propulsion along the line of progression (the centre of pressure's own path follows
+    # the toed-out foot, and the shear moves it by Fx * depth / Fz when the moments are
+    # about an origin below the surface); its sense: the way the centre of pressure goes
+    h = np.column_stack([fx[loaded], fy[loaded]])
+    h = h[np.all(np.isfinite(h), axis=1)]
+    if h.shape[0] < 10:
+        raise SignalError("plate_ap_reaction: fewer than 10 loaded samples with finite Fx and Fy")
+    axis = np.linalg.svd(h - h.mean(axis=0), full_matrices=False)[2][0]
+    along = float(travel @ axis)
+    if not math.isfinite(along) or abs(along) < min_travel_m:
+        raise SignalError(f"plate_ap_reaction: the centre of pressure travels {abs(along):.3f} m along "
+                          f"the shear (< min_travel_m={min_travel_m} m), so the contact has no forward "
+                          "direction")
+    forward = axis if along > 0 else -axis
     # the reaction on the foot is minus the load on the plate
     return -(fx * forward[0] + fy * forward[1]), forward
