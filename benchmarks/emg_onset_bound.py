@@ -9,8 +9,13 @@ noise and the noise level (the generator's, labkit.signal.emg_synth). Over a win
 around a burst the samples are then exactly Gaussian, ``x ~ N(0, D S D + C)`` (``D``:
 the amplitude profile on the diagonal; ``S``: the Toeplitz autocorrelation of the
 muscle spectrum; ``C``: that of the noise), so the posterior over the onset with a flat
-prior is computed exactly (one Cholesky factorisation per candidate onset on a 1 ms
-grid), and its median, the estimate with the least expected absolute error, is taken.
+prior is computed exactly (one Cholesky factorisation per candidate: onset on a 1 ms
+grid, times rise time and level for the second observer), and its median, the estimate
+with the least expected absolute error, is taken. The window (100 ms before the true
+onset to 60 ms after the latest rise) and the flat prior (+/- 40 ms) are placed around the
+true onset, so an observer's errors cannot exceed 40 ms: a little optimistic, as a floor
+should be. Errors are against ``onset_s`` as in emg_eval (the first sample of activity
+is at most one sample later).
 
 * "knows the profile": the burst's own amplitude profile (rise time, shape, plateau
   level and its modulation; ``SynthEMG.envelope_v``) is known up to its start. No

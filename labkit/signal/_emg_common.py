@@ -31,7 +31,10 @@ def _back(arr: np.ndarray, was_1d: bool) -> np.ndarray:
 
 
 def _positive(name: str, value: float) -> float:
-    v = float(value)
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise SignalError(f"{name}={value!r} must be a positive finite number") from None
     if not math.isfinite(v) or v <= 0:
         raise SignalError(f"{name}={value!r} must be a positive finite number")
     return v
@@ -39,7 +42,10 @@ def _positive(name: str, value: float) -> float:
 
 def _samples(name: str, seconds: float, fs: float, minimum: int = 1) -> int:
     """Round a duration in seconds to a sample count at the true rate ``fs``."""
-    s = float(seconds)
+    try:
+        s = float(seconds)
+    except (TypeError, ValueError):
+        raise SignalError(f"{name}={seconds!r} must be a non-negative duration in seconds") from None
     if not math.isfinite(s) or s < 0:
         raise SignalError(f"{name}={seconds!r} must be a non-negative duration in seconds")
     return max(minimum, round(s * fs))

@@ -195,9 +195,8 @@ def _refine_posterior(
     are no longer read 20-40 ms late, docs/emg.md)."""
     m = _samples("bin_s", bin_s, fs)
     dt = m / fs
-    if temperature is None:
-        temperature = min(1.0, _positive("independent_rate_hz", independent_rate_hz) / fs)
-    temperature = _positive("temperature", temperature)
+    rate = _positive("independent_rate_hz", independent_rate_hz)
+    temperature = _positive("temperature", min(1.0, rate / fs) if temperature is None else temperature)
     powers = np.asarray([_positive("shape_powers", p) for p in np.atleast_1d(shape_powers)],
                         dtype=np.float64)
     if shape_weights is None:

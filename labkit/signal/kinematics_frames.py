@@ -7,6 +7,7 @@ its docstring and ``docs/kinematics.md``).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -495,7 +496,9 @@ def frames_from_markers(markers: Mapping[str, Any], *, hip_centre: Mapping[str, 
         out[f"shank_{side}"] = shank
         out[f"foot_{side}"] = _long_axis_frame(heel - toe, shank[:, :, 1])
     if all(m in markers for m in THORAX_MARKERS):
-        out["thorax"] = thorax_frame(markers)
+        # trunk markers that are not usable leave the thorax out, not the lower limbs
+        with contextlib.suppress(SignalError):
+            out["thorax"] = thorax_frame(markers)
     return out
 
 

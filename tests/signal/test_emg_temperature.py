@@ -49,3 +49,7 @@ def test_a_bad_independent_rate_is_one_clear_line():
     sim = synth_emg(1000.0, 8.0, snr_db=30.0, seed=1)
     with pytest.raises(SignalError, match="independent_rate_hz"):
         emg.detect_onsets(sim.x, sim.fs_hz, refine_options={"independent_rate_hz": -1.0})
+    with pytest.raises(SignalError, match=r"independent_rate_hz=-5\.0"):  # checked with a temperature too
+        emg.detect_onsets(sim.x, sim.fs_hz, refine_options={"temperature": 0.2, "independent_rate_hz": -5.0})
+    with pytest.raises(SignalError, match="temperature='fast' must be a positive finite number"):
+        emg.detect_onsets(sim.x, sim.fs_hz, refine_options={"temperature": "fast"})

@@ -313,3 +313,29 @@ def test_real_marker_sets_map_to_the_same_angles():
         kin.frames_from_markers(ours, names="auto")
     with pytest.raises(SignalError, match="names='vicon'"):
         kin.frames_from_markers(ours, names="vicon")
+
+
+def test_a_streamed_thorax_body_or_trunk_markers_give_the_thorax_frame():
+    """Rigid bodies: a ``thorax.qw..qz`` body next to the lower-limb ones becomes the
+    thorax frame; markers: unusable trunk markers leave the thorax out, not the analysis."""
+    from scipy.spatial.transform import Rotation
+
+    a, _lm, t = _cmj({"hip": 0.0, "knee": 0.03, "ankle": 0.06}, seconds=1.0)
+    seg = a.segments(t)
+    rot = _rot(np.full(t.size, 8.0), np.full(t.size, -3.0), np.linspace(-10, 10, t.size))
+    q = Rotation.from_matrix(rot).as_quat()  # x y z w
+    labels, cols = [], []
+    for i, name in enumerate(SEGMENTS):
+        labels += [f"{name}.{c}" for c in ("qw", "qx", "qy", "qz")]
+        cols.append(seg[:, i, 3:])
+    labels += ["thorax.qw", "thorax.qx", "thorax.qy", "thorax.qz"]
+    cols.append(np.column_stack([q[:, 3], q[:, :3]]))
+    frames = kin.frames_from_channels(labels, np.hstack(cols))
+    np.testing.assert_allclose(frames["thorax"], rot, atol=1e-12)
+    pos = a.markers(t, STREAMED_MARKERS)
+    mk = {nm: pos[:, i] for i, nm in enumerate(STREAMED_MARKERS)}
+    mk.update({m: np.zeros((t.size, 2)) for m in kin.THORAX_MARKERS})  # (n, 2): not positions
+    frames = kin.frames_from_markers(mk)
+    assert "thorax" not in frames and "pelvis" in frames
+    with pytest.raises(SignalError, match="C7"):
+        kin.thorax_frame(mk)
