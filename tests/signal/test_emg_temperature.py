@@ -4,6 +4,8 @@ band-passed signal holds about as many independent values per second at any rate
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -35,7 +37,10 @@ def test_default_temperature_is_the_independent_rate_over_the_sample_rate():
 
 def test_rate_scaled_temperature_is_more_accurate_at_2148_hz():
     """10 dB, linear rises 5-100 ms, 20 x 60 s (about 520 bursts). Measured: median /
-    p90 6.8 / 19.6 ms against 7.5 / 21.9 ms with the 1000 Hz weight (0.3)."""
+    p90 6.8 / 19.6 ms against 7.5 / 21.9 ms with the 1000 Hz weight (0.3). An evaluation,
+    not a kernel check: it runs in the main pass (100 s with the kernels as plain Python)."""
+    if os.environ.get("NUMBA_DISABLE_JIT") == "1":
+        pytest.skip("NUMBA_DISABLE_JIT=1: the evaluation runs in the JIT pass")
     seeds = range(200, 220)
     scaled = _errors_ms(seeds)
     flat = _errors_ms(seeds, refine_options={"temperature": 0.3})
