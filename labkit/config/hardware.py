@@ -71,6 +71,15 @@ class Plate(_Model):
     width_m: Annotated[float, Field(gt=0)] = 0.4
     length_m: Annotated[float, Field(gt=0)] = 0.6
     origin_m: tuple[float, float, float] = (0.0, 0.0, -0.04)
+    corners_m: list[tuple[float, float, float]] | None = Field(
+        None, description="the 4 surface corners in the lab frame (m), C3D order: places the plate "
+        "in the lab for lab-frame loads and the OpenSim export")
+
+    @model_validator(mode="after")
+    def _four_corners(self) -> Plate:
+        if self.corners_m is not None and len(self.corners_m) != 4:
+            raise ValueError("corners_m must list 4 corners")
+        return self
 
 
 class EmgSensor(_Model):

@@ -66,3 +66,27 @@ def test_treadmill_run_protocol_live_matches_the_published_truth(tmp_path):
             assert np.allclose(np.sort(side["strike_s"]), np.sort(found[s]["strike_s"])[:len(side)])
             for m in ("contact_time_s", "peak_hip_extension_deg"):
                 assert abs(side[m].mean() - row[f"{name}_{m}"]) < 1e-9, (s, m)
+    # the simulated belts are placed in the lab (hardware_configs/simulated.yaml corners_m):
+    # each foot's centre of pressure is on its foot's line (y = +-0.1 m) between heel and
+    # toe, the reaction points up, and the session exports to OpenSim
+    from labkit.analysis.lab_loads import lab_loads
+    from labkit.analysis.opensim import export_opensim
+
+    with labkit.open_session(tmp_path / "run.h5") as s:
+        loads = lab_loads(s)
+        mk = s.stream("mocap").window()
+    for plate, side_y, foot in (("fp1", 0.1, "L"), ("fp2", -0.1, "R")):
+        ld = loads[plate]
+        on = ld.force_n[:, 2] > 200.0
+        cop = np.nanmedian(ld.cop_m[on], axis=0)
+        heel, toe = (np.nanmedian(mk.column(f"{foot}{m}.x")) for m in ("HEE", "TOE"))
+        assert abs(cop[1] - side_y) < 0.01 and min(heel, toe) < cop[0] < max(heel, toe), (plate, cop)
+        assert np.median(ld.force_n[on, 2]) > 200.0
+    _, mot = export_opensim(tmp_path / "run.h5", trc_path=tmp_path / "run.trc",
+                            mot_path=tmp_path / "run.mot")
+    lines = mot.read_text().splitlines()
+    head = lines.index("endheader") + 1
+    cols = lines[head].split("\t")
+    table = np.loadtxt(lines[head + 1:])
+    vz, py = (table[:, cols.index(f"fp1_ground_force_{c}")] for c in ("vz", "py"))
+    assert abs(np.median(py[vz > 200.0]) - 0.1) < 0.01  # the .mot holds the same lab-frame loads

@@ -249,7 +249,7 @@ class SimulatedLab:
                 plates_dev = SimForcePlates(
                     kind="sim_force_plates", name=dev.name, rate_hz=dev.rate_hz, noise_n=dev.noise_n,
                     plates=[Plate(name=p.name, kind=p.kind, width_m=p.width_m, length_m=p.length_m,
-                                  origin_m=p.origin_m) for p in dev.plates])
+                                  origin_m=p.origin_m, corners_m=p.corners_m) for p in dev.plates])
             else:
                 return None
             if dev.faults.model_copy(update={"rate_error_ppm": 0.0}) != SourceFaults():
