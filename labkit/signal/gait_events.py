@@ -12,8 +12,9 @@ furthest position behind the pelvis (Zeni et al. 2008). Zeni's strike (heel furt
 forward) comes 50-60 ms before the heel lands in walking, so it is not used for strikes.
 
 :func:`plate_ap_reaction` gives a plate contact's antero-posterior ground reaction
-(braking and propulsion) without the plate's place in the lab: the foot's centre of
-pressure travels from heel to toe, so its path on the plate is the forward direction.
+(braking and propulsion) without the plate's place in the lab: the horizontal load swings
+along the line of progression, and the foot's centre of pressure, travelling heel to toe,
+says which way is forward.
 
 Numpy in, numbers out; definitions in ``docs/science.md``.
 """

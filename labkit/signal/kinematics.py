@@ -72,6 +72,7 @@ from labkit.signal.kinematics_frames import (
     marker_set,
     rotation_yxz,
     thorax_frame,
+    thorax_if_present,
 )
 from labkit.signal.kinematics_gait import (
     Contacts,
@@ -116,6 +117,7 @@ __all__ = [
     "pelvis_angles",
     "rotation_yxz",
     "thorax_frame",
+    "thorax_if_present",
     "triple_extension",
     "triple_extension_batch",
 ]

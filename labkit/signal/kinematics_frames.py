@@ -7,7 +7,6 @@ its docstring and ``docs/kinematics.md``).
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -33,6 +32,7 @@ __all__ = [
     "marker_set",
     "rotation_yxz",
     "thorax_frame",
+    "thorax_if_present",
 ]
 
 # Simple marker set (docs/kinematics.md): role -> default marker name ({S} = L or R)
@@ -398,6 +398,18 @@ def thorax_frame(markers: Mapping[str, Any]) -> np.ndarray:
     return _long_axis_frame(z, np.cross(z, forward))
 
 
+def thorax_if_present(markers: Mapping[str, Any]) -> np.ndarray | None:
+    """:func:`thorax_frame` when the markers hold all of :data:`THORAX_MARKERS` and they
+    are usable; else None: a trunk that cannot be built leaves the thorax out, not the
+    lower limbs it comes with."""
+    if not all(m in markers for m in THORAX_MARKERS):
+        return None
+    try:
+        return thorax_frame(markers)
+    except SignalError:
+        return None
+
+
 def _marker(markers: Mapping[str, Any], names: Mapping[str, str], role: str, side: str, n: int | None):
     name = names[role].replace("{S}", side.upper())
     if name not in markers:
@@ -495,10 +507,9 @@ def frames_from_markers(markers: Mapping[str, Any], *, hip_centre: Mapping[str, 
         shank = _long_axis_frame(kjc - ajc, sgn * (al_ - am))
         out[f"shank_{side}"] = shank
         out[f"foot_{side}"] = _long_axis_frame(heel - toe, shank[:, :, 1])
-    if all(m in markers for m in THORAX_MARKERS):
-        # trunk markers that are not usable leave the thorax out, not the lower limbs
-        with contextlib.suppress(SignalError):
-            out["thorax"] = thorax_frame(markers)
+    thorax = thorax_if_present(markers)
+    if thorax is not None:
+        out["thorax"] = thorax
     return out
 
 

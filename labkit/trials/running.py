@@ -4,8 +4,8 @@ glute, hip-flexor and oblique timing from the EMG (treadmill runs and imported g
 Each foot has its own vertical force: an instrumented treadmill's left belt is ``fp1``,
 the right ``fp2`` (the order of :data:`~labkit.trials.isometric.SIDE_PLATE`). The
 antero-posterior reaction is minus the belts' ``Fx`` (a plate channel is the load on the
-plate; the belt's +x is the running direction); over ground it is taken along the
-centre of pressure's travel (:func:`labkit.signal.gait_events.plate_ap_reaction`).
+plate; the belt's +x is the running direction); over ground it is taken along each
+contact's own line of progression (:func:`labkit.signal.gait_events.plate_ap_reaction`).
 Angles follow Plug-in Gait (:mod:`labkit.signal.kinematics`); the
 pelvis' progression frame is found from the pelvis itself (``progression="auto"``).
 Metric definitions: ``docs/science.md`` (Running and gait strides).
@@ -103,8 +103,9 @@ def _frames(mocap: Window) -> dict[str, np.ndarray]:
         def pt(name):
             return np.column_stack([mocap.column(f"{name}.{a}") for a in "xyz"])
         frames = {seg: kin.frames_from_points(*(pt(p + c) for c in "OALP")) for seg, p in pig.items()}
-        if all(f"{m}.x" in have for m in kin.THORAX_MARKERS):
-            frames["thorax"] = kin.thorax_frame({m: pt(m) for m in kin.THORAX_MARKERS})
+        thorax = kin.thorax_if_present({m: pt(m) for m in kin.THORAX_MARKERS if f"{m}.x" in have})
+        if thorax is not None:
+            frames["thorax"] = thorax
         return frames
     return kin.frames_from_channels(mocap.labels, mocap.data)
 
@@ -136,8 +137,8 @@ def _overground(mocap: Window | None, on_plates: list, step: TrialStep):
 def _plate_forces(force: Window, plates: list[str], assigned: list[dict]) -> dict:
     """Per foot, the vertical force of the plates during the contacts given to it and,
     where the plate has its horizontal loads and moments, the antero-posterior reaction
-    along the centre of pressure's travel (NaN elsewhere: a stride off the plates has no
-    force metrics)."""
+    (:func:`labkit.signal.gait_events.plate_ap_reaction`; NaN elsewhere: a stride off the
+    plates has no force metrics)."""
     from labkit.signal import gait_events
 
     t = force.times
@@ -149,7 +150,7 @@ def _plate_forces(force: Window, plates: list[str], assigned: list[dict]) -> dic
         f["fz"][m] = force.column(f"{plate}.Fz")[m]
         chans = [f"{plate}.{c}" for c in ("Fx", "Fy", "Fz", "Mx", "My")]
         if all(c in force.labels for c in chans):
-            # a foot that did not roll over the plate has no direction, so no AP force
+            # a foot that did not roll over the plate has no forward sense, so no AP force
             with contextlib.suppress(SignalError):
                 f["fap"][m] = gait_events.plate_ap_reaction(*(force.column(c)[m] for c in chans))[0]
     if not any(np.isfinite(f["fap"]).any() for f in out.values()):
